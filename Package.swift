@@ -1,0 +1,56 @@
+// swift-tools-version: 6.1
+// Mailsift: full-text search for mail. Module graph and import rules: docs/architecture.md.
+import PackageDescription
+
+let package = Package(
+    name: "Mailsift",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mailsift", targets: ["mailsift"]),
+        .library(name: "MIME", targets: ["MIME"]),
+        .library(name: "Ingest", targets: ["Ingest"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C shims: system ICU and LZ4 behind plain-C headers (Foundation bundles its own ICU,
+        // whose headers clash with the system's inside a Swift module).
+        .target(
+            name: "CICUShim",
+            linkerSettings: [
+                .linkedLibrary("icui18n"), .linkedLibrary("icuuc"), .linkedLibrary("icudata"),
+            ]
+        ),
+        .target(name: "CLZ4", linkerSettings: [.linkedLibrary("lz4")]),
+
+        .target(name: "MailsiftCore"),
+        .target(
+            name: "MIME",
+            dependencies: [
+                "MailsiftCore", "CICUShim",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(name: "Ingest", dependencies: ["MIME", "MailsiftCore"]),
+        .executableTarget(
+            name: "mailsift",
+            dependencies: [
+                "MIME", "Ingest", "MailsiftCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "ShimTests", dependencies: ["CICUShim", "CLZ4"]),
+        .testTarget(
+            name: "MIMETests",
+            dependencies: ["MIME", "Ingest"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "MIME"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,140 @@
+extension MessageParser {
+    /// The charset to read raw 8-bit (non-UTF-8) header bytes with: the message's declared
+    /// charset when it has one, else ICU's guess over all such bytes of the header.
+    func headerFallbackCharset(_ fields: [RawHeaderField]) -> String? {
+        var eightBit: [UInt8] = []
+        for f in fields where !Charset.allASCII(f.value) && Charset.validUTF8(f.value) == nil {
+            eightBit += f.value
+            eightBit.append(0x0A)
+        }
+        guard !eightBit.isEmpty else { return nil }
+        if let ct = fields.first(where: { $0.key == "content-type" }),
+           let cs = ParameterizedValue.parse(String(decoding: ct.value, as: UTF8.self), fallbackCharset: nil).parameter("charset"),
+           let label = Charset.normalizeLabel(cs), label != "utf-8" {
+            return label
+        }
+        if let guess = Charset.detect(eightBit), guess.confidence >= 10 { return guess.name }
+        return "windows-1252"
+    }
+
+    func decodeFields(_ fields: [RawHeaderField], fallback: String?, path: String, ctx: inout Context) -> [HeaderField] {
+        var out: [HeaderField] = []
+        out.reserveCapacity(fields.count)
+        var flags = EncodedWords.Flags()
+        for f in fields {
+            out.append(HeaderField(name: f.name, value: EncodedWords.decodeHeader(f.value, fallbackCharset: fallback, flags: &flags)))
+        }
+        if flags.contains(.rawEightBit) { ctx.defect(.rawEightBitHeader, path, fallback) }
+        if flags.contains(.unknownCharset) { ctx.defect(.unknownCharset, path, "in an encoded word") }
+        return out
+    }
+
+    func contentType(_ fields: [RawHeaderField], fallback: String?) -> ParameterizedValue {
+        guard let f = fields.first(where: { $0.key == "content-type" }) else {
+            return ParameterizedValue(value: "", parameters: [])
+        }
+        return ParameterizedValue.parse(String(decoding: f.value, as: UTF8.self), fallbackCharset: fallback)
+    }
+
+    /// Addresses, subject, date and ids of a message header.
+    func envelopeOf(_ fields: [RawHeaderField], decoded: [HeaderField], fallback: String?, path: String, ctx: inout Context) -> MailDocument {
+        var doc = MailDocument()
+        var seen = Set<String>()
+        for (raw, field) in zip(fields, decoded) {
+            let key = raw.key
+            let first = !seen.contains(key)
+            seen.insert(key)
+            switch key {
+            case "from", "sender", "reply-to", "to", "cc", "bcc", "resent-from":
+                // Address headers are parsed before RFC 2047 decoding, so an encoded comma or
+                // angle bracket in a display name cannot split an address.
+                var flags = EncodedWords.Flags()
+                let text = Charset.allASCII(raw.value) ? String(decoding: raw.value, as: UTF8.self)
+                    : (Charset.validUTF8(raw.value) ?? Charset.decode(raw.value, label: nil, fallback: fallback).0)
+                let list = AddressParser.parseList(text).map { a -> MailAddress in
+                    var a = a
+                    if let n = a.name { a.name = EncodedWords.decodeWords(n, flags: &flags) }
+                    if let g = a.group { a.group = EncodedWords.decodeWords(g, flags: &flags) }
+                    return a
+                }
+                switch key {
+                case "from": if !first { ctx.defect(.duplicateField, path, "From") }; doc.from += list
+                case "sender": if first { doc.sender = list }
+                case "reply-to": if first { doc.replyTo = list }
+                case "to": doc.to += list
+                case "cc": doc.cc += list
+                case "bcc": doc.bcc += list
+                default: break
+                }
+            case "subject":
+                if first { doc.subject = field.value } else { ctx.defect(.duplicateField, path, "Subject") }
+            case "date":
+                if first {
+                    doc.date = MailDate.parse(field.value)
+                    if doc.date == nil { ctx.defect(.invalidDate, path, String(field.value.prefix(80))) }
+                } else {
+                    ctx.defect(.duplicateField, path, "Date")
+                }
+            case "message-id":
+                if first { doc.messageID = Self.messageIDs(field.value).first ?? Self.trimmedNonEmpty(field.value) }
+            case "in-reply-to":
+                if first { doc.inReplyTo = Self.messageIDs(field.value) }
+            case "references":
+                if first { doc.references = Self.messageIDs(field.value) }
+            case "list-id":
+                if first { doc.listID = Self.messageIDs(field.value).first ?? Self.trimmedNonEmpty(field.value) }
+            default:
+                break
+            }
+        }
+        return doc
+    }
+
+    /// `<id>` tokens of a Message-ID, In-Reply-To or References value, brackets removed.
+    static func messageIDs(_ value: String) -> [String] {
+        var ids: [String] = []
+        var rest = Substring(value)
+        while let open = rest.firstIndex(of: "<") {
+            let after = rest[rest.index(after: open)...]
+            guard let close = after.firstIndex(of: ">") else { break }
+            let id = after[..<close].filter { !$0.isWhitespace }
+            if !id.isEmpty, ids.count < 10_000 { ids.append(String(id)) }
+            rest = after[after.index(after: close)...]
+        }
+        return ids
+    }
+
+    static func trimmedNonEmpty(_ s: String) -> String? {
+        let t = s.trimmingCharacters(inSet: " \t\r\n")
+        return t.isEmpty ? nil : t
+    }
+
+    /// An attached message's main headers, as a reader sees them, become body text.
+    func appendEmbeddedHeaders(_ env: MailDocument, path: String, ctx: inout Context) {
+        var lines: [String] = []
+        func render(_ list: [MailAddress]) -> String {
+            list.map { a in
+                if let n = a.name, !n.isEmpty { return a.address.isEmpty ? n : "\(n) <\(a.address)>" }
+                return a.address
+            }.joined(separator: ", ")
+        }
+        if !env.from.isEmpty { lines.append("From: " + render(env.from)) }
+        if !env.to.isEmpty { lines.append("To: " + render(env.to)) }
+        if !env.cc.isEmpty { lines.append("Cc: " + render(env.cc)) }
+        if let s = env.subject { lines.append("Subject: " + s) }
+        if let d = env.date { lines.append("Date: " + d.iso8601) }
+        guard !lines.isEmpty else { return }
+        appendText(lines.joined(separator: "\n"), origin: .embeddedHeaders, path: path, ctx: &ctx)
+    }
+}
+
+extension String {
+    /// Trims any of the given ASCII characters from both ends (no Foundation needed).
+    func trimmingCharacters(inSet chars: String) -> String {
+        let set = Set(chars.unicodeScalars)
+        var s = Substring(self)
+        while let f = s.unicodeScalars.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.unicodeScalars.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}

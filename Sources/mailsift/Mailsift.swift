@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Mailsift: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mailsift",
+        abstract: "Full-text search for mail.",
+        version: "0.1.0",
+        subcommands: [ParseCommand.self]
+    )
+}
