@@ -93,7 +93,7 @@ write("05-flowed-forward.eml", (
     "Content-Type: multipart/mixed; boundary=b1\n\n"
     "--b1\n"
     "Content-Type: text/plain; charset=utf-8; format=flowed; delsp=yes\n\n"
-    "See the message below: the deploy- \n"
+    "See the message below: the deploy \n"
     "ment window moves to Saturday.\n"
     "--b1\n"
     "Content-Type: message/rfc822\n\n"

@@ -40,7 +40,11 @@ public enum Charset {
             if let s = validUTF8(bytes) {
                 return (s, Outcome(used: "utf-8", guessed: false, unknownLabel: false, substitutions: 0))
             }
-            // Declared UTF-8 but not valid: often Latin-1 or a legacy CJK charset in disguise.
+            // Declared UTF-8 but not valid. Mostly UTF-8 with a few bad bytes: keep the UTF-8
+            // reading. Otherwise it is often Latin-1 or a legacy CJK charset in disguise.
+            if let lossy = mostlyUTF8(bytes) {
+                return (lossy.0, Outcome(used: "utf-8", guessed: true, unknownLabel: false, substitutions: lossy.1))
+            }
             return guess(bytes, hint: "utf-8", fallback: fallback, unknownLabel: false)
         case "windows-1252":
             // Undeclared-looking 8-bit text labelled Latin-1/ASCII is frequently UTF-8 in practice.
@@ -225,6 +229,16 @@ public enum Charset {
             }
         }
         return nil
+    }
+
+    /// Lossy UTF-8 when well-formed multi-byte sequences outnumber the malformed ones.
+    static func mostlyUTF8(_ bytes: [UInt8]) -> (String, Int)? {
+        let s = String(decoding: bytes, as: UTF8.self)
+        var bad = 0, good = 0
+        for scalar in s.unicodeScalars where scalar.value >= 0x80 {
+            if scalar == "\u{FFFD}" { bad += 1 } else { good += 1 }
+        }
+        return good >= bad ? (s, bad) : nil
     }
 
     /// ICU's guess for undeclared or mislabelled bytes, then the caller's fallback, then lossy UTF-8.

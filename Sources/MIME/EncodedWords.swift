@@ -68,7 +68,9 @@ enum EncodedWords {
         for (i, piece) in pieces.enumerated() {
             switch piece {
             case .encoded(let cs, let bytes):
-                if pendingCharset != cs { flushPending(); pendingCharset = cs }
+                // Stateful ISO-2022 words are each complete (escape in, escape out); joining them
+                // would put two escapes back to back, which ICU rightly rejects.
+                if pendingCharset != cs || cs.hasPrefix("iso-2022") { flushPending(); pendingCharset = cs }
                 pendingBytes += bytes
             case .literal(let lit):
                 // Linear whitespace between two encoded words is not displayed (RFC 2047 §6.2).

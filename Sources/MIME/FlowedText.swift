@@ -15,7 +15,9 @@ enum FlowedText {
             paragraphDepth = -1
         }
         // "\r\n" is one Character in Swift: split on both forms.
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        if lines.last?.isEmpty == true { lines.removeLast() }  // the text's final line break
+        for rawLine in lines {
             var line = rawLine
             if line.last == "\r" { line = line.dropLast() }
             var depth = 0
@@ -33,7 +35,7 @@ enum FlowedText {
             }
         }
         flush()
-        if out.last == "\n", text.last != "\n" { out.removeLast() }
+        if out.utf8.last == 0x0A, text.utf8.last != 0x0A { out.removeLast() }
         return out
     }
 }

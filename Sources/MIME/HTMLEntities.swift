@@ -15,7 +15,7 @@ enum HTMLEntities {
     static let count = 2231
 
     /// Parsed once on first use; `static let` initialisation is thread-safe.
-    static let table = EntityTable(source: source)
+    static let table = HTMLEntityTable(source: source)
 
     /// `name codepoint [codepoint]` per line, hex code points, sorted by name bytes.
     static let source = """
@@ -2255,7 +2255,7 @@ enum HTMLEntities {
 
 /// Flat, allocation-free lookup structure: all names concatenated in one
 /// byte array, binary-searched directly against slices of the input buffer.
-struct EntityTable: Sendable {
+struct HTMLEntityTable: Sendable {
     private let names: [UInt8]
     /// `starts[i] ..< starts[i + 1]` is the i-th name in `names`.
     private let starts: [Int32]

@@ -57,7 +57,7 @@ public enum HTMLText {
 
 /// Byte classes for the text hot loop; a table lookup keeps the common case
 /// (a plain byte) to one load and one compare.
-enum ByteClass {
+private enum ByteClass {
     static let plain: UInt8 = 0
     /// ASCII whitespace, plus C0 controls and DEL, which are noise for an index.
     static let space: UInt8 = 1
@@ -83,7 +83,7 @@ enum ByteClass {
 }
 
 /// What to do with a decoded scalar beyond copying it.
-enum ScalarEffect {
+private enum ScalarEffect {
     case keep
     /// Treat as collapsible whitespace (NBSP and friends).
     case space
@@ -101,19 +101,19 @@ enum ScalarEffect {
     }
 }
 
-@inline(__always) func isHTMLSpace(_ b: UInt8) -> Bool {
+@inline(__always) private func isHTMLSpace(_ b: UInt8) -> Bool {
     b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0C || b == 0x0D
 }
 
-@inline(__always) func isASCIIAlpha(_ b: UInt8) -> Bool {
+@inline(__always) private func isASCIIAlpha(_ b: UInt8) -> Bool {
     (b | 0x20) >= UInt8(ascii: "a") && (b | 0x20) <= UInt8(ascii: "z")
 }
 
-@inline(__always) func isASCIIAlnum(_ b: UInt8) -> Bool {
+@inline(__always) private func isASCIIAlnum(_ b: UInt8) -> Bool {
     isASCIIAlpha(b) || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9"))
 }
 
-@inline(__always) func asciiLower(_ b: UInt8) -> UInt8 {
+@inline(__always) private func asciiLower(_ b: UInt8) -> UInt8 {
     b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b
 }
 
@@ -122,7 +122,7 @@ enum ScalarEffect {
 /// A tag name folded to lowercase and packed into two words, so that tag
 /// classification is one hash lookup with no allocation. Names longer than
 /// 16 bytes are never interesting and are not looked up.
-struct TagKey: Hashable, Sendable {
+private struct TagKey: Hashable, Sendable {
     var low: UInt64 = 0
     var high: UInt64 = 0
     var length: UInt8 = 0
@@ -149,7 +149,7 @@ struct TagKey: Hashable, Sendable {
     }
 }
 
-enum TagKind: UInt8, Sendable {
+private enum TagKind: UInt8, Sendable {
     case other
     /// Content is raw text up to the matching end tag and is dropped.
     case rawText
@@ -198,7 +198,7 @@ enum TagKind: UInt8, Sendable {
 /// Returns the index just past the closing `>` and whether the tag was
 /// self-closing, or nil if the input ends first (the tag is then discarded,
 /// as in browsers). Every iteration consumes at least one byte.
-func scanAttributes(
+private func scanAttributes(
     _ p: UnsafeBufferPointer<UInt8>, from start: Int, limit: Int,
     _ visit: (Range<Int>, Range<Int>) -> Void
 ) -> (end: Int, selfClosing: Bool)? {
@@ -253,7 +253,7 @@ func scanAttributes(
     return nil
 }
 
-@inline(__always) func asciiCaseInsensitiveEquals(
+@inline(__always) private func asciiCaseInsensitiveEquals(
     _ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ lowercase: StaticString
 ) -> Bool {
     guard range.count == lowercase.utf8CodeUnitCount else { return false }
@@ -273,7 +273,7 @@ func scanAttributes(
 /// and line breaks are only *requested* and materialise when the next visible
 /// character arrives, which trims line ends and document ends for free and
 /// lets the strongest request (paragraph > line > space) win.
-struct TextSink {
+private struct TextSink {
     private(set) var bytes: [UInt8] = []
     let limit: Int
     private(set) var truncated = false
@@ -393,7 +393,7 @@ struct TextSink {
 
 /// One conversion. Holds raw pointers into the caller's buffers, so it must
 /// never escape `toText`.
-struct Converter {
+private struct Converter {
     let p: UnsafeBufferPointer<UInt8>
     let n: Int
     let classes: UnsafeBufferPointer<UInt8>
@@ -568,9 +568,9 @@ struct Converter {
                 let b = p[j]
                 let digit: UInt32
                 if b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") {
-                    digit = UInt32(b &- UInt8(ascii: "0"))
+                    digit = UInt32(b - UInt8(ascii: "0"))
                 } else if hex, b | 0x20 >= UInt8(ascii: "a"), b | 0x20 <= UInt8(ascii: "f") {
-                    digit = UInt32((b | 0x20) &- UInt8(ascii: "a")) + 10
+                    digit = UInt32((b | 0x20) - UInt8(ascii: "a")) + 10
                 } else {
                     break
                 }
@@ -863,7 +863,7 @@ struct Converter {
 /// A cut-down version of the HTML "prescan a byte stream" algorithm: only
 /// <meta> tags in the first 4 KiB are considered, and comments and other tags
 /// are skipped so that their attributes cannot fake a declaration.
-struct CharsetSniffer {
+private struct CharsetSniffer {
     let p: UnsafeBufferPointer<UInt8>
     let n: Int
 

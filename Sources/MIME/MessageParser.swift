@@ -17,6 +17,7 @@ public struct MessageParser: Sendable {
             effective = limits.maxMessageBytes
             ctx.out.defects.append(Defect(kind: .messageTooLarge, part: "", detail: "\(bytes.count) bytes"))
         }
+        _ = ctx.admitPart("")
         bytes.withUnsafeBufferPointer { buf in
             parseMessage(buf, range: 0..<effective, prefix: "", depth: 0, topLevel: true, ctx: &ctx)
         }

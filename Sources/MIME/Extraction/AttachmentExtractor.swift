@@ -94,11 +94,11 @@ public enum AttachmentExtractor {
         guard let name = filename?.lowercased() else { return nil }
         if name == "winmail.dat" || name.hasSuffix("/winmail.dat") { return .tnef }
         guard let dot = name.lastIndex(of: ".") else { return nil }
-        let ext = name[name.index(after: dot)...].trimmingCharacters(in: " \"'")
+        let ext = name[name.index(after: dot)...].trimmingExtensionQuotes(" \"'")
         switch ext {
         case "pdf": return .pdf
         case "docx", "docm", "dotx", "dotm", "xlsx", "xlsm", "xltx", "xltm", "pptx", "pptm", "ppsx", "ppsm", "potx", "potm",
-             "odt", "ods", "odp", "odg", "ott", "ots", "otp", "fodt":
+             "odt", "ods", "odp", "odg", "ott", "ots", "otp":
             return .zipDocument
         case "rtf": return .rtf
         case "ics", "ical", "icalendar", "ifb", "vcs", "vcf", "vcard": return .calendar
@@ -130,7 +130,7 @@ public enum AttachmentExtractor {
 }
 
 extension Substring {
-    fileprivate func trimmingCharacters(in set: String) -> Substring {
+    fileprivate func trimmingExtensionQuotes(_ set: String) -> Substring {
         var s = self
         while let f = s.first, set.contains(f) { s = s.dropFirst() }
         while let l = s.last, set.contains(l) { s = s.dropLast() }

@@ -76,17 +76,25 @@ enum CalendarText {
 
     /// Splits into lines (CRLF or LF) and joins continuation lines that begin with a space or tab.
     static func unfold(_ text: String) -> [String] {
-        var result: [String] = []
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            var line = raw
-            if line.hasSuffix("\r") { line = line.dropLast() }
-            if let first = line.first, first == " " || first == "\t", !result.isEmpty {
-                result[result.count - 1] += line.dropFirst()
+        // Work on bytes: "\r\n" is a single Character, so Character-based splitting would miss it.
+        let bytes = Array(text.utf8)
+        var result: [[UInt8]] = []
+        var start = 0
+        let n = bytes.count
+        while start <= n {
+            var end = start
+            while end < n && bytes[end] != 0x0A { end += 1 }
+            var lineEnd = end
+            if lineEnd > start && bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+            let line = bytes[start..<lineEnd]
+            if let first = line.first, first == 0x20 || first == 0x09, !result.isEmpty {
+                result[result.count - 1].append(contentsOf: line.dropFirst())
             } else {
-                result.append(String(line))
+                result.append(Array(line))
             }
+            start = end + 1
         }
-        return result
+        return result.map { String(decoding: $0, as: UTF8.self) }
     }
 
     struct Property {

@@ -16,6 +16,8 @@ public struct ExtractionLimits: Sendable {
     public var timeoutSeconds: Double = 10
     /// pdftotext address-space limit.
     public var memoryLimitBytes = 512 << 20
+    /// Where extractors put their private temporary files (nil: $TMPDIR, else /tmp).
+    public var temporaryDirectory: String?
     public init() {}
 }
 

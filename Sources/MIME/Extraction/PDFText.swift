@@ -25,7 +25,7 @@ enum PDFText {
             return .status(.unsupported, "pdftotext not installed (poppler-utils)")
         }
         // Private temp directory (0700) and file (0600).
-        let tmpBase = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/tmp"
+        let tmpBase = limits.temporaryDirectory.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/tmp"
         var dirTemplate = Array((tmpBase + "/mailsift-pdf.XXXXXX").utf8CString)
         guard let dirPtr = dirTemplate.withUnsafeMutableBufferPointer({ buf in buf.baseAddress.flatMap { mkdtemp($0) } }) else {
             return .status(.failed, "cannot create temp directory")
@@ -41,7 +41,9 @@ enum PDFText {
         close(fd)
         guard written else { return .status(.failed, "cannot write temp file") }
 
-        let cpuSeconds = max(1, Int(limits.timeoutSeconds.rounded(.up)) + 1)
+        // Clamp: NaN / infinite / negative timeouts must not trap in the conversions below.
+        let timeout = limits.timeoutSeconds.isFinite ? min(max(limits.timeoutSeconds, 0.001), 86_400) : 86_400
+        let cpuSeconds = Int(timeout.rounded(.up)) + 1
         let memory = max(16 << 20, limits.memoryLimitBytes)
         var argv: [String]
         if let prlimit = findExecutable("prlimit") {
@@ -51,7 +53,7 @@ enum PDFText {
             argv = ["/bin/sh", "-c", "ulimit -v \(kib) && ulimit -t \(cpuSeconds) && exec \"$0\" \"$@\"", pdftotext]
         }
         argv += ["-q", "-enc", "UTF-8", "-eol", "unix", file, "-"]
-        let run = ExtractionSubprocess.run(argv, timeout: limits.timeoutSeconds, maxOutput: limits.maxOutputBytes)
+        let run = ExtractionSubprocess.run(argv, timeout: timeout, maxOutput: max(0, limits.maxOutputBytes))
         switch run {
         case .failure(let message):
             return .status(.failed, message)
@@ -172,7 +174,8 @@ enum ExtractionSubprocess {
             return .failure("spawn \(argv[0]) failed: errno \(rc)")
         }
 
-        let deadline = monotonicNow() + max(0.001, timeout)
+        let safeTimeout = timeout.isFinite ? min(max(timeout, 0.001), 86_400) : 86_400
+        let deadline = monotonicNow() + safeTimeout
         var output: [UInt8] = []
         var timedOut = false
         var overflowed = false

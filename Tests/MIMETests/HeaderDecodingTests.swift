@@ -1,0 +1,178 @@
+import Testing
+@testable import MIME
+
+@Suite struct EncodedWordTests {
+    func decode(_ s: String) -> String {
+        var flags = EncodedWords.Flags()
+        return EncodedWords.decodeWords(s, flags: &flags)
+    }
+
+    @Test func bAndQ() {
+        #expect(decode("=?UTF-8?B?SsO8cmdlbg==?=") == "Jürgen")
+        #expect(decode("=?iso-8859-1?q?caf=E9_au_lait?=") == "café au lait")
+        #expect(decode("Re: =?ISO-8859-1?Q?Quartals=FCbersicht?= Q3") == "Re: Quartalsübersicht Q3")
+    }
+
+    @Test func adjacentWordsJoinWithoutTheirWhitespace() {
+        #expect(decode("=?utf-8?q?a?= =?utf-8?q?b?=") == "ab")
+        #expect(decode("=?utf-8?q?a?=\t  =?utf-8?q?b?=") == "ab")
+        // Whitespace next to plain text stays.
+        #expect(decode("=?utf-8?q?a?= b") == "a b")
+    }
+
+    @Test func multibyteCharacterSplitAcrossWords() {
+        // "ü" (C3 BC) split between two B words: joined as bytes before conversion.
+        #expect(decode("=?UTF-8?B?w6=?= =?UTF-8?B?vA==?=") == "ü")
+        // ISO-2022-JP split across words keeps its shift state.
+        let jis = "=?ISO-2022-JP?B?GyRCRnxLXDhsGyhC?= =?ISO-2022-JP?B?GyRCJE4lYSE8JWsbKEI=?="
+        #expect(decode(jis) == "日本語のメール")
+    }
+
+    @Test func languageSuffixAndCase() {
+        #expect(decode("=?US-ASCII*EN?Q?Keith_Moore?=") == "Keith Moore")
+        #expect(decode("=?utf-8?b?w7w=?=") == "ü")
+    }
+
+    @Test func brokenWordsAreSalvagedOrKept() {
+        // Q text with a raw space (illegal, common).
+        #expect(decode("=?utf-8?Q?hello world?=") == "hello world")
+        // Glued to text on both sides.
+        #expect(decode("abc=?utf-8?Q?=C3=BC?=def") == "abcüdef")
+        // Not an encoded word at all.
+        #expect(decode("what =? is this") == "what =? is this")
+        #expect(decode("=?utf-8?X?abc?=") == "=?utf-8?X?abc?=")
+        #expect(decode("=?utf-8?B?") == "=?utf-8?B?")
+        // Missing final "=".
+        #expect(decode("=?utf-8?Q?tail?") == "tail")
+        // Unknown charset: decoded by guessing, flagged.
+        var flags = EncodedWords.Flags()
+        #expect(EncodedWords.decodeWords("=?x-nonsense?Q?plain?=", flags: &flags) == "plain")
+    }
+
+    @Test func rawEightBitHeaderUsesFallback() {
+        var flags = EncodedWords.Flags()
+        let koi: [UInt8] = [0xF0, 0xD2, 0xC9, 0xD7, 0xC5, 0xD4]  // "Привет"
+        #expect(EncodedWords.decodeHeader(koi, fallbackCharset: "koi8-r", flags: &flags) == "Привет")
+        #expect(flags.contains(.rawEightBit))
+        var f2 = EncodedWords.Flags()
+        #expect(EncodedWords.decodeHeader(Array("Grüße".utf8), fallbackCharset: "koi8-r", flags: &f2) == "Grüße")
+        #expect(!f2.contains(.rawEightBit))
+    }
+}
+
+@Suite struct ParameterTests {
+    func parse(_ s: String) -> ParameterizedValue { ParameterizedValue.parse(s, fallbackCharset: nil) }
+
+    @Test func basics() {
+        let ct = parse("Text/Plain; charset=\"UTF-8\"; format=flowed")
+        #expect(ct.value == "text/plain")
+        #expect(ct.parameter("charset") == "UTF-8")
+        #expect(ct.parameter("format") == "flowed")
+    }
+
+    @Test func rfc2231ContinuationsAndEncoding() {
+        let d = parse("attachment; filename*0*=UTF-8''Rechnung%20M%C3%A4rz; filename*1=\"-2024.csv\"")
+        #expect(d.value == "attachment")
+        #expect(d.parameter("filename") == "Rechnung März-2024.csv")
+        let e = parse("attachment; filename*=iso-8859-1'de'Gr%FC%DFe.txt")
+        #expect(e.parameter("filename") == "Grüße.txt")
+        // Sections out of order are sorted.
+        let f = parse("inline; name*1=\"world.txt\"; name*0=\"hello-\"")
+        #expect(f.parameter("name") == "hello-world.txt")
+    }
+
+    @Test func encodedWordFilenameAndQuotes() {
+        let p = parse("application/pdf; name=\"=?utf-8?B?0J7RgtGH0ZHRgi5wZGY=?=\"")
+        #expect(p.parameter("name") == "Отчёт.pdf")
+        let q = parse("text/plain; name=\"a \\\"quoted\\\" name.txt\"")
+        #expect(q.parameter("name") == "a \"quoted\" name.txt")
+    }
+
+    @Test func lenientForms() {
+        #expect(parse("text/plain;; charset=us-ascii (Plain Text)").parameter("charset") == "us-ascii")
+        #expect(parse("multipart/mixed; boundary=\"unterminated").parameter("boundary") == "unterminated")
+        #expect(parse("text/html; charset=").parameter("charset") == "")
+        #expect(parse("text/plain; name=my file.txt").parameter("name") == "my file.txt")
+        #expect(parse("").value == "")
+        let dup = parse("text/plain; charset=utf-8; charset=koi8-r")
+        #expect(dup.parameter("charset") == "utf-8")
+    }
+}
+
+@Suite struct TransferDecodingTests {
+    @Test func base64Lenient() {
+        #expect(TransferDecoding.base64(Array("SGVsbG8=".utf8)[...]).bytes == Array("Hello".utf8))
+        #expect(TransferDecoding.base64(Array("SGVs\r\nbG8".utf8)[...]).bytes == Array("Hello".utf8))  // no padding
+        let garbage = TransferDecoding.base64(Array("SGV*sbG8=!!".utf8)[...])
+        #expect(garbage.bytes == Array("Hello".utf8))
+        #expect(garbage.invalidCount == 3)
+        // Two encodings concatenated.
+        #expect(TransferDecoding.base64(Array("SGk=SGk=".utf8)[...]).bytes == Array("HiHi".utf8))
+    }
+
+    @Test func quotedPrintable() {
+        let qp = TransferDecoding.quotedPrintable(Array("caf=C3=A9 =\r\nau lait   \r\nnext=3d=\nline".utf8)[...])
+        #expect(String(decoding: qp.bytes, as: UTF8.self) == "café au lait\nnext=line")
+        let broken = TransferDecoding.quotedPrintable(Array("50% =ZZ off=".utf8)[...])
+        #expect(String(decoding: broken.bytes, as: UTF8.self) == "50% =ZZ off")
+        #expect(broken.invalidCount == 1)
+    }
+
+    @Test func uuencode() {
+        // "Hello, world!\n" uuencoded by GNU sharutils.
+        let text = "Before\nbegin 644 hello.txt\n.2&5L;&\\L('=O<FQD(0H`\n`\nend\nAfter\n"
+        let found = TransferDecoding.extractUUBlocks(Array(text.utf8))
+        #expect(found?.files.first?.name == "hello.txt")
+        #expect(found.map { String(decoding: $0.files[0].bytes, as: UTF8.self) } == "Hello, world!\n")
+        #expect(found.map { String(decoding: $0.text, as: UTF8.self) } == "Before\nAfter\n")
+        #expect(TransferDecoding.extractUUBlocks(Array("begin here\nno uu\n".utf8)) == nil)
+    }
+}
+
+@Suite struct StructureTests {
+    func split(_ s: String, _ boundary: String) -> [String]? {
+        let bytes = Array(s.utf8)
+        return bytes.withUnsafeBufferPointer { buf in
+            MultipartSplitter.split(buf, body: 0..<buf.count, boundary: Array(boundary.utf8))?.parts.map {
+                String(decoding: UnsafeBufferPointer(rebasing: buf[$0]), as: UTF8.self)
+            }
+        }
+    }
+
+    @Test func multipartWithPreambleEpilogueAndPrefixBoundary() {
+        let body = "preamble\r\n--b\r\nA\r\n--bc\r\nstill A\r\n--b  \r\nB\r\n--b--\r\nepilogue"
+        #expect(split(body, "b") == ["A\r\n--bc\r\nstill A", "B"])
+    }
+
+    @Test func missingCloseDelimiterRunsToEnd() {
+        #expect(split("--x\nfirst\n--x\nsecond\n", "x") == ["first", "second\n"])
+        #expect(split("no delimiters at all", "x") == nil)
+    }
+
+    @Test func headerBlockFoldingAndObsoleteSyntax() {
+        let msg = "From  Someone Mon Jan  1\r\nSubject : folded\r\n  value\nX-Empty:\r\nTo: a@b\r\n\r\nbody"
+        let bytes = Array(msg.utf8)
+        let r = bytes.withUnsafeBufferPointer { HeaderBlockParser.parse($0, range: 0..<$0.count, limits: ParserLimits(), skipMboxFromLine: true) }
+        #expect(r.fields.map(\.key) == ["subject", "x-empty", "to"])
+        #expect(String(decoding: r.fields[0].value, as: UTF8.self) == "folded  value")
+        #expect(String(decoding: bytes[r.bodyStart...], as: UTF8.self) == "body")
+        #expect(r.defects.isEmpty)
+    }
+
+    @Test func headerWithoutBlankLine() {
+        let bytes = Array("Subject: x\nthis is body text\nmore".utf8)
+        let r = bytes.withUnsafeBufferPointer { HeaderBlockParser.parse($0, range: 0..<$0.count, limits: ParserLimits(), skipMboxFromLine: false) }
+        #expect(r.fields.count == 1)
+        #expect(r.defects == [.missingHeaderBodySeparator])
+        #expect(String(decoding: bytes[r.bodyStart...], as: UTF8.self) == "this is body text\nmore")
+    }
+
+    @Test func formatFlowed() {
+        #expect(FlowedText.unflow("a long \r\nline\r\n", delSp: false) == "a long line\n")
+        #expect(FlowedText.unflow("deploy \nment\n", delSp: true) == "deployment\n")
+        #expect(FlowedText.unflow("two \nwords", delSp: false) == "two words")
+        #expect(FlowedText.unflow("> quoted \n> text\nplain\n", delSp: false) == "> quoted text\nplain\n")
+        #expect(FlowedText.unflow("-- \nsig\n", delSp: false) == "-- \nsig\n")
+        #expect(FlowedText.unflow(" >stuffed\n", delSp: false) == ">stuffed\n")
+    }
+}
