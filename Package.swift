@@ -4,7 +4,7 @@ import PackageDescription
 
 let package = Package(
     name: "Mailsift",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "mailsift", targets: ["mailsift"]),
         .library(name: "MIME", targets: ["MIME"]),
@@ -48,6 +48,7 @@ let package = Package(
         .testTarget(
             name: "MIMETests",
             dependencies: ["MIME", "Ingest"],
+            exclude: ["Golden"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "MIME"]),

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import MailsiftCore
 
 /// Reads messages from files and directories: single-message files (.eml, Maildir entries,
@@ -49,16 +52,29 @@ public enum MessageFiles {
 
     /// Reads one file: an mbox gives its messages, any other file one message.
     public static func read(_ path: String, maxBytes: Int = 1 << 30) throws(MailsiftError) -> [SourceMessage] {
-        let bytes: [UInt8]
-        do {
-            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-            defer { try? handle.close() }
-            bytes = Array(try handle.read(upToCount: maxBytes) ?? Data())
-        } catch {
-            throw MailsiftError(.io, "cannot read \(path)", cause: Underlying(error.localizedDescription))
+        // Plain POSIX I/O: one open, one fstat, one read for most files (bulk jobs read
+        // millions of small files; Foundation's attribute dictionaries cost more than parsing).
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw MailsiftError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw MailsiftError(.io, "cannot stat \(path): \(String(cString: strerror(errno)))") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw MailsiftError(.invalidInput, "\(path) is not a regular file") }
+        let size = Int(st.st_size)
+        if size > maxBytes { throw MailsiftError(.limitExceeded, "\(path) is larger than \(maxBytes) bytes") }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var got = 0
+        while got < size {
+            let n = bytes.withUnsafeMutableBytes { buf in Glibc.read(fd, buf.baseAddress.map { $0 + got }, size - got) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw MailsiftError(.io, "cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }  // file shrank while reading
+            got += n
         }
-        let attrs = try? FileManager.default.attributesOfItem(atPath: path)
-        let mtime = (attrs?[.modificationDate] as? Date).map { Int64($0.timeIntervalSince1970) }
+        if got < size { bytes.removeSubrange(got...) }
+        let mtime = Int64(st.st_mtim.tv_sec)
         if Mbox.looksLikeMbox(bytes) {
             let messages = Mbox.split(bytes, origin: path)
             if messages.count > 1 { return messages }

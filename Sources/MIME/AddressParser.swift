@@ -31,6 +31,12 @@ public enum AddressParser {
     /// an address are dropped. An empty group yields one entry whose name and group are
     /// the group name and whose address is empty.
     public static func parseList(_ value: String) -> [MailAddress] {
+        if let fast = fastParseList(value) { return fast }
+        return fullParseList(value)
+    }
+
+    /// The RFC 5322 parser (with the obsolete syntax and real-world damage).
+    static func fullParseList(_ value: String) -> [MailAddress] {
         var builder = ListBuilder()
         for token in AddressLexer.tokenize(Array(value.utf8)) { builder.consume(token) }
         return builder.finish()
@@ -425,7 +431,7 @@ private struct ListBuilder {
         if domain.allSatisfy({ $0 < 0x80 }) {
             let lowered = domain.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
             let text = String(decoding: lowered, as: UTF8.self)
-            return text.contains("xn--") ? AddressParser.decodePunycodeDomain(text) : text
+            return text.containsBytes("xn--") ? AddressParser.decodePunycodeDomain(text) : text
         }
         // RFC 6532 UTF-8 domain: Unicode lowercasing (stdlib, no Foundation).
         return AddressParser.decodePunycodeDomain(String(decoding: domain, as: UTF8.self).lowercased())

@@ -1,4 +1,5 @@
 import CICUShim
+import Synchronization
 
 /// Turns bytes in a declared (or undeclared) charset into Unicode text.
 ///
@@ -33,7 +34,7 @@ public enum Charset {
         if isASCII, !(normalized.map(isASCIIIncompatible) ?? false) {
             // 7-bit text is the same in every ASCII-compatible charset: no conversion needed.
             return (String(decoding: bytes, as: UTF8.self),
-                    Outcome(used: normalized ?? "us-ascii", guessed: false, unknownLabel: false, substitutions: 0))
+                    Outcome(used: normalized ?? "us-ascii", guessed: false, unknownLabel: normalized.map { !isKnown($0) } ?? false, substitutions: 0))
         }
         switch normalized {
         case "utf-8":
@@ -47,8 +48,9 @@ public enum Charset {
             }
             return guess(bytes, hint: "utf-8", fallback: fallback, unknownLabel: false)
         case "windows-1252":
-            // Undeclared-looking 8-bit text labelled Latin-1/ASCII is frequently UTF-8 in practice.
-            if let s = validUTF8(bytes), label.map(isASCIILabel) ?? false {
+            // 8-bit text labelled Latin-1 or ASCII is frequently UTF-8 in practice; valid UTF-8
+            // multi-byte sequences almost never occur in real Latin-1 text.
+            if let s = validUTF8(bytes) {
                 return (s, Outcome(used: "utf-8", guessed: true, unknownLabel: false, substitutions: 0))
             }
             return (decodeWindows1252(bytes), Outcome(used: "windows-1252", guessed: false, unknownLabel: false, substitutions: 0))
@@ -63,7 +65,22 @@ public enum Charset {
             }
             return guess(bytes, hint: nil, fallback: nil, unknownLabel: label != nil && !isUndeclaredLabel(label ?? ""))
         case let name?:
+            if let s = validUTF8(bytes) {
+                if isSingleByte(name) {
+                    return (s, Outcome(used: "utf-8", guessed: true, unknownLabel: false, substitutions: 0))
+                }
+                // A multi-byte charset (CJK) whose text some gateway read as Latin-1 and wrote
+                // as UTF-8: every non-ASCII character is then U+0080–U+00FF, which real UTF-8 or
+                // real CJK text practically never is. Undo it when that converts cleanly.
+                if let repaired = undoLatin1DoubleEncoding(s, charset: name) {
+                    return (repaired, Outcome(used: name, guessed: true, unknownLabel: false, substitutions: 0))
+                }
+            }
             if let (s, subs) = icuConvert(bytes, charset: name) {
+                if subs > 0, let utf8 = validUTF8(bytes) {
+                    // Not valid in the declared charset but valid UTF-8: a mislabel.
+                    return (utf8, Outcome(used: "utf-8", guessed: true, unknownLabel: false, substitutions: 0))
+                }
                 return (s, Outcome(used: name, guessed: false, unknownLabel: false, substitutions: subs))
             }
             return guess(bytes, hint: nil, fallback: fallback, unknownLabel: true)
@@ -89,6 +106,27 @@ public enum Charset {
         }
         return s
     }
+
+    /// Single-byte charsets, where valid UTF-8 multi-byte sequences betray a mislabel.
+    static func isSingleByte(_ name: String) -> Bool {
+        name.hasPrefix("iso-8859-") || name.hasPrefix("windows-12") || name.hasPrefix("koi8") || name == "macintosh"
+            || name.hasPrefix("x-mac") || name == "windows-874"
+    }
+
+    private static let knownLabels = Mutex<[String: Bool]>([:])
+
+    /// True when the label names a charset we can convert (cached ICU lookups).
+    static func isKnown(_ name: String) -> Bool {
+        if aliasTargets.contains(name) { return true }
+        if let known = knownLabels.withLock({ $0[name] }) { return known }
+        let known = msicu_charset_known(name) == 1
+        knownLabels.withLock { cache in
+            if cache.count < 4096 { cache[name] = known }
+        }
+        return known
+    }
+
+    static let aliasTargets = Set(aliases.values)
 
     static func isUndeclaredLabel(_ s: String) -> Bool {
         switch s.lowercased() {
@@ -229,6 +267,21 @@ public enum Charset {
             }
         }
         return nil
+    }
+
+    /// `text` whose non-ASCII characters are all U+0080–U+00FF, re-read as the Latin-1 bytes it
+    /// came from, converted with `charset`; nil unless that converts without a single error.
+    static func undoLatin1DoubleEncoding(_ text: String, charset: String) -> String? {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(text.utf8.count)
+        var sawHigh = false
+        for scalar in text.unicodeScalars {
+            guard scalar.value < 0x100 else { return nil }
+            if scalar.value >= 0x80 { sawHigh = true }
+            bytes.append(UInt8(scalar.value))
+        }
+        guard sawHigh, let (s, subs) = icuConvert(bytes, charset: charset), subs == 0 else { return nil }
+        return s
     }
 
     /// Lossy UTF-8 when well-formed multi-byte sequences outnumber the malformed ones.

@@ -21,10 +21,13 @@ public enum DefectKind: String, Sendable, Codable, CaseIterable, Comparable {
     case invalidBase64                  // garbage inside base64
     case invalidQuotedPrintable         // broken `=XX` escapes
     case unknownTransferEncoding        // a Content-Transfer-Encoding we do not know (kept as is)
+    case invalidTransferEncoding        // an encoding the type forbids (base64 on message/rfc822)
+    case corruptCompressedData          // x-gzip64 data that does not inflate
     // Structure
     case missingBoundaryParameter       // multipart without boundary
     case missingStartBoundary           // the boundary never appears: body read as one part
     case missingEndBoundary             // no closing `--boundary--`
+    case reusedBoundary                 // a nested multipart reuses its parent's boundary (salvaged)
     case tooManyParts                   // over limits.maxParts (rest not parsed)
     case tooDeep                        // nesting over limits.maxDepth (kept as one part)
     case partTooLarge                   // a decoded part over limits.maxPartBytes (truncated)

@@ -15,17 +15,32 @@ enum EncodedWords {
     /// Decodes a header value: raw 8-bit bytes first (UTF-8 per RFC 6532, else `fallbackCharset`
     /// or a guess), then encoded words.
     static func decodeHeader(_ raw: [UInt8], fallbackCharset: String?, flags: inout Flags) -> String {
+        let hasMarker = raw.withUnsafeBufferPointer { b in
+            var i = 0
+            while i + 1 < b.count {
+                if b[i] == 0x3D, b[i + 1] == 0x3F { return true }
+                i += 1
+            }
+            return false
+        }
         let text: String
         if Charset.allASCII(raw) {
             text = String(decoding: raw, as: UTF8.self)
         } else if let s = Charset.validUTF8(raw) {
-            text = s
+            // RFC 6532 UTF-8, unless it is the message's CJK charset double-encoded through Latin-1.
+            if let fb = fallbackCharset.flatMap(Charset.normalizeLabel), !Charset.isSingleByte(fb), fb != "utf-8",
+               let repaired = Charset.undoLatin1DoubleEncoding(s, charset: fb) {
+                flags.insert(.charsetGuessed)
+                text = repaired
+            } else {
+                text = s
+            }
         } else {
             flags.insert(.rawEightBit)
             let (s, _) = Charset.decode(raw, label: nil, fallback: fallbackCharset)
             text = s
         }
-        return decodeWords(text, flags: &flags)
+        return hasMarker ? decodeWords(text, flags: &flags) : text
     }
 
     private enum Piece {

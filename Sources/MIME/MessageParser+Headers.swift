@@ -3,16 +3,21 @@ extension MessageParser {
     /// charset when it has one, else ICU's guess over all such bytes of the header.
     func headerFallbackCharset(_ fields: [RawHeaderField]) -> String? {
         var eightBit: [UInt8] = []
-        for f in fields where !Charset.allASCII(f.value) && Charset.validUTF8(f.value) == nil {
-            eightBit += f.value
-            eightBit.append(0x0A)
+        var anyNonASCII = false
+        for f in fields where !Charset.allASCII(f.value) {
+            anyNonASCII = true
+            if Charset.validUTF8(f.value) == nil {
+                eightBit += f.value
+                eightBit.append(0x0A)
+            }
         }
-        guard !eightBit.isEmpty else { return nil }
+        guard anyNonASCII else { return nil }
         if let ct = fields.first(where: { $0.key == "content-type" }),
            let cs = ParameterizedValue.parse(String(decoding: ct.value, as: UTF8.self), fallbackCharset: nil).parameter("charset"),
            let label = Charset.normalizeLabel(cs), label != "utf-8" {
             return label
         }
+        guard !eightBit.isEmpty else { return nil }
         if let guess = Charset.detect(eightBit), guess.confidence >= 10 { return guess.name }
         return "windows-1252"
     }
@@ -26,6 +31,7 @@ extension MessageParser {
         }
         if flags.contains(.rawEightBit) { ctx.defect(.rawEightBitHeader, path, fallback) }
         if flags.contains(.unknownCharset) { ctx.defect(.unknownCharset, path, "in an encoded word") }
+        if flags.contains(.charsetGuessed) { ctx.defect(.charsetGuessed, path, "in a header") }
         return out
     }
 
@@ -51,7 +57,8 @@ extension MessageParser {
                 var flags = EncodedWords.Flags()
                 let text = Charset.allASCII(raw.value) ? String(decoding: raw.value, as: UTF8.self)
                     : (Charset.validUTF8(raw.value) ?? Charset.decode(raw.value, label: nil, fallback: fallback).0)
-                let list = AddressParser.parseList(text).map { a -> MailAddress in
+                // An empty group ("undisclosed-recipients:;") has no mailboxes: no entry.
+                let list = AddressParser.parseList(text).filter { !($0.address.isEmpty && $0.group != nil) }.map { a -> MailAddress in
                     var a = a
                     if let n = a.name { a.name = EncodedWords.decodeWords(n, flags: &flags) }
                     if let g = a.group { a.group = EncodedWords.decodeWords(g, flags: &flags) }
@@ -93,13 +100,16 @@ extension MessageParser {
     /// `<id>` tokens of a Message-ID, In-Reply-To or References value, brackets removed.
     static func messageIDs(_ value: String) -> [String] {
         var ids: [String] = []
-        var rest = Substring(value)
-        while let open = rest.firstIndex(of: "<") {
-            let after = rest[rest.index(after: open)...]
-            guard let close = after.firstIndex(of: ">") else { break }
-            let id = after[..<close].filter { !$0.isWhitespace }
-            if !id.isEmpty, ids.count < 10_000 { ids.append(String(id)) }
-            rest = after[after.index(after: close)...]
+        let utf8 = value.utf8
+        var i = utf8.startIndex
+        while i != utf8.endIndex, ids.count < 10_000 {
+            guard let open = utf8[i...].firstIndex(of: 0x3C) else { break }
+            let after = utf8.index(after: open)
+            guard let close = utf8[after...].firstIndex(of: 0x3E) else { break }
+            var id = [UInt8]()
+            for b in utf8[after..<close] where !(b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A) { id.append(b) }
+            if !id.isEmpty { ids.append(String(decoding: id, as: UTF8.self)) }
+            i = utf8.index(after: close)
         }
         return ids
     }

@@ -120,7 +120,7 @@ public struct MessageParser: Sendable {
                      path: String, depth: Int, defaultType: String, ctx: inout Context) {
         var ct = contentType(fields, fallback: nil)
         for d in ct.defects { ctx.defect(d, path) }
-        if ct.value.isEmpty || !ct.value.contains("/") || ct.value.hasPrefix("/") || ct.value.hasSuffix("/") {
+        if ct.value.isEmpty || !ct.value.containsBytes("/") || ct.value.hasPrefix("/") || ct.value.hasSuffix("/") {
             if fields.contains(where: { $0.key == "content-type" }) { ctx.defect(.invalidContentType, path, ct.value) }
             ct.value = defaultType
         }
@@ -146,6 +146,24 @@ public struct MessageParser: Sendable {
             return
         }
 
+        if ct.value == "message/partial" {
+            // Fragment 1 starts with the inner message's header: parse it as a (truncated)
+            // message. Later fragments are continuations of encoded data: recorded, not indexed.
+            if ct.parameter("number")?.trimmingCharacters(inSet: " ") == "1", depth < limits.maxDepth {
+                info.role = .message
+                ctx.out.parts.append(info)
+                parseMessage(buf, range: body, prefix: path, depth: depth + 1, topLevel: false, ctx: &ctx)
+            } else {
+                info.role = .attachment
+                ctx.out.parts.append(info)
+                let id = ct.parameter("id") ?? "?"
+                ctx.out.attachments.append(Attachment(part: path, filename: filename, mediaType: ct.value, size: body.count, sha256: nil,
+                                                      inline: false, text: nil, extraction: .unsupported,
+                                                      extractionDetail: "fragment \(ct.parameter("number") ?? "?") of \(ct.parameter("total") ?? "?") (id \(id))"))
+            }
+            return
+        }
+
         if ct.value == "message/rfc822" || ct.value == "message/global" || ct.value == "message/news" {
             info.role = .message
             let partIndex = ctx.out.parts.count
@@ -155,9 +173,12 @@ public struct MessageParser: Sendable {
                 return
             }
             let encoding = cte ?? "7bit"
-            if encoding.contains("base64") || encoding.contains("quoted") {
-                // Encoded attached message: decode, then parse the decoded bytes.
+            var size = body.count
+            if encoding.containsBytes("base64") || encoding.containsBytes("quoted") {
+                // RFC 2046 §5.2.1 forbids it, but it happens: decode, then parse the decoded bytes.
+                ctx.defect(.invalidTransferEncoding, path, encoding)
                 let decodedBytes = decodeTransfer(buf, body: body, encoding: encoding, path: path, ctx: &ctx)
+                size = decodedBytes.count
                 decodedBytes.withUnsafeBufferPointer { inner in
                     parseMessage(inner, range: 0..<inner.count, prefix: path, depth: depth + 1, topLevel: false, ctx: &ctx)
                 }
@@ -165,7 +186,7 @@ public struct MessageParser: Sendable {
                 parseMessage(buf, range: body, prefix: path, depth: depth + 1, topLevel: false, ctx: &ctx)
             }
             if ctx.out.parts.indices.contains(partIndex), filename != nil {
-                ctx.out.attachments.append(Attachment(part: path, filename: filename, mediaType: ct.value, size: body.count,
+                ctx.out.attachments.append(Attachment(part: path, filename: filename, mediaType: ct.value, size: size,
                                                       sha256: nil, inline: false, text: nil, extraction: .ok,
                                                       extractionDetail: "parsed as an attached message"))
             }
@@ -179,33 +200,47 @@ public struct MessageParser: Sendable {
     // MARK: - Multipart
 
     func parseMultipart(_ buf: UnsafeBufferPointer<UInt8>, body: Range<Int>, contentType ct: ParameterizedValue,
-                        path: String, depth: Int, ctx: inout Context) {
+                        path: String, depth: Int, presplit: [Range<Int>]? = nil, ctx: inout Context) {
         var boundary = ct.parameter("boundary").map { Array($0.utf8) } ?? []
-        if boundary.isEmpty {
-            ctx.defect(.missingBoundaryParameter, path)
-            // Salvage: the first line that looks like a delimiter names the boundary.
-            if let guessed = MultipartSplitter.guessBoundary(buf, body: body) { boundary = guessed }
-        }
-        let split = boundary.isEmpty ? nil : MultipartSplitter.split(buf, body: body, boundary: boundary)
-        guard let split, !split.parts.isEmpty else {
-            ctx.defect(.missingStartBoundary, path)
-            // Read the whole body as one text part so its words are still found.
-            var ctText = ParameterizedValue(value: "text/plain", parameters: [])
-            ctText.parameters = ct.parameters.filter { $0.name == "charset" }
-            let info = PartInfo(part: Self.join(path, 1), mediaType: "text/plain", charset: nil, transferEncoding: nil,
-                                disposition: nil, filename: nil, role: .body, encodedSize: body.count, headers: [])
-            if ctx.admitPart(info.part) {
-                parseLeaf(buf, body: body, contentType: ctText, transferEncoding: "8bit", disposition: nil, filename: nil, info: info, ctx: &ctx)
+        var children: [Range<Int>]
+        var after: [Range<Int>] = []
+        if let presplit {
+            children = presplit
+        } else {
+            if boundary.isEmpty {
+                ctx.defect(.missingBoundaryParameter, path)
+                // Salvage: the first line that looks like a delimiter names the boundary.
+                if let guessed = MultipartSplitter.guessBoundary(buf, body: body) { boundary = guessed }
             }
-            return
+            let split = boundary.isEmpty ? nil : MultipartSplitter.split(buf, body: body, boundary: boundary)
+            guard let split, !split.parts.isEmpty else {
+                ctx.defect(.missingStartBoundary, path)
+                // Read the whole body as one text part so its words are still found.
+                var ctText = ParameterizedValue(value: "text/plain", parameters: [])
+                ctText.parameters = ct.parameters.filter { $0.name == "charset" }
+                let info = PartInfo(part: Self.join(path, 1), mediaType: "text/plain", charset: nil, transferEncoding: nil,
+                                    disposition: nil, filename: nil, role: .body, encodedSize: body.count, headers: [])
+                if ctx.admitPart(info.part) {
+                    parseLeaf(buf, body: body, contentType: ctText, transferEncoding: "8bit", disposition: nil, filename: nil, info: info, ctx: &ctx)
+                }
+                return
+            }
+            if !split.closed { ctx.defect(.missingEndBoundary, path) }
+            children = split.parts
+            after = split.trailing
+            if ct.value == "multipart/report", let text = Self.meaningfulPreamble(buf, split.preamble) {
+                // Some reports carry their human-readable text in the preamble instead of a first part.
+                appendText(text, origin: .plain, path: path, ctx: &ctx)
+            }
         }
-        if !split.closed { ctx.defect(.missingEndBoundary, path) }
         let subtype = ct.value.dropFirst("multipart/".count)
         let childDefault = subtype == "digest" ? "message/rfc822" : "text/plain"
         let isAlternative = subtype == "alternative"
 
         var alternatives: [Collected] = []
-        for (k, range) in split.parts.enumerated() {
+        var k = 0
+        while k < children.count {
+            let range = children[k]
             let childPath = Self.join(path, k + 1)
             guard ctx.admitPart(childPath) else { break }
             let header = HeaderBlockParser.parse(buf, range: range, limits: limits, skipMboxFromLine: false)
@@ -213,6 +248,23 @@ public struct MessageParser: Sendable {
             swap(&sink, &ctx.out)
             for d in header.defects where d != .missingHeaders { ctx.defect(d, childPath) }
             let decoded = decodeFields(header.fields, fallback: nil, path: childPath, ctx: &ctx)
+            let childCT = contentType(header.fields, fallback: nil)
+            if presplit == nil, childCT.value.hasPrefix("multipart/"), !boundary.isEmpty,
+               childCT.parameter("boundary").map({ Array($0.utf8) == boundary }) == true, depth + 1 < limits.maxDepth {
+                // A nested multipart reusing this boundary: the parts that follow, up to the close
+                // delimiter, are its children; parts after the close delimiter continue this one.
+                ctx.defect(.reusedBoundary, childPath)
+                ctx.out.parts.append(PartInfo(part: childPath, mediaType: childCT.value, charset: nil, transferEncoding: nil, disposition: nil,
+                                              filename: nil, role: .container, encodedSize: range.count, headers: decoded))
+                parseMultipart(buf, body: range, contentType: childCT, path: childPath, depth: depth + 1,
+                               presplit: Array(children[(k + 1)...]), ctx: &ctx)
+                swap(&sink, &ctx.out)
+                if isAlternative { alternatives.append(sink) } else { ctx.out.merge(sink) }
+                children = Array(children[...k]) + after
+                after = []
+                k += 1
+                continue
+            }
             parseEntity(buf, fields: header.fields, decoded: decoded, body: header.bodyStart..<range.upperBound,
                         path: childPath, depth: depth + 1, defaultType: childDefault, ctx: &ctx)
             swap(&sink, &ctx.out)
@@ -221,8 +273,18 @@ public struct MessageParser: Sendable {
             } else {
                 ctx.out.merge(sink)
             }
+            k += 1
         }
         if isAlternative { mergeAlternatives(alternatives, ctx: &ctx) }
+    }
+
+    /// Preamble text worth indexing: not blank and not the usual "This is a multi-part message" line.
+    static func meaningfulPreamble(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String? {
+        guard !range.isEmpty, range.count < 1 << 20 else { return nil }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: buf[range]), as: UTF8.self)
+        let words = text.split(whereSeparator: { $0.isWhitespace })
+        guard words.count > 12 else { return nil }
+        return text
     }
 
     /// multipart/alternative: index the plain-text alternative, or the richest one that has
@@ -252,15 +314,24 @@ public struct MessageParser: Sendable {
         switch encoding {
         case "7bit", "8bit", "binary", "", "7-bit", "8-bit", "none", "text", "plain":
             bytes = raw
-        case _ where encoding.contains("base64") || encoding == "b" || encoding == "x-gzip64":
+        case "x-gzip64", "gzip64":
+            let d = TransferDecoding.base64(raw[...])
+            if d.invalidCount > 0 { ctx.defect(.invalidBase64, path, "\(d.invalidCount) bad bytes") }
+            do {
+                bytes = try Inflate.gunzip(d.bytes, cap: limits.maxPartBytes)
+            } catch {
+                ctx.defect(error.isLimit ? .partTooLarge : .corruptCompressedData, path, error.description)
+                bytes = []
+            }
+        case _ where encoding.containsBytes("base64") || encoding == "b":
             let d = TransferDecoding.base64(raw[...])
             if d.invalidCount > 0 { ctx.defect(.invalidBase64, path, "\(d.invalidCount) bad bytes") }
             bytes = d.bytes
-        case _ where encoding.contains("quoted") || encoding == "qp" || encoding == "q":
+        case _ where encoding.containsBytes("quoted") || encoding == "qp" || encoding == "q":
             let d = TransferDecoding.quotedPrintable(raw[...])
             if d.invalidCount > 0 { ctx.defect(.invalidQuotedPrintable, path, "\(d.invalidCount) bad escapes") }
             bytes = d.bytes
-        case _ where encoding.contains("uue") || encoding.contains("uuencode"):
+        case _ where encoding.containsBytes("uue") || encoding.containsBytes("uuencode"):
             bytes = TransferDecoding.uudecodeBody(raw[...]).bytes
         default:
             ctx.defect(.unknownTransferEncoding, path, encoding)
@@ -276,7 +347,7 @@ public struct MessageParser: Sendable {
     static let inlineTextTypes: Set<String> = [
         "text/plain", "text/html", "text/enriched", "text/richtext", "text/x-aol", "text/rfc822-headers",
         "message/delivery-status", "message/global-delivery-status", "message/disposition-notification",
-        "message/global-disposition-notification", "message/feedback-report", "message/partial",
+        "message/global-disposition-notification", "message/feedback-report",
         "text/markdown", "text/x-markdown", "text/watch-html",
     ]
 
@@ -307,7 +378,7 @@ public struct MessageParser: Sendable {
         if outcome.unknownLabel { ctx.defect(.unknownCharset, path, label) }
         else if outcome.guessed, label != nil, !Charset.allASCII(data) { ctx.defect(.charsetGuessed, path, "\(label ?? "") → \(outcome.used)") }
         if outcome.substitutions > 0 { ctx.defect(.invalidCharsetData, path, "\(outcome.substitutions) replaced") }
-        if text.utf8.contains(0) {
+        if data.withUnsafeBufferPointer({ $0.firstIndex(of: 0) != nil }) {
             ctx.defect(.nulBytes, path)
             text = String(decoding: text.utf8.filter { $0 != 0 }, as: UTF8.self)
         }
@@ -340,13 +411,13 @@ public struct MessageParser: Sendable {
         }
         appendText(text, origin: origin, path: path, ctx: &ctx)
         for (k, file) in uuFiles.enumerated() {
-            addAttachment(file.bytes, mediaType: "application/octet-stream", contentType: nil, filename: file.name, inline: false,
+            addAttachment(file.bytes, mediaType: MediaTypes.guess(filename: file.name), contentType: nil, filename: file.name, inline: false,
                           path: "\(path).uu\(k + 1)", ctx: &ctx)
         }
     }
 
     func appendText(_ text: String, origin: TextSegment.Origin, path: String, ctx: inout Context) {
-        var text = text
+        var text = Self.normalizingLineBreaks(text)
         let room = limits.maxTextBytes - ctx.textBytes
         if room <= 0 {
             ctx.defect(.textTruncated, path)
@@ -416,6 +487,21 @@ public struct MessageParser: Sendable {
     }
 
     static let hexDigits = (0..<16).map { String($0, radix: 16) }
+
+    /// Body text uses "\n" line breaks whatever the transfer encoding kept (CRLF, LF).
+    static func normalizingLineBreaks(_ text: String) -> String {
+        guard text.utf8.contains(0x0D) else { return text }
+        var out = [UInt8]()
+        out.reserveCapacity(text.utf8.count)
+        var previousCR = false
+        for b in text.utf8 {
+            if previousCR && b != 0x0A { out.append(0x0A) }  // a lone CR is a line break too
+            previousCR = b == 0x0D
+            if !previousCR { out.append(b) }
+        }
+        if previousCR { out.append(0x0A) }
+        return String(decoding: out, as: UTF8.self)
+    }
 
     /// text/enriched (RFC 1896): drop formatting commands, `<<` is a literal `<`.
     static func stripEnriched(_ s: String) -> String {

@@ -6,6 +6,12 @@ enum MultipartSplitter {
         var parts: [Range<Int>]
         /// The close delimiter `--boundary--` was found.
         var closed: Bool
+        /// Text before the first delimiter.
+        var preamble: Range<Int>
+        /// Parts delimited by the same boundary after the close delimiter. Normally empty; a
+        /// nested multipart that reuses its parent's boundary leaves the parent's remaining
+        /// parts here.
+        var trailing: [Range<Int>] = []
     }
 
     /// Splits `body` at lines `--boundary` (trailing blanks allowed) and `--boundary--`.
@@ -13,8 +19,10 @@ enum MultipartSplitter {
     static func split(_ buf: UnsafeBufferPointer<UInt8>, body: Range<Int>, boundary: [UInt8]) -> Split? {
         guard !boundary.isEmpty, boundary.count <= 998 else { return nil }
         var parts: [Range<Int>] = []
+        var trailing: [Range<Int>] = []
         var partStart: Int?
         var closed = false
+        var preambleEnd: Int?
         var lineStart = body.lowerBound
         let end = body.upperBound
         let b0 = boundary[0]
@@ -40,19 +48,21 @@ enum MultipartSplitter {
                     }
                 }
                 if isDelimiter {
+                    if preambleEnd == nil { preambleEnd = lineStart }
                     if let s = partStart {
                         // The line break before the delimiter belongs to the delimiter.
                         var e = lineStart
                         if e > s, buf[e - 1] == 0x0A { e -= 1 }
                         if e > s, buf[e - 1] == 0x0D { e -= 1 }
-                        parts.append(s..<max(s, e))
+                        if closed { trailing.append(s..<max(s, e)) } else { parts.append(s..<max(s, e)) }
                     }
                     if isClose {
+                        if closed { partStart = nil; break }  // a second close: the reuse is over
                         closed = true
                         partStart = nil
-                        break
+                    } else {
+                        partStart = next
                     }
-                    partStart = next
                     lineStart = next
                     continue
                 }
@@ -62,9 +72,16 @@ enum MultipartSplitter {
                 lineStart = i < end ? i + 1 : end
             }
         }
-        if let s = partStart { parts.append(s..<end) }
+        if let s = partStart {
+            // An unterminated last part that holds nothing but blanks is no part at all.
+            var blank = true
+            for i in s..<end where !(buf[i] == 0x20 || buf[i] == 0x09 || buf[i] == 0x0D || buf[i] == 0x0A) { blank = false; break }
+            if !blank || (parts.isEmpty && !closed) {
+                if closed { trailing.append(s..<end) } else { parts.append(s..<end) }
+            }
+        }
         if parts.isEmpty && !closed { return nil }
-        return Split(parts: parts, closed: closed)
+        return Split(parts: parts, closed: closed, preamble: body.lowerBound..<(preambleEnd ?? body.lowerBound), trailing: trailing)
     }
 
     /// For a multipart without a boundary parameter: the first `--xyz` line within the first

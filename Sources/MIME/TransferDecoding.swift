@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Content-Transfer-Encoding decoders (RFC 2045 §6), lenient with real-world damage.
 enum TransferDecoding {
     struct Decoded {
@@ -65,18 +69,20 @@ enum TransferDecoding {
         input.withUnsafeBufferPointer { src in
             let n = src.count
             var i = 0
-            var lineStartOut = 0
+            // Output before this index came from escapes or earlier lines: never trimmed.
+            var protected = 0
             while i < n {
                 let b = src[i]
                 if b == 0x3D {
                     // Soft line break: "=" then optional blanks then (CR)LF.
                     var j = i + 1
                     while j < n, src[j] == 0x20 || src[j] == 0x09 { j += 1 }
-                    if j < n, src[j] == 0x0A { i = j + 1; continue }
-                    if j + 1 < n, src[j] == 0x0D, src[j + 1] == 0x0A { i = j + 2; continue }
+                    if j < n, src[j] == 0x0A { i = j + 1; protected = out.count; continue }
+                    if j + 1 < n, src[j] == 0x0D, src[j + 1] == 0x0A { i = j + 2; protected = out.count; continue }
                     if j == n { i = n; continue }  // "=" at the very end
                     if i + 2 < n, let h = hexValue(src[i + 1]), let l = hexValue(src[i + 2]) {
                         out.append(h << 4 | l)
+                        protected = out.count  // an encoded "=20" is data (RFC 2045 §6.7 rule 3)
                         i += 3
                         continue
                     }
@@ -85,19 +91,25 @@ enum TransferDecoding {
                     i += 1
                     continue
                 }
-                if b == 0x0A {
-                    // Transport padding: whitespace at the end of an encoded line is not data.
+                if b == 0x0A || (b == 0x0D && i + 1 < n && src[i + 1] == 0x0A) {
+                    // Transport padding: literal blanks at the end of an encoded line are not data.
                     var k = out.count
-                    while k > lineStartOut, out[k - 1] == 0x20 || out[k - 1] == 0x09 || out[k - 1] == 0x0D { k -= 1 }
+                    while k > protected, out[k - 1] == 0x20 || out[k - 1] == 0x09 { k -= 1 }
                     if k < out.count { out.removeSubrange(k...) }
+                    // A hard line break is kept as written (CRLF stays CRLF, like base64 data).
+                    if b == 0x0D { out.append(0x0D); i += 1 }
                     out.append(0x0A)
-                    lineStartOut = out.count
+                    protected = out.count
                     i += 1
                     continue
                 }
                 out.append(b)
                 i += 1
             }
+            // Trailing blanks at the very end are padding too.
+            var k = out.count
+            while k > protected, out[k - 1] == 0x20 || out[k - 1] == 0x09 { k -= 1 }
+            if k < out.count { out.removeSubrange(k...) }
         }
         return Decoded(bytes: out, invalidCount: invalid)
     }
@@ -230,12 +242,21 @@ enum TransferDecoding {
         let p = Array(prefix.utf8)
         guard text.count >= p.count else { return false }
         if text.starts(with: p) { return true }
-        var i = 0
-        let n = text.count
-        while i + p.count < n {
-            if text[i] == 0x0A, text[(i + 1)...].starts(with: p) { return true }
-            i += 1
+        // memchr (vectorized in glibc) jumps from line break to line break.
+        return text.withUnsafeBufferPointer { hay in
+            guard let base = hay.baseAddress else { return false }
+            var offset = 0
+            while offset < hay.count {
+                guard let hit = memchr(base + offset, 0x0A, hay.count - offset) else { return false }
+                let i = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                if hay.count - (i + 1) >= p.count {
+                    var k = 0
+                    while k < p.count, hay[i + 1 + k] == p[k] { k += 1 }
+                    if k == p.count { return true }
+                }
+                offset = i + 1
+            }
+            return false
         }
-        return false
     }
 }

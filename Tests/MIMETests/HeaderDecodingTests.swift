@@ -112,7 +112,10 @@ import Testing
 
     @Test func quotedPrintable() {
         let qp = TransferDecoding.quotedPrintable(Array("caf=C3=A9 =\r\nau lait   \r\nnext=3d=\nline".utf8)[...])
-        #expect(String(decoding: qp.bytes, as: UTF8.self) == "café au lait\nnext=line")
+        #expect(String(decoding: qp.bytes, as: UTF8.self) == "café au lait\r\nnext=line")
+        // An encoded space at the end of a line is data; literal trailing blanks are padding.
+        let sig = TransferDecoding.quotedPrintable(Array("--=20\r\nabout=20 \t\r\nend ".utf8)[...])
+        #expect(String(decoding: sig.bytes, as: UTF8.self) == "-- \r\nabout \r\nend")
         let broken = TransferDecoding.quotedPrintable(Array("50% =ZZ off=".utf8)[...])
         #expect(String(decoding: broken.bytes, as: UTF8.self) == "50% =ZZ off")
         #expect(broken.invalidCount == 1)

@@ -39,7 +39,7 @@ import Testing
         let doc = parser.parse(TestPaths.sample("03-iso-2022-jp.eml"))
         #expect(doc.subject == "会議の資料")
         #expect(doc.from.first?.name == "山田太郎")
-        #expect(doc.bodyText == "会議の資料を送ります。よろしくお願いします。\r\n")
+        #expect(doc.bodyText == "会議の資料を送ります。よろしくお願いします。\n")
     }
 
     @Test func koi8WithRawHeader() {
@@ -121,6 +121,21 @@ import Testing
         #expect(doc.subject == "outer")
         #expect(doc.bodyText.contains("secret words inside"))
         #expect(doc.bodyText.contains("Subject: inner"))
+    }
+
+    @Test func enrichedText() {
+        let msg = "Content-Type: text/enriched\n\n<bold>Important</bold> <<not a tag> and <italic>more</italic>\n"
+        let doc = parser.parse(Array(msg.utf8))
+        #expect(doc.body.first?.origin == .enriched)
+        #expect(doc.bodyText == "Important <not a tag> and more\n")
+    }
+
+    @Test func doubleEncodedBig5IsRepaired() {
+        // "大家說英語" in Big5, read as Latin-1 and written as UTF-8 by some gateway, labelled Big5.
+        let big5: [UInt8] = [0xA4, 0x6A, 0xAE, 0x61, 0xBB, 0xA1, 0xAD, 0x5E, 0xBB, 0x79]
+        let mojibake = Array(String(String.UnicodeScalarView(big5.map { Unicode.Scalar($0) })).utf8)
+        let msg = Array("Content-Type: text/plain; charset=big5\n\n".utf8) + mojibake
+        #expect(parser.parse(msg).bodyText == "大家說英語")
     }
 
     @Test func uuencodedFileInPlainBody() {

@@ -37,7 +37,6 @@ final class BoundedZip {
     /// Entries smaller than this are not subject to the compression-ratio check
     /// (tiny, highly compressible XML parts would otherwise trip it).
     static let ratioFloor: UInt64 = 64 << 10
-    static let chunkSize = 16 << 10
 
     init(data: [UInt8], limits: ExtractionLimits) throws {
         self.data = data
@@ -161,39 +160,19 @@ final class BoundedZip {
         let end = start + Int(entry.compressedSize)
 
         var out: [UInt8] = []
-        out.reserveCapacity(Int(min(declared, UInt64(min(cap, 1 << 24)))))
         defer { expandedBytes += out.count }
         switch entry.method {
         case 0:
             if end - start > cap { throw ExtractionLimitError(detail: "ZIP entry \(path) expands beyond \(cap) bytes") }
             out.append(contentsOf: data[start..<end])
         case 8:
-            let source = data
-            var position = start
-            var limitHit: ExtractionLimitError?
             do {
-                _ = try Data.decompress(size: Int64(end - start), bufferSize: BoundedZip.chunkSize, skipCRC32: true,
-                                        provider: { _, size in
-                    // Always hand over exactly `size` bytes (the Linux decoder assumes full chunks);
-                    // pad with zeros, which make a non-terminated stream fail as corrupt.
-                    guard position < end else { throw ReadError(description: "ZIP entry \(path): deflate stream not terminated") }
-                    let take = min(size, end - position)
-                    var chunk = Data(source[position..<(position + take)])
-                    if take < size { chunk.append(Data(count: size - take)) }
-                    position += take
-                    return chunk
-                }, consumer: { chunk in
-                    if chunk.count > cap - out.count {
-                        let e = ExtractionLimitError(detail: "ZIP entry \(path) expands beyond \(cap) bytes")
-                        limitHit = e
-                        throw e
-                    }
-                    out.append(contentsOf: chunk)
-                })
+                out = try Inflate.raw(data, start..<end, cap: cap, sizeHint: Int(min(declared, UInt64(Int.max))))
             } catch {
-                if let e = limitHit { throw e }
-                if let e = error as? ExtractionLimitError { throw e }
-                throw ReadError(description: "ZIP entry \(path): \(error)")
+                switch error {
+                case .limit: throw ExtractionLimitError(detail: "ZIP entry \(path) expands beyond \(cap) bytes")
+                case .corrupt(let why): throw ReadError(description: "ZIP entry \(path): \(why)")
+                }
             }
         default:
             throw ReadError(description: "ZIP entry \(path): unsupported compression method \(entry.method)")
