@@ -101,9 +101,8 @@ extension AddressParser {
         var at = -1
         for k in lo..<hi where b[k] == 0x40 { at = k }
         guard at > lo, at < hi - 1 else { return nil }
-        // Dot-atom checks the full parser would otherwise normalize.
-        if b[lo] == 0x2E || b[at - 1] == 0x2E || b[at + 1] == 0x2E || b[hi - 1] == 0x2E { return nil }
-        for k in lo..<(hi - 1) where b[k] == 0x2E && b[k + 1] == 0x2E { return nil }
+        // Obsolete dots (`b..sanders@enron.com`, common in Enron) are kept as written, as the
+        // full parser does.
         for k in lo..<hi where b[k] == 0x3C || b[k] == 0x3E || b[k] == 0x22 { return nil }
         var bytes = [UInt8]()
         bytes.reserveCapacity(hi - lo)

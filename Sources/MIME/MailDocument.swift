@@ -55,6 +55,7 @@ public struct TextSegment: Sendable, Codable, Hashable {
         case html             // text/html converted to text
         case enriched         // text/enriched or text/richtext
         case embeddedHeaders  // subject, from, to, date of an attached message/rfc822
+        case tnef             // the body inside a TNEF winmail.dat, when the message has no other
     }
     /// IMAP part number.
     public var part: String

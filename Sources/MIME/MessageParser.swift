@@ -21,6 +21,9 @@ public struct MessageParser: Sendable {
         bytes.withUnsafeBufferPointer { buf in
             parseMessage(buf, range: 0..<effective, prefix: "", depth: 0, topLevel: true, ctx: &ctx)
         }
+        if !ctx.out.body.contains(where: { !$0.text.allSatisfy(\.isWhitespace) }) {
+            for (part, text) in ctx.tnefBodies { appendText(text, origin: .tnef, path: part, ctx: &ctx) }
+        }
         var doc = ctx.doc
         doc.rawSize = bytes.count
         doc.body = ctx.out.body
@@ -56,6 +59,8 @@ public struct MessageParser: Sendable {
         var decodedBytes = 0
         var textBytes = 0
         var stopped = false  // a global limit was hit: no more parts
+        /// Message bodies found inside TNEF attachments, used when the message has no other body text.
+        var tnefBodies: [(part: String, text: String)] = []
 
         init(limits: ParserLimits) {
             self.limits = limits
@@ -441,12 +446,18 @@ public struct MessageParser: Sendable {
         let lowerName = filename?.lowercased() ?? ""
         let isTNEF = mediaType == "application/ms-tnef" || mediaType == "application/vnd.ms-tnef" || lowerName == "winmail.dat"
         if isTNEF {
-            let inner = AttachmentExtractor.tnefAttachments(data)
-            att.text = inner.map(\.name).joined(separator: "\n")
-            att.extraction = inner.isEmpty ? .empty : .ok
+            // Outlook's winmail.dat: the message body (often the only copy of a rich-text mail)
+            // and the names of the files inside.
+            let content = AttachmentExtractor.tnefContent(data, limits: limits.extraction,
+                                                          decodeCharset: { bytes, label in Charset.decode(bytes, label: label).0 })
+            let inner = content.attachments
+            let names = inner.map(\.name).joined(separator: "\n")
+            att.text = [content.bodyText ?? "", names].filter { !$0.isEmpty }.joined(separator: "\n\n")
+            att.extraction = (att.text ?? "").isEmpty ? .empty : (content.bodyTruncated ? .truncated : .ok)
+            if let body = content.bodyText { ctx.tnefBodies.append((path, body)) }
             ctx.out.attachments.append(att)
             for (k, file) in inner.enumerated() {
-                ctx.out.attachments.append(Attachment(part: "\(path).tnef\(k + 1)", filename: file.name, mediaType: "application/octet-stream",
+                ctx.out.attachments.append(Attachment(part: "\(path).tnef\(k + 1)", filename: file.name, mediaType: MediaTypes.guess(filename: file.name),
                                                       size: file.size, sha256: nil, inline: false, text: nil, extraction: .unsupported,
                                                       extractionDetail: "inside TNEF"))
             }

@@ -25,16 +25,25 @@ public enum AttachmentExtractor {
         case .calendar:
             return CalendarText.extract(data, limits: limits, decodeCharset: decodeCharset)
         case .tnef:
-            let list = TNEF.attachments(data, decodeCharset: decodeCharset)
+            // Body text first (PR_BODY, else PR_HTML, else PR_RTF_COMPRESSED), then one line per attachment name.
+            let content = TNEF.parse(data, wantBody: true, limits: limits, decodeCharset: decodeCharset)
             var sink = ExtractionSink(limit: limits.maxOutputBytes)
-            for a in list where !a.name.isEmpty {
+            if let body = content.bodyText {
+                sink.append(body)
+                sink.newlineIfNeeded()
+            }
+            let names = content.attachments.filter { !$0.name.isEmpty }
+            if content.bodyText != nil && !names.isEmpty { sink.append(0x0A) }
+            for a in names {
                 sink.append(a.name)
                 sink.append(0x0A)
             }
-            if list.isEmpty && !data.starts(with: [0x78, 0x9F, 0x3E, 0x22]) {
+            if content.bodyText == nil && content.attachments.isEmpty && !data.starts(with: TNEF.signatureBytes) {
                 return .status(.failed, "not a TNEF stream")
             }
-            return sink.result()
+            var result = sink.result()
+            if content.bodyTruncated && result.status == .ok { result.status = .truncated }
+            return result
         }
     }
 
