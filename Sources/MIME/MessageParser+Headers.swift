@@ -45,11 +45,13 @@ extension MessageParser {
     /// Addresses, subject, date and ids of a message header.
     func envelopeOf(_ fields: [RawHeaderField], decoded: [HeaderField], fallback: String?, path: String, ctx: inout Context) -> MailDocument {
         var doc = MailDocument()
-        var seen = Set<String>()
+        var seen: UInt16 = 0  // one bit per single-instance field below
+        func firstOf(_ bit: UInt16) -> Bool {
+            defer { seen |= bit }
+            return seen & bit == 0
+        }
         for (raw, field) in zip(fields, decoded) {
             let key = raw.key
-            let first = !seen.contains(key)
-            seen.insert(key)
             switch key {
             case "from", "sender", "reply-to", "to", "cc", "bcc", "resent-from":
                 // Address headers are parsed before RFC 2047 decoding, so an encoded comma or
@@ -65,31 +67,31 @@ extension MessageParser {
                     return a
                 }
                 switch key {
-                case "from": if !first { ctx.defect(.duplicateField, path, "From") }; doc.from += list
-                case "sender": if first { doc.sender = list }
-                case "reply-to": if first { doc.replyTo = list }
+                case "from": if !firstOf(1) { ctx.defect(.duplicateField, path, "From") }; doc.from += list
+                case "sender": if firstOf(2) { doc.sender = list }
+                case "reply-to": if firstOf(4) { doc.replyTo = list }
                 case "to": doc.to += list
                 case "cc": doc.cc += list
                 case "bcc": doc.bcc += list
                 default: break
                 }
             case "subject":
-                if first { doc.subject = field.value } else { ctx.defect(.duplicateField, path, "Subject") }
+                if firstOf(8) { doc.subject = field.value } else { ctx.defect(.duplicateField, path, "Subject") }
             case "date":
-                if first {
+                if firstOf(16) {
                     doc.date = MailDate.parse(field.value)
                     if doc.date == nil { ctx.defect(.invalidDate, path, String(field.value.prefix(80))) }
                 } else {
                     ctx.defect(.duplicateField, path, "Date")
                 }
             case "message-id":
-                if first { doc.messageID = Self.messageIDs(field.value).first ?? Self.trimmedNonEmpty(field.value) }
+                if firstOf(32) { doc.messageID = Self.messageIDs(field.value).first ?? Self.trimmedNonEmpty(field.value) }
             case "in-reply-to":
-                if first { doc.inReplyTo = Self.messageIDs(field.value) }
+                if firstOf(64) { doc.inReplyTo = Self.messageIDs(field.value) }
             case "references":
-                if first { doc.references = Self.messageIDs(field.value) }
+                if firstOf(128) { doc.references = Self.messageIDs(field.value) }
             case "list-id":
-                if first { doc.listID = Self.messageIDs(field.value).first ?? Self.trimmedNonEmpty(field.value) }
+                if firstOf(256) { doc.listID = Self.messageIDs(field.value).first ?? Self.trimmedNonEmpty(field.value) }
             default:
                 break
             }

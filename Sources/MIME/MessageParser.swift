@@ -1,4 +1,7 @@
 import Crypto
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Parses raw RFC 5322 / MIME bytes into a ``MailDocument``. Never throws and never traps on
 /// input: anything wrong becomes a ``Defect`` and the parser salvages what it can, within
@@ -501,17 +504,24 @@ public struct MessageParser: Sendable {
 
     /// Body text uses "\n" line breaks whatever the transfer encoding kept (CRLF, LF).
     static func normalizingLineBreaks(_ text: String) -> String {
-        guard text.utf8.contains(0x0D) else { return text }
-        var out = [UInt8]()
-        out.reserveCapacity(text.utf8.count)
-        var previousCR = false
-        for b in text.utf8 {
-            if previousCR && b != 0x0A { out.append(0x0A) }  // a lone CR is a line break too
-            previousCR = b == 0x0D
-            if !previousCR { out.append(b) }
+        var copy = text
+        return copy.withUTF8 { src -> String in
+            guard let base = src.baseAddress, memchr(base, 0x0D, src.count) != nil else { return text }
+            var out = [UInt8]()
+            out.reserveCapacity(src.count)
+            var i = 0
+            while i < src.count {
+                let b = src[i]
+                if b == 0x0D {
+                    out.append(0x0A)  // CRLF → LF; a lone CR is a line break too
+                    if i + 1 < src.count, src[i + 1] == 0x0A { i += 1 }
+                } else {
+                    out.append(b)
+                }
+                i += 1
+            }
+            return String(decoding: out, as: UTF8.self)
         }
-        if previousCR { out.append(0x0A) }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// text/enriched (RFC 1896): drop formatting commands, `<<` is a literal `<`.
