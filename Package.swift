@@ -51,7 +51,7 @@ let package = Package(
             exclude: ["Golden"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "MIME"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "MIME", "MailsiftCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

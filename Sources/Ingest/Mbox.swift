@@ -34,9 +34,13 @@ public enum Mbox {
         }
         if starts.isEmpty { return [SourceMessage(bytes: bytes, origin: origin)] }
         for (k, s) in starts.enumerated() {
-            var end = k + 1 < starts.count ? starts[k + 1].lineStart : n
-            // The blank line before the next "From " belongs to the separator.
-            if end > s.bodyStart, bytes[end - 1] == 0x0A { end -= 1; if end > s.bodyStart, bytes[end - 1] == 0x0D { end -= 1 } }
+            let isLast = k + 1 == starts.count
+            var end = isLast ? n : starts[k + 1].lineStart
+            // The blank line before the next "From " (or ending the file) belongs to the format,
+            // not to the message.
+            if endsWithBlankLine(bytes, from: s.bodyStart, to: end) || !isLast {
+                if end > s.bodyStart, bytes[end - 1] == 0x0A { end -= 1; if end > s.bodyStart, bytes[end - 1] == 0x0D { end -= 1 } }
+            }
             let fromLine = String(decoding: bytes[s.lineStart..<s.bodyStart], as: UTF8.self)
             out.append(SourceMessage(bytes: unquoteFromLines(bytes[s.bodyStart..<max(s.bodyStart, end)]),
                                      origin: "\(origin)#\(k + 1)", internalDate: fromLineDate(fromLine)))
@@ -45,6 +49,15 @@ public enum Mbox {
     }
 
     static let fromPrefix: [UInt8] = Array("From ".utf8)
+
+    /// True when `bytes[from..<to]` ends with an empty line ("\n\n" or "\r\n\r\n").
+    static func endsWithBlankLine(_ bytes: [UInt8], from: Int, to: Int) -> Bool {
+        var e = to
+        guard e > from, bytes[e - 1] == 0x0A else { return false }
+        e -= 1
+        if e > from, bytes[e - 1] == 0x0D { e -= 1 }
+        return e > from && bytes[e - 1] == 0x0A
+    }
 
     /// `From sender Thu Aug 22 13:17:22 2002` → that instant (UTC when no zone is given).
     public static func fromLineDate(_ line: String) -> Int64? {

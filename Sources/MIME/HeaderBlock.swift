@@ -2,8 +2,8 @@
 struct RawHeaderField {
     /// Field name as written (case preserved).
     var name: String
-    /// Lowercased name, for lookups.
-    var key: String
+    /// The fields the parser interprets, recognized once by their bytes.
+    var kind: FieldKind
     /// Unfolded value bytes: line breaks of folding removed, the folding whitespace kept.
     var value: [UInt8]
 }
@@ -97,7 +97,7 @@ struct HeaderBlockParser {
                     var valueStart = i + 1
                     // Drop the single conventional space after the colon; keep the rest as written.
                     while valueStart < contentEnd, bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09 { valueStart += 1 }
-                    current = RawHeaderField(name: name, key: asciiLowercased(nameBytes),
+                    current = RawHeaderField(name: name, kind: FieldKind(nameBytes),
                                              value: Array(UnsafeBufferPointer(rebasing: bytes[valueStart..<contentEnd])))
                 }
                 pos = next
@@ -129,11 +129,35 @@ struct HeaderBlockParser {
     }
 }
 
-@inline(__always)
-func asciiLowercased(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-    String(unsafeUninitializedCapacity: bytes.count) { out in
-        for (i, b) in bytes.enumerated() { out[i] = (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }
-        return bytes.count
+/// Header fields with a meaning to the parser; everything else is `.other`.
+enum FieldKind: UInt8 {
+    case from, sender, replyTo, to, cc, bcc, resentFrom, subject, date, messageID, inReplyTo, references, listID
+    case contentType, contentTransferEncoding, contentDisposition, other
+
+    static let names: [(String, FieldKind)] = [
+        ("from", .from), ("sender", .sender), ("reply-to", .replyTo), ("to", .to), ("cc", .cc), ("bcc", .bcc),
+        ("resent-from", .resentFrom), ("subject", .subject), ("date", .date), ("message-id", .messageID),
+        ("in-reply-to", .inReplyTo), ("references", .references), ("list-id", .listID), ("content-type", .contentType),
+        ("content-transfer-encoding", .contentTransferEncoding), ("content-disposition", .contentDisposition),
+    ]
+    static let byLength: [[([UInt8], FieldKind)]] = {
+        var table = [[([UInt8], FieldKind)]](repeating: [], count: 32)
+        for (name, kind) in names { table[name.utf8.count].append((Array(name.utf8), kind)) }
+        return table
+    }()
+
+    /// Case-insensitive match of the field name's bytes, without building a string.
+    init(_ name: UnsafeBufferPointer<UInt8>) {
+        self = .other
+        guard name.count < FieldKind.byLength.count else { return }
+        for (candidate, kind) in FieldKind.byLength[name.count] {
+            var equal = true
+            for i in 0..<candidate.count where (name[i] >= 0x41 && name[i] <= 0x5A ? name[i] | 0x20 : name[i]) != candidate[i] {
+                equal = false
+                break
+            }
+            if equal { self = kind; return }
+        }
     }
 }
 

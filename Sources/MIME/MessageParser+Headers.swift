@@ -12,7 +12,7 @@ extension MessageParser {
             }
         }
         guard anyNonASCII else { return nil }
-        if let ct = fields.first(where: { $0.key == "content-type" }),
+        if let ct = fields.first(where: { $0.kind == .contentType }),
            let cs = ParameterizedValue.parse(String(decoding: ct.value, as: UTF8.self), fallbackCharset: nil).parameter("charset"),
            let label = Charset.normalizeLabel(cs), label != "utf-8" {
             return label
@@ -36,7 +36,7 @@ extension MessageParser {
     }
 
     func contentType(_ fields: [RawHeaderField], fallback: String?) -> ParameterizedValue {
-        guard let f = fields.first(where: { $0.key == "content-type" }) else {
+        guard let f = fields.first(where: { $0.kind == .contentType }) else {
             return ParameterizedValue(value: "", parameters: [])
         }
         return ParameterizedValue.parse(String(decoding: f.value, as: UTF8.self), fallbackCharset: fallback)
@@ -51,9 +51,9 @@ extension MessageParser {
             return seen & bit == 0
         }
         for (raw, field) in zip(fields, decoded) {
-            let key = raw.key
-            switch key {
-            case "from", "sender", "reply-to", "to", "cc", "bcc", "resent-from":
+            let kind = raw.kind
+            switch kind {
+            case .from, .sender, .replyTo, .to, .cc, .bcc, .resentFrom:
                 // Address headers are parsed before RFC 2047 decoding, so an encoded comma or
                 // angle bracket in a display name cannot split an address.
                 var flags = EncodedWords.Flags()
@@ -66,31 +66,31 @@ extension MessageParser {
                     if let g = a.group { a.group = EncodedWords.decodeWords(g, flags: &flags) }
                     return a
                 }
-                switch key {
-                case "from": if !firstOf(1) { ctx.defect(.duplicateField, path, "From") }; doc.from += list
-                case "sender": if firstOf(2) { doc.sender = list }
-                case "reply-to": if firstOf(4) { doc.replyTo = list }
-                case "to": doc.to += list
-                case "cc": doc.cc += list
-                case "bcc": doc.bcc += list
+                switch kind {
+                case .from: if !firstOf(1) { ctx.defect(.duplicateField, path, "From") }; doc.from += list
+                case .sender: if firstOf(2) { doc.sender = list }
+                case .replyTo: if firstOf(4) { doc.replyTo = list }
+                case .to: doc.to += list
+                case .cc: doc.cc += list
+                case .bcc: doc.bcc += list
                 default: break
                 }
-            case "subject":
+            case .subject:
                 if firstOf(8) { doc.subject = field.value } else { ctx.defect(.duplicateField, path, "Subject") }
-            case "date":
+            case .date:
                 if firstOf(16) {
                     doc.date = MailDate.parse(field.value)
                     if doc.date == nil { ctx.defect(.invalidDate, path, String(field.value.prefix(80))) }
                 } else {
                     ctx.defect(.duplicateField, path, "Date")
                 }
-            case "message-id":
+            case .messageID:
                 if firstOf(32) { doc.messageID = Self.messageIDs(field.value).first ?? Self.trimmedNonEmpty(field.value) }
-            case "in-reply-to":
+            case .inReplyTo:
                 if firstOf(64) { doc.inReplyTo = Self.messageIDs(field.value) }
-            case "references":
+            case .references:
                 if firstOf(128) { doc.references = Self.messageIDs(field.value) }
-            case "list-id":
+            case .listID:
                 if firstOf(256) { doc.listID = Self.messageIDs(field.value).first ?? Self.trimmedNonEmpty(field.value) }
             default:
                 break

@@ -129,13 +129,13 @@ public struct MessageParser: Sendable {
         var ct = contentType(fields, fallback: nil)
         for d in ct.defects { ctx.defect(d, path) }
         if ct.value.isEmpty || !ct.value.containsBytes("/") || ct.value.hasPrefix("/") || ct.value.hasSuffix("/") {
-            if fields.contains(where: { $0.key == "content-type" }) { ctx.defect(.invalidContentType, path, ct.value) }
+            if fields.contains(where: { $0.kind == .contentType }) { ctx.defect(.invalidContentType, path, ct.value) }
             ct.value = defaultType
         }
-        let cte = fields.first(where: { $0.key == "content-transfer-encoding" }).map {
+        let cte = fields.first(where: { $0.kind == .contentTransferEncoding }).map {
             String(decoding: $0.value, as: UTF8.self).trimmingCharacters(inSet: " \t\"").lowercased()
         }
-        let disposition = fields.first(where: { $0.key == "content-disposition" }).map {
+        let disposition = fields.first(where: { $0.kind == .contentDisposition }).map {
             ParameterizedValue.parse(String(decoding: $0.value, as: UTF8.self), fallbackCharset: nil)
         }
         let filename = (disposition?.parameter("filename") ?? ct.parameter("name")).flatMap { $0.isEmpty ? nil : $0 }

@@ -28,7 +28,7 @@ import Testing
                 let doc = bytes.withUnsafeBufferPointer {
                     HeaderBlockParser.parse($0, range: 0..<$0.count, limits: ParserLimits(), skipMboxFromLine: true)
                 }
-                for f in doc.fields where ["from", "to", "cc", "reply-to", "sender"].contains(f.key) {
+                for f in doc.fields where [.from, .to, .cc, .replyTo, .sender].contains(f.kind) {
                     if let s = String(validating: f.value, as: UTF8.self) { values.append(s) }
                 }
             }

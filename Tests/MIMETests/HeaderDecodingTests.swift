@@ -156,7 +156,8 @@ import Testing
         let msg = "From  Someone Mon Jan  1\r\nSubject : folded\r\n  value\nX-Empty:\r\nTo: a@b\r\n\r\nbody"
         let bytes = Array(msg.utf8)
         let r = bytes.withUnsafeBufferPointer { HeaderBlockParser.parse($0, range: 0..<$0.count, limits: ParserLimits(), skipMboxFromLine: true) }
-        #expect(r.fields.map(\.key) == ["subject", "x-empty", "to"])
+        #expect(r.fields.map(\.name) == ["Subject", "X-Empty", "To"])
+        #expect(r.fields.map(\.kind) == [.subject, .other, .to])
         #expect(String(decoding: r.fields[0].value, as: UTF8.self) == "folded  value")
         #expect(String(decoding: bytes[r.bodyStart...], as: UTF8.self) == "body")
         #expect(r.defects.isEmpty)

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+@testable import Ingest
+import MIME
+import MailsiftCore
+
+@Suite struct MboxTests {
+    @Test func splitsOnFromLinesAfterBlankLines() {
+        let mbox = """
+            From alice@example.com Sat Jan  6 10:00:00 2024
+            Subject: one
+
+            Body one.
+            From here on this line starts with From but follows no blank line.
+
+            From bob@example.com Sun Jan  7 11:00:00 2024
+            Subject: two
+
+            >From quoted
+            >>From twice quoted
+            Body two.
+
+            """
+        let messages = Mbox.split(Array(mbox.utf8), origin: "box")
+        #expect(messages.count == 2)
+        #expect(messages.map(\.origin) == ["box#1", "box#2"])
+        let one = String(decoding: messages[0].bytes, as: UTF8.self)
+        #expect(one == "Subject: one\n\nBody one.\nFrom here on this line starts with From but follows no blank line.\n")
+        let two = String(decoding: messages[1].bytes, as: UTF8.self)
+        #expect(two == "Subject: two\n\nFrom quoted\n>From twice quoted\nBody two.\n")
+        // asctime date of the From_ line: 2024-01-06T10:00:00Z
+        #expect(messages[0].internalDate == 1_704_535_200)
+        #expect(messages[1].internalDate == 1_704_625_200)
+    }
+
+    @Test func crlfMboxAndSingleMessage() {
+        let mbox = "From a@b Mon Jan  1 00:00:00 2001\r\nSubject: x\r\n\r\nbody\r\n\r\nFrom c@d Mon Jan  1 00:00:00 2001\r\nSubject: y\r\n\r\nz\r\n"
+        let messages = Mbox.split(Array(mbox.utf8), origin: "m")
+        #expect(messages.count == 2)
+        #expect(String(decoding: messages[0].bytes, as: UTF8.self) == "Subject: x\r\n\r\nbody\r\n")
+        #expect(Mbox.split(Array("no separator at all".utf8), origin: "s").count == 1)
+        #expect(!Mbox.looksLikeMbox(Array("Subject: x\n\nbody".utf8)))
+    }
+}
+
+@Suite struct MessageFilesTests {
+    @Test func maildirFlags() {
+        #expect(MessageFiles.maildirFlags("/m/cur/1234.M5P6.host:2,FRS") == ["F", "R", "S"])
+        #expect(MessageFiles.maildirFlags("/m/cur/1234.M5P6.host:2,") == [])
+        #expect(MessageFiles.maildirFlags("/m/new/1234.M5P6.host") == [])
+        #expect(MessageFiles.maildirFlags("/m/cur/x:2,Sa") == ["S"])  // Dovecot keyword letters are lowercase
+    }
+
+    @Test func readsFilesMboxesAndDirectories() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-ingest-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("cur"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("Subject: a\n\nA\n".utf8).write(to: dir.appendingPathComponent("cur/1.host:2,S"))
+        try Data("From x@y Mon Jan  1 00:00:00 2001\nSubject: b\n\nB\n\nFrom x@y Mon Jan  1 00:00:01 2001\nSubject: c\n\nC\n".utf8)
+            .write(to: dir.appendingPathComponent("box.mbox"))
+        try Data("ignored".utf8).write(to: dir.appendingPathComponent("dovecot-uidlist"))
+        try Data("ignored".utf8).write(to: dir.appendingPathComponent(".hidden"))
+        // A known modification time becomes the internal date.
+        let mtime = Date(timeIntervalSince1970: 1_700_000_000)
+        try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: dir.appendingPathComponent("cur/1.host:2,S").path)
+
+        let files = MessageFiles.files(under: [dir.path])
+        #expect(files.map { URL(fileURLWithPath: $0).lastPathComponent } == ["box.mbox", "1.host:2,S"])
+        let all = try files.flatMap { try MessageFiles.read($0) }
+        #expect(all.count == 3)
+        let subjects = all.map { MessageParser().parse($0.bytes).subject }
+        #expect(subjects == ["b", "c", "a"])
+        let maildir = all.first { $0.origin.hasSuffix(":2,S") }
+        #expect(maildir?.internalDate == 1_700_000_000)
+        #expect(maildir?.maildirFlags == ["S"])
+    }
+
+    @Test func unreadableFilesAreClearErrors() {
+        #expect(throws: MailsiftError.self) { try MessageFiles.read("/nonexistent/mailsift/file") }
+        #expect(throws: MailsiftError.self) { try MessageFiles.read("/tmp") }  // a directory
+    }
+}
