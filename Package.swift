@@ -51,6 +51,8 @@ let package = Package(
             exclude: ["Golden"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "MailsiftCoreTests", dependencies: ["MailsiftCore"]),
+        .testTarget(name: "CLITests", dependencies: ["mailsift"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "MIME", "MailsiftCore"]),
     ],
     swiftLanguageModes: [.v6]

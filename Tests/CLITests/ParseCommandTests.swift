@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+/// The `mailsift` executable end to end: arguments, exit codes, JSON Lines output.
+@Suite struct ParseCommandTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The binary built beside this test bundle.
+    static var binary: URL {
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [dir, dir.deletingLastPathComponent(), dir.deletingLastPathComponent().deletingLastPathComponent()] {
+            let url = candidate.appendingPathComponent("mailsift")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return root.appendingPathComponent(".build/debug/mailsift")
+    }
+
+    static func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        p.currentDirectoryURL = root
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func jsonLinesForTheSamples() throws {
+        let r = try Self.run(["parse", "--json", "--no-extract", "corpus/samples"])
+        #expect(r.status == 0, "\(r.err)")
+        let lines = r.out.split(separator: "\n")
+        #expect(lines.count == 9)  // eight files, one of them an mbox of two
+        var subjects: [String] = []
+        for line in lines {
+            let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            let doc = obj?["document"] as? [String: Any]
+            subjects.append(doc?["subject"] as? String ?? "")
+            #expect(obj?["origin"] is String)
+        }
+        #expect(subjects.contains("Quartalsübersicht Q3"))
+        #expect(subjects.contains("会議の資料"))
+        #expect(subjects.contains("second"))
+    }
+
+    @Test func humanOutputAndStats() throws {
+        let r = try Self.run(["parse", "corpus/samples/04-koi8r-raw-header.eml"])
+        #expect(r.status == 0)
+        #expect(r.out.contains("Subject: Отчёт за неделю"))
+        #expect(r.out.contains("rawEightBitHeader"))
+        let s = try Self.run(["parse", "--stats", "corpus/samples"])
+        #expect(s.out.contains("messages: 9"))
+    }
+
+    @Test func badArgumentsAndMissingFiles() throws {
+        let none = try Self.run(["parse"])
+        #expect(none.status != 0)
+        let pretty = try Self.run(["parse", "--pretty", "corpus/samples"])
+        #expect(pretty.status != 0)
+        #expect(pretty.err.contains("--pretty goes with --json"))
+        let missing = try Self.run(["parse", "/nonexistent/mailsift-test.eml"])
+        #expect(missing.status == 1)
+        #expect(missing.err.contains("cannot open /nonexistent/mailsift-test.eml"))
+    }
+
+    @Test func helpNamesTheCommands() throws {
+        let r = try Self.run(["--help"])
+        #expect(r.status == 0)
+        #expect(r.out.contains("parse"))
+        #expect(r.out.contains("Full-text search for mail."))
+    }
+}
