@@ -391,7 +391,7 @@ private func run(_ mediaType: String, _ filename: String?, _ data: [UInt8],
 // MARK: - TNEF
 
 /// Builds a TNEF stream: signature, key, then (level, id, length, data, checksum) attributes.
-private func tnef(_ attributes: [(UInt8, UInt32, [UInt8])]) -> [UInt8] {
+func tnef(_ attributes: [(UInt8, UInt32, [UInt8])]) -> [UInt8] {
     func le32(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 24)] }
     var out = le32(0x223E_9F78) + [0x01, 0x00]
     for (level, id, data) in attributes {

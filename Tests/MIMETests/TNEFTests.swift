@@ -50,16 +50,6 @@ private func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
 private func le32(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 24)] }
 private func utf16z(_ s: String) -> [UInt8] { s.utf16.flatMap(le16) + [0, 0] }
 
-/// TNEF stream: signature, key, then (level, id, length, data, checksum) attributes.
-private func tnefStream(_ attributes: [(UInt8, UInt32, [UInt8])]) -> [UInt8] {
-    var out = le32(0x223E_9F78) + [0x01, 0x00]
-    for (level, id, data) in attributes {
-        out += [level] + le32(id) + le32(UInt32(data.count)) + data
-        let sum = data.reduce(0) { ($0 + Int($1)) & 0xFFFF }
-        out += [UInt8(sum & 0xFF), UInt8(sum >> 8)]
-    }
-    return out
-}
 
 /// MAPI property list builder (attMAPIProps / attAttachment payloads).
 private struct MAPIProps {
@@ -146,20 +136,11 @@ private func lzfuLiterals(_ rtf: [UInt8]) -> [UInt8] {
     return le32(UInt32(body.count + 12)) + le32(UInt32(rtf.count)) + Array("LZFu".utf8) + le32(crc) + body
 }
 
-/// Deterministic PRNG for the mutation tests.
-private struct TNEFMutationRNG {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
     mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
 }
 
-private func mutateTNEF(_ input: [UInt8], _ rng: inout TNEFMutationRNG) -> [UInt8] {
+private func mutateTNEF(_ input: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
     var d = input
     switch rng.below(5) {
     case 0: // truncate
@@ -312,7 +293,7 @@ private func compressedRTF(of data: [UInt8]) -> [UInt8]? {
         props.long(0x3FDE, 20866) // PR_INTERNET_CPID: binary HTML
         props.variable(0x0102, 0x1013, Array("<p>html body</p>".utf8))
         props.variable(0x001E, 0x1000, [0xCF, 0xF0, 0xE8, 0xE2, 0xE5, 0xF2, 0x20] + Array("body\r\n".utf8) + [0])
-        let stream = tnefStream([(1, 0x0006_9007, le32(1252) + le32(0)), (1, 0x0006_9003, props.payload)])
+        let stream = tnef([(1, 0x0006_9007, le32(1252) + le32(0)), (1, 0x0006_9003, props.payload)])
         let (c, labels) = parseTNEF(stream)
         #expect(c.bodySource == .plainText)
         #expect(c.bodyText == "Привет body\r\n")
@@ -321,14 +302,14 @@ private func compressedRTF(of data: [UInt8]) -> [UInt8]? {
         // PT_UNICODE PR_BODY needs no decoder.
         var u = MAPIProps()
         u.variable(0x001F, 0x1000, utf16z("Grüße aus Köln"))
-        let (cu, lu) = parseTNEF(tnefStream([(1, 0x0006_9003, u.payload)]))
+        let (cu, lu) = parseTNEF(tnef([(1, 0x0006_9003, u.payload)]))
         #expect(cu.bodyText == "Grüße aus Köln")
         #expect(lu.isEmpty)
 
         // Without PR_MESSAGE_CODEPAGE the attOemCodepage labels 8-bit strings.
         var o = MAPIProps()
         o.variable(0x001E, 0x1000, [0xE4, 0x0D, 0x0A, 0])
-        let (co, lo) = parseTNEF(tnefStream([(1, 0x0006_9007, le32(1253) + le32(0)), (1, 0x0006_9003, o.payload)]))
+        let (co, lo) = parseTNEF(tnef([(1, 0x0006_9007, le32(1253) + le32(0)), (1, 0x0006_9003, o.payload)]))
         #expect(lo == ["windows-1253"])
         #expect(co.bodyText == "\u{E4}\r\n")
     }
@@ -338,12 +319,12 @@ private func compressedRTF(of data: [UInt8]) -> [UInt8]? {
         var p = MAPIProps()
         p.variable(0x001E, 0x1000, Array(" \r\n\t".utf8) + [0])
         p.variable(0x001F, 0x1013, utf16z("<div>Hallo &amp; tsch&uuml;ss</div>"))
-        let (c, _) = parseTNEF(tnefStream([(1, 0x0006_9003, p.payload)]))
+        let (c, _) = parseTNEF(tnef([(1, 0x0006_9003, p.payload)]))
         #expect(c.bodySource == .html)
         #expect(c.bodyText?.contains("Hallo & tschüss") == true)
 
         // attBody at message level when there is no PR_BODY.
-        let withAttBody = tnefStream([(1, 0x0002_8004, Array("legacy attBody text\0".utf8))])
+        let withAttBody = tnef([(1, 0x0002_8004, Array("legacy attBody text\0".utf8))])
         let (b, _) = parseTNEF(withAttBody)
         #expect(b.bodySource == .plainText)
         #expect(b.bodyText == "legacy attBody text")
@@ -351,12 +332,12 @@ private func compressedRTF(of data: [UInt8]) -> [UInt8]? {
         // Only compressed RTF.
         var q = MAPIProps()
         q.variable(0x0102, 0x1009, lzfuLiterals(Array("{\\rtf1\\ansi\\ansicpg1252 Caf\\'e9 \\b bold\\b0\\par end}".utf8)))
-        let (rc, _) = parseTNEF(tnefStream([(1, 0x0006_9003, q.payload)]))
+        let (rc, _) = parseTNEF(tnef([(1, 0x0006_9003, q.payload)]))
         #expect(rc.bodySource == .rtf)
         #expect(rc.bodyText?.contains("Café bold\nend") == true)
 
         // Nothing usable: nil body, and extract reports .empty for a bare TNEF header.
-        let empty = tnefStream([(1, 0x0009_8008, Array("IPM.Note\0".utf8))])
+        let empty = tnef([(1, 0x0009_8008, Array("IPM.Note\0".utf8))])
         #expect(parseTNEF(empty).0.bodyText == nil)
         #expect(extractTNEF(empty).status == .empty)
         #expect(extractTNEF(Array("not tnef at all".utf8)).status == .failed)
@@ -369,7 +350,7 @@ private func compressedRTF(of data: [UInt8]) -> [UInt8]? {
         payload[0] = 3 // claims three properties
         payload += le16(0x00FE) + le16(0x1234) + [1, 2, 3, 4] // unknown type: walk stops here
         payload += le16(0x001F) + le16(0x1013) + le32(1) + le32(0xFFFF_FF00) // would-be huge value
-        let (c, _) = parseTNEF(tnefStream([(1, 0x0006_9003, payload)]))
+        let (c, _) = parseTNEF(tnef([(1, 0x0006_9003, payload)]))
         #expect(c.bodyText == "kept body")
 
         // A value length past the end of the attribute.
@@ -378,7 +359,7 @@ private func compressedRTF(of data: [UInt8]) -> [UInt8]? {
         var bad = q.payload
         bad[0] = 2
         bad += le16(0x001E) + le16(0x1000) + le32(1) + le32(1000) + Array("short".utf8)
-        #expect(parseTNEF(tnefStream([(1, 0x0006_9003, bad)])).0.bodyText == nil)
+        #expect(parseTNEF(tnef([(1, 0x0006_9003, bad)])).0.bodyText == nil)
     }
 
     // MARK: - MS-OXRTFCP
@@ -429,7 +410,7 @@ private func compressedRTF(of data: [UInt8]) -> [UInt8]? {
         #expect(CompressedRTF.decompress(lying, maxOutput: 1 << 20)?.rtf == rtf)
         var p = MAPIProps()
         p.variable(0x0102, 0x1009, mela)
-        #expect(parseTNEF(tnefStream([(1, 0x0006_9003, p.payload)])).0.bodyText == "stored as is")
+        #expect(parseTNEF(tnef([(1, 0x0006_9003, p.payload)])).0.bodyText == "stored as is")
     }
 
     // MARK: - Robustness
@@ -450,7 +431,7 @@ private func compressedRTF(of data: [UInt8]) -> [UInt8]? {
     }
 
     @Test func mutatedTNEFNeverCrashes() throws {
-        var rng = TNEFMutationRNG(state: 0x4D41_494C_5349_4654)
+        var rng = SplitMix64(seed: 0x4D41_494C_5349_4654)
         var limits = ExtractionLimits()
         limits.maxOutputBytes = 4096
         for name in ["tnef-ukr.dat", "tnef-rich-text.dat", "winmail-mailcore2.dat"] {
@@ -474,7 +455,7 @@ private func compressedRTF(of data: [UInt8]) -> [UInt8]? {
     }
 
     @Test func mutatedCompressedRTFNeverCrashes() throws {
-        var rng = TNEFMutationRNG(state: 0x525446_4C5A46)
+        var rng = SplitMix64(seed: 0x525446_4C5A46)
         var streams: [[UInt8]] = []
         for name in ["tnef-rich-text.dat", "winmail-mailcore2.dat"] {
             streams.append(try #require(compressedRTF(of: try tnefFixture(name))))
@@ -493,7 +474,7 @@ private func compressedRTF(of data: [UInt8]) -> [UInt8]? {
                 // And embedded in a TNEF stream, through the RTF converter.
                 var p = MAPIProps()
                 p.variable(0x0102, 0x1009, d)
-                _ = parseTNEF(tnefStream([(1, 0x0006_9003, p.payload)]))
+                _ = parseTNEF(tnef([(1, 0x0006_9003, p.payload)]))
             }
         }
         // Random bytes behind an LZFu header with a matching CRC.
