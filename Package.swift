@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "mailsift", targets: ["mailsift"]),
         .library(name: "MIME", targets: ["MIME"]),
         .library(name: "Ingest", targets: ["Ingest"]),
+        .library(name: "Analysis", targets: ["Analysis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,6 +28,7 @@ let package = Package(
         .target(name: "CLZ4", linkerSettings: [.linkedLibrary("lz4")]),
 
         .target(name: "MailsiftCore"),
+        .target(name: "Analysis", dependencies: ["MailsiftCore", "CICUShim"]),
         .target(
             name: "MIME",
             dependencies: [
@@ -39,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "mailsift",
             dependencies: [
-                "MIME", "Ingest", "MailsiftCore",
+                "MIME", "Ingest", "Analysis", "MailsiftCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +54,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "MailsiftCoreTests", dependencies: ["MailsiftCore"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "MIME"]),
         .testTarget(name: "CLITests", dependencies: ["mailsift"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "MIME", "MailsiftCore"]),
     ],

@@ -27,6 +27,17 @@ let package = Package(
             path: "Benchmarks/MIMEBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "AnalysisBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Analysis", package: mailsiftIdentity),
+                .product(name: "MIME", package: mailsiftIdentity),
+                .product(name: "Ingest", package: mailsiftIdentity),
+            ],
+            path: "Benchmarks/AnalysisBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

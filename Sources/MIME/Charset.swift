@@ -1,4 +1,7 @@
 import CICUShim
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// Turns bytes in a declared (or undeclared) charset into Unicode text.
@@ -31,6 +34,15 @@ public enum Charset {
     public static func decode(_ bytes: [UInt8], label: String?, fallback: String? = nil) -> (String, Outcome) {
         let normalized = label.map(normalizeLabel) ?? nil
         let isASCII = allASCII(bytes)
+        if isASCII, !(normalized.map(isASCIIIncompatible) ?? false), hasISO2022Escape(bytes) {
+            // 7-bit ISO-2022-JP (or -KR/-CN) under a wrong or missing label: its escape
+            // sequences give it away, and reading it as ASCII would index "$B%W%l%9".
+            for candidate in ["iso-2022-jp", "iso-2022-kr", "iso-2022-cn"] {
+                if let (s, subs) = icuConvert(bytes, charset: candidate), subs == 0 {
+                    return (s, Outcome(used: candidate, guessed: true, unknownLabel: false, substitutions: 0))
+                }
+            }
+        }
         if isASCII, !(normalized.map(isASCIIIncompatible) ?? false) {
             // 7-bit text is the same in every ASCII-compatible charset: no conversion needed.
             return (String(decoding: bytes, as: UTF8.self),
@@ -107,6 +119,19 @@ public enum Charset {
         return s
     }
 
+    /// ESC $ B, ESC $ @, ESC ( J, ESC $ ( D, ESC $ ) C …: the designations of ISO-2022 charsets.
+    static func hasISO2022Escape(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { b in
+            guard let base = b.baseAddress, let hit = memchr(base, 0x1B, b.count) else { return false }
+            var i = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            while i + 2 < b.count {
+                if b[i] == 0x1B, b[i + 1] == 0x24 || b[i + 1] == 0x28 { return true }
+                i += 1
+            }
+            return false
+        }
+    }
+
     /// Single-byte charsets, where valid UTF-8 multi-byte sequences betray a mislabel.
     static func isSingleByte(_ name: String) -> Bool {
         name.hasPrefix("iso-8859-") || name.hasPrefix("windows-12") || name.hasPrefix("koi8") || name == "macintosh"
@@ -165,7 +190,7 @@ public enum Charset {
                   "x-ms-cp932", "shiftjis"] { m[l] = "windows-31j" }
         for l in ["euc-jp", "x-euc-jp", "eucjp", "cseucpkdfmtjapanese"] { m[l] = "euc-jp" }
         for l in ["iso-2022-jp", "csiso2022jp", "iso2022jp", "jis", "iso-2022-jp-1", "iso-2022-jp-2", "iso-2022-jp-3"] { m[l] = "iso-2022-jp" }
-        for l in ["big5", "big-5", "cn-big5", "csbig5", "x-x-big5", "big5-hkscs", "windows-950", "cp950"] { m[l] = "windows-950" }
+        for l in ["big5", "big-5", "cn-big5", "csbig5", "x-x-big5", "big5-hkscs", "windows-950", "cp950", "chinesebig5", "x-chinese-big5"] { m[l] = "windows-950" }
         for l in ["tis-620", "iso-8859-11", "windows-874", "cp874", "dos-874", "x-windows-874", "tis620"] { m[l] = "windows-874" }
         for l in ["iso-8859-9", "latin5", "l5", "iso8859-9", "windows-1254", "cp1254"] { m[l] = "windows-1254" }
         for l in ["iso-8859-8-i", "iso-8859-8-e", "csiso88598i", "logical", "visual", "iso-8859-8"] { m[l] = "iso-8859-8" }

@@ -20,6 +20,9 @@ public struct MailDocument: Sendable, Codable {
     public var listID: String?
     /// Body text, one segment per text part that a reader would see.
     public var body: [TextSegment] = []
+    /// Text of multipart/alternative versions not chosen as the body (usually the HTML twin of
+    /// a plain-text body): indexed for search, not shown in snippets.
+    public var alternatives: [TextSegment] = []
     public var attachments: [Attachment] = []
     /// Every MIME part, in document order.
     public var parts: [PartInfo] = []

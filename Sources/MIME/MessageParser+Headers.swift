@@ -14,7 +14,7 @@ extension MessageParser {
         guard anyNonASCII else { return nil }
         if let ct = fields.first(where: { $0.kind == .contentType }),
            let cs = ParameterizedValue.parse(String(decoding: ct.value, as: UTF8.self), fallbackCharset: nil).parameter("charset"),
-           let label = Charset.normalizeLabel(cs), label != "utf-8" {
+           let label = Charset.normalizeLabel(cs), label != "utf-8", Charset.isKnown(label) {
             return label
         }
         guard !eightBit.isEmpty else { return nil }

@@ -30,6 +30,7 @@ public struct MessageParser: Sendable {
         var doc = ctx.doc
         doc.rawSize = bytes.count
         doc.body = ctx.out.body
+        doc.alternatives = ctx.out.alternatives
         doc.attachments = ctx.out.attachments
         doc.parts = ctx.out.parts
         doc.defects = ctx.out.defects
@@ -41,12 +42,14 @@ public struct MessageParser: Sendable {
     /// What a subtree of parts produced; alternatives are parsed into their own and merged.
     struct Collected {
         var body: [TextSegment] = []
+        var alternatives: [TextSegment] = []
         var attachments: [Attachment] = []
         var parts: [PartInfo] = []
         var defects: [Defect] = []
 
         mutating func merge(_ other: Collected) {
             body += other.body
+            alternatives += other.alternatives
             attachments += other.attachments
             parts += other.parts
             defects += other.defects
@@ -295,16 +298,19 @@ public struct MessageParser: Sendable {
         return text
     }
 
-    /// multipart/alternative: index the plain-text alternative, or the richest one that has
-    /// text when the plain one is empty. Attachments of every alternative are kept.
+    /// multipart/alternative: the plain-text alternative is the body, or the richest one that
+    /// has text when the plain one is empty; the others' text goes to `alternatives`.
+    /// Attachments of every alternative are kept.
     func mergeAlternatives(_ alts: [Collected], ctx: inout Context) {
         func hasText(_ c: Collected) -> Bool { c.body.contains { !$0.text.allSatisfy(\.isWhitespace) } }
         let plain = alts.firstIndex { c in hasText(c) && c.body.contains { $0.origin == .plain } }
         let chosen = plain ?? alts.lastIndex(where: hasText)
         for (i, var alt) in alts.enumerated() {
             if i != chosen {
+                // Not shown as the body, but still searchable: an HTML version can hold words
+                // its plain-text twin lacks, and IMAP BODY search covers every text part.
                 let dropped = Set(alt.body.map(\.part))
-                ctx.textBytes -= alt.body.reduce(0) { $0 + $1.text.utf8.count }
+                alt.alternatives += alt.body
                 alt.body = []
                 for j in alt.parts.indices where alt.parts[j].role == .body && dropped.contains(alt.parts[j].part) {
                     alt.parts[j].role = .alternative

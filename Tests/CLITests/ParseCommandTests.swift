@@ -67,10 +67,24 @@ import Testing
         #expect(missing.err.contains("cannot open /nonexistent/mailsift-test.eml"))
     }
 
+    @Test func tokensOfTextAndQueries() throws {
+        let r = try Self.run(["tokens", "--json", "Write to anna.rossi@infomaniak.ch"])
+        #expect(r.status == 0, "\(r.err)")
+        let terms = try r.out.split(separator: "\n").map { line -> String in
+            let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return obj?["term"] as? String ?? ""
+        }
+        #expect(terms == ["write", "to", "anna.rossi@infomaniak.ch", "infomaniak.ch", "anna", "rossi", "infomaniak", "ch"])
+        let m = try Self.run(["tokens", "--message", "corpus/samples/03-iso-2022-jp.eml"])
+        #expect(m.out.contains("会議"))
+        #expect(try Self.run(["tokens"]).status != 0)
+    }
+
     @Test func helpNamesTheCommands() throws {
         let r = try Self.run(["--help"])
         #expect(r.status == 0)
         #expect(r.out.contains("parse"))
+        #expect(r.out.contains("tokens"))
         #expect(r.out.contains("Full-text search for mail."))
     }
 }

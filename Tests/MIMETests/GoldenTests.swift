@@ -105,6 +105,7 @@ enum GoldenRendering {
         var messageID: String?
         var parts: [String]
         var body: [Segment]
+        var alternatives: [Segment]
         var attachments: [Att]
         var defects: [String]
     }
@@ -135,6 +136,8 @@ enum GoldenRendering {
                 return s
             },
             body: d.body.map { Segment(part: $0.part, origin: $0.origin.rawValue, text: clip($0.text, 600)) },
+            alternatives: d.alternatives.prefix(5).map { Segment(part: $0.part, origin: $0.origin.rawValue, text: clip($0.text, 200)) }
+                + (d.alternatives.count > 5 ? [Segment(part: "…", origin: "", text: "\(d.alternatives.count - 5) more")] : []),
             attachments: d.attachments.map {
                 Att(part: $0.part, filename: $0.filename, type: $0.mediaType, size: $0.size, sha256: $0.sha256.map { String($0.prefix(16)) },
                     extraction: $0.extraction.rawValue, text: $0.text.map { clip($0, 300) })

@@ -36,6 +36,35 @@ int32_t msicu_convert_to_utf8(const char *label, const uint8_t *input, int32_t l
 int32_t msicu_detect_charset(const uint8_t *input, int32_t length, const char *declaredHint,
                              char *out, int32_t outCapacity, int32_t *confidence);
 
+// MARK: - Word boundaries (UAX #29, ICU dictionaries for CJK, Thai, Khmer, Lao, Burmese)
+
+/// An opaque word-break iterator; one per thread (not thread-safe). NULL on failure.
+typedef struct MSICUWordBreaker MSICUWordBreaker;
+MSICUWordBreaker *msicu_wordbreaker_open(const char *locale);
+void msicu_wordbreaker_close(MSICUWordBreaker *breaker);
+
+/// Word segments of UTF-16 `text`: for each segment whose rule status is not "none"
+/// (a letter, number, kana or ideographic word), its [start, end) in UTF-16 units and its
+/// status (100s number, 200s letter, 300s kana, 400s ideographic). Returns the number of
+/// segments written (at most `capacity`; call again on the rest of the text when full), or
+/// -1 on error. `*consumed` is the UTF-16 offset up to which the text was examined.
+int32_t msicu_word_segments(MSICUWordBreaker *breaker, const uint16_t *text, int32_t length,
+                            int32_t *starts, int32_t *ends, int32_t *statuses, int32_t capacity,
+                            int32_t *consumed);
+
+// MARK: - Normalization
+
+/// NFKC_Casefold (UTS #46-style identifier folding: compatibility forms, case, default
+/// ignorables removed) of UTF-16 `text` into `out`. Returns the output length, or the
+/// length needed (negated) when `capacity` is too small, or INT32_MIN on error.
+int32_t msicu_nfkc_casefold(const uint16_t *text, int32_t length, uint16_t *out, int32_t capacity);
+
+/// Diacritic folding: NFD, then combining marks (general category Mn) on Latin, Greek,
+/// Cyrillic, Hebrew and Arabic letters removed (other scripts' marks are vowels), then a few
+/// letters that are not decomposable mapped to their base (ø→o, ł→l, đ→d, ħ→h, ı→i, ŧ→t,
+/// æ→ae, œ→oe, ß→ss, þ→th, ð→d), then NFC. Same conventions as msicu_nfkc_casefold.
+int32_t msicu_fold_diacritics(const uint16_t *text, int32_t length, uint16_t *out, int32_t capacity);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,283 @@
+/// Limits and switches of the analysis.
+public struct AnalyzerOptions: Sendable {
+    /// Words longer than this (UTF-8 bytes) are not indexed: base64 left in text, hashes of
+    /// hashes, garbage. They still take a position, so phrases do not jump over them.
+    public var maxTokenBytes = 64
+    /// Joined forms (URLs, file names, compounds) longer than this are not indexed whole;
+    /// their parts are.
+    public var maxCompoundBytes = 200
+    /// At most this many words are joined into one compound.
+    public var maxCompoundParts = 16
+    /// Skip PGP armour and runs of base64 / uuencoded lines (indexing only, never queries).
+    public var skipNoise = true
+    /// Fill `Token.folded` (diacritics removed) for accent-insensitive matching.
+    public var foldDiacritics = true
+
+    public init() {}
+}
+
+/// Counters of what the analysis left out.
+public struct AnalysisStats: Sendable, Hashable {
+    public var noiseBlocks = 0
+    public var noiseBytes = 0
+    public var longTokens = 0
+    public init() {}
+}
+
+/// Text → tokens, one path for indexing and for queries.
+///
+/// 1. (indexing) PGP armour and base64/uuencode runs are skipped.
+/// 2. UAX #29 words (ICU, with an exact ASCII fast path; dictionaries for CJK and Thai).
+/// 3. Words joined without spaces by `- . / : @ _ + # = ? & ~ %` form a compound, indexed whole
+///    ("e-mail", "q3-report.pdf", "2024-05-01", URLs) as well as by its parts.
+/// 4. Inside a word: addresses split into local-part words and domain (whole and labels);
+///    dotted, snake_case, CamelCase and apostrophe words split into parts as well as kept.
+/// 5. Terms are NFKC_Casefold-normalized; a diacritic-folded variant is attached.
+///
+/// Positions: the finest parts get consecutive positions; a whole shares the position of its
+/// first part. Holds an ICU iterator: one analyzer per thread or task.
+public final class Analyzer {
+    public let options: AnalyzerOptions
+    public private(set) var stats = AnalysisStats()
+    private let segmenter = WordSegmenter()
+
+    public init(options: AnalyzerOptions = AnalyzerOptions()) {
+        self.options = options
+    }
+
+    /// Tokens of message text, for indexing.
+    public func tokens(_ text: String) -> [Token] {
+        analyze(text, skipNoise: options.skipNoise)
+    }
+
+    /// Tokens of a query string: the same analysis as indexing, without noise skipping.
+    public func queryTokens(_ text: String) -> [Token] {
+        analyze(text, skipNoise: false)
+    }
+
+    public func resetStats() { stats = AnalysisStats() }
+
+    // MARK: - Pipeline
+
+    private func analyze(_ text: String, skipNoise: Bool) -> [Token] {
+        var copy = text
+        return copy.withUTF8 { buf -> [Token] in
+            var out: [Token] = []
+            out.reserveCapacity(buf.count / 6)
+            var position = 0
+            let keep = skipNoise ? NoiseFilter.keptRanges(buf, stats: &stats) : [0..<buf.count]
+            var segments: [WordSegment] = []
+            for range in keep where !range.isEmpty {
+                segments.removeAll(keepingCapacity: true)
+                let part = segmenter.segments(utf8: UnsafeBufferPointer(rebasing: buf[range]))
+                for var s in part {
+                    s.start += range.lowerBound
+                    s.end += range.lowerBound
+                    segments.append(s)
+                }
+                emitGroups(buf, segments, position: &position, into: &out)
+            }
+            return out
+        }
+    }
+
+    /// Joins adjacent segments into compounds and emits each group.
+    private func emitGroups(_ buf: UnsafeBufferPointer<UInt8>, _ segments: [WordSegment], position: inout Int, into out: inout [Token]) {
+        var i = 0
+        while i < segments.count {
+            var j = i + 1
+            while j < segments.count, j - i < options.maxCompoundParts,
+                  Self.isJoiner(buf, segments[j - 1].end, segments[j].start) {
+                j += 1
+            }
+            emitGroup(buf, segments[i..<j], position: &position, into: &out)
+            i = j
+        }
+    }
+
+    /// 1 to 3 joiner bytes (no blanks) between two words make them one compound.
+    static func isJoiner(_ buf: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int) -> Bool {
+        let gap = b - a
+        guard gap >= 1, gap <= 3 else { return false }
+        for k in a..<b {
+            switch buf[k] {
+            case 0x2D, 0x2E, 0x2F, 0x3A, 0x40, 0x5F, 0x2B, 0x23, 0x3D, 0x3F, 0x26, 0x7E, 0x25: continue  // - . / : @ _ + # = ? & ~ %
+            default: return false
+            }
+        }
+        return true
+    }
+
+    /// A coarse token waiting for its position (that of its first atom).
+    private struct Coarse {
+        var range: Range<Int>
+        var kind: Token.Kind
+        var firstAtom: Int
+    }
+
+    private struct Atom {
+        var range: Range<Int>
+        var kind: Token.Kind
+    }
+
+    private func emitGroup(_ buf: UnsafeBufferPointer<UInt8>, _ group: ArraySlice<WordSegment>, position: inout Int, into out: inout [Token]) {
+        var coarse: [Coarse] = []
+        var atoms: [Atom] = []
+        let first = group[group.startIndex], last = group[group.endIndex - 1]
+        if group.count > 1 {
+            let kind = Self.compoundKind(buf, first.start..<last.end)
+            coarse.append(Coarse(range: first.start..<last.end, kind: kind, firstAtom: 0))
+        }
+        var afterScheme = false
+        for seg in group {
+            let range = seg.start..<seg.end
+            switch seg.kind {
+            case .number:
+                atoms.append(Atom(range: range, kind: .number))
+            case .kana, .ideographic:
+                atoms.append(Atom(range: range, kind: .ideographic))
+            case .letter:
+                let host = afterScheme
+                splitWord(buf, range, isHost: host, coarse: &coarse, atoms: &atoms)
+            }
+            // The word after "scheme://" is a host name.
+            afterScheme = seg.end + 3 <= buf.count && buf[seg.end] == 0x3A && buf[seg.end + 1] == 0x2F && buf[seg.end + 2] == 0x2F
+        }
+        for c in coarse {
+            emit(buf, c.range, kind: c.kind, position: position + c.firstAtom, limit: options.maxCompoundBytes, into: &out)
+        }
+        for (k, a) in atoms.enumerated() {
+            emit(buf, a.range, kind: a.kind, position: position + k, limit: options.maxTokenBytes, into: &out)
+        }
+        position += max(1, atoms.count)
+    }
+
+    static func compoundKind(_ buf: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Token.Kind {
+        var hasAt = false
+        for k in r {
+            let b = buf[k]
+            if b == 0x3A, k + 2 < r.upperBound, buf[k + 1] == 0x2F, buf[k + 2] == 0x2F { return .url }
+            if b == 0x40 { hasAt = true }
+        }
+        if r.count > 4, (buf[r.lowerBound] | 0x20) == 0x77, (buf[r.lowerBound + 1] | 0x20) == 0x77,
+           (buf[r.lowerBound + 2] | 0x20) == 0x77, buf[r.lowerBound + 3] == 0x2E { return .url }  // www.
+        return hasAt ? .email : .compound
+    }
+
+    /// A letter segment: addresses, dotted / snake_case / CamelCase / apostrophe words.
+    private func splitWord(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, isHost: Bool, coarse: inout [Coarse], atoms: inout [Atom]) {
+        // An address kept whole by ICU 72 ("anna.rossi@infomaniak.ch").
+        var at = -1
+        for k in range where buf[k] == 0x40 { at = k }
+        if at > range.lowerBound, at < range.upperBound - 1 {
+            coarse.append(Coarse(range: range, kind: .email, firstAtom: atoms.count))
+            splitParts(buf, range.lowerBound..<at, atoms: &atoms)
+            let domain = (at + 1)..<range.upperBound
+            if buf[domain].contains(0x2E) { coarse.append(Coarse(range: domain, kind: .host, firstAtom: atoms.count)) }
+            splitParts(buf, domain, atoms: &atoms)
+            return
+        }
+        let before = atoms.count
+        splitParts(buf, range, atoms: &atoms)
+        let added = atoms.count - before
+        if added > 1 || (added == 1 && atoms[before].range != range) {
+            // The word whole as well as its parts ("snake_case", "l'été", "getUserName").
+            coarse.append(Coarse(range: range, kind: isHost ? .host : .word, firstAtom: before))
+        } else if isHost, atoms.count - before == 1 {
+            atoms[atoms.count - 1].kind = .word
+        }
+    }
+
+    /// Splits at `.`, `_`, `'`, `’`, `@` and CamelCase humps; single letters elided by an
+    /// apostrophe ("l'été", "don't") are dropped, other parts kept.
+    private func splitParts(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, atoms: inout [Atom]) {
+        var partStart = range.lowerBound
+        var k = range.lowerBound
+        var apostropheBefore = false
+        func flush(_ end: Int, apostropheAfter: Bool) {
+            guard end > partStart else { return }
+            let isSingle = end - partStart == 1 || (end - partStart <= 4 && Self.isSingleScalar(buf, partStart..<end))
+            if isSingle && (apostropheAfter || apostropheBefore) { return }  // elision
+            atoms.append(Atom(range: partStart..<end, kind: Self.isAllDigits(buf, partStart..<end) ? .number : .word))
+        }
+        while k < range.upperBound {
+            let b = buf[k]
+            var sepLength = 0
+            if b == 0x2E || b == 0x5F || b == 0x27 || b == 0x40 {
+                sepLength = 1
+            } else if b == 0xE2, k + 2 < range.upperBound, buf[k + 1] == 0x80, buf[k + 2] == 0x99 {
+                sepLength = 3  // ’ U+2019
+            }
+            if sepLength > 0 {
+                let isApostrophe = b == 0x27 || b == 0xE2
+                flush(k, apostropheAfter: isApostrophe)
+                apostropheBefore = isApostrophe
+                k += sepLength
+                partStart = k
+                continue
+            }
+            // CamelCase: lower→Upper ("getUser"), and UPPER→Upper+lower ("HTTPServer").
+            if k > partStart, Self.isUpper(b) {
+                let prev = buf[k - 1]
+                let nextIsLower = k + 1 < range.upperBound && Self.isLower(buf[k + 1])
+                if Self.isLower(prev) || (Self.isUpper(prev) && nextIsLower) {
+                    flush(k, apostropheAfter: false)
+                    apostropheBefore = false
+                    partStart = k
+                }
+            }
+            k += 1
+        }
+        flush(range.upperBound, apostropheAfter: false)
+    }
+
+    @inline(__always) static func isUpper(_ b: UInt8) -> Bool { b >= 0x41 && b <= 0x5A }
+    @inline(__always) static func isLower(_ b: UInt8) -> Bool { b >= 0x61 && b <= 0x7A }
+
+    static func isAllDigits(_ buf: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
+        for k in r where !(buf[k] >= 0x30 && buf[k] <= 0x39) { return false }
+        return true
+    }
+
+    static func isSingleScalar(_ buf: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
+        let lead = buf[r.lowerBound]
+        let width = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
+        return width == r.count
+    }
+
+    private func emit(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, kind: Token.Kind, position: Int, limit: Int, into out: inout [Token]) {
+        guard range.count <= limit else {
+            if kind != .url && kind != .compound && kind != .email && kind != .host { stats.longTokens += 1 }
+            return
+        }
+        let term = Self.normalize(UnsafeBufferPointer(rebasing: buf[range]))
+        guard !term.isEmpty else { return }
+        var folded: String?
+        if options.foldDiacritics, !term.utf8.allSatisfy({ $0 < 0x80 }) {
+            let f = TextNormalizer.foldDiacritics(term)
+            if f != term { folded = f }
+        }
+        out.append(Token(term: term, folded: folded, position: position, start: range.lowerBound, end: range.upperBound, kind: kind))
+    }
+
+    /// NFKC_Casefold; ASCII lowercased without ICU; ’ → '.
+    static func normalize(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        var ascii = true
+        for b in bytes where b >= 0x80 { ascii = false; break }
+        if ascii {
+            return String(unsafeUninitializedCapacity: bytes.count) { out in
+                for (i, b) in bytes.enumerated() { out[i] = (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }
+                return bytes.count
+            }
+        }
+        let folded = TextNormalizer.caseFold(Substring(String(decoding: bytes, as: UTF8.self)))
+        return folded.utf8.contains(0xE2) ? folded.replacingApostrophes() : folded
+    }
+}
+
+extension String {
+    /// U+2019 (right single quotation mark, the typographic apostrophe) → U+0027.
+    func replacingApostrophes() -> String {
+        String(String.UnicodeScalarView(unicodeScalars.map { $0 == "\u{2019}" ? "'" : $0 }))
+    }
+}
