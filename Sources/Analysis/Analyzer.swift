@@ -40,6 +40,10 @@ public final class Analyzer {
     public let options: AnalyzerOptions
     public private(set) var stats = AnalysisStats()
     private let segmenter = WordSegmenter()
+    // Scratch buffers reused across groups (swapped in and out, so no copy-on-write).
+    private var coarseScratch: [Coarse] = []
+    private var atomScratch: [Atom] = []
+    private var segmentScratch: [WordSegment] = []
 
     public init(options: AnalyzerOptions = AnalyzerOptions()) {
         self.options = options
@@ -66,14 +70,13 @@ public final class Analyzer {
             out.reserveCapacity(buf.count / 6)
             var position = 0
             let keep = skipNoise ? NoiseFilter.keptRanges(buf, stats: &stats) : [0..<buf.count]
-            var segments: [WordSegment] = []
             for range in keep where !range.isEmpty {
-                segments.removeAll(keepingCapacity: true)
-                let part = segmenter.segments(utf8: UnsafeBufferPointer(rebasing: buf[range]))
-                for var s in part {
-                    s.start += range.lowerBound
-                    s.end += range.lowerBound
-                    segments.append(s)
+                var segments = segmenter.segments(utf8: UnsafeBufferPointer(rebasing: buf[range]))
+                if range.lowerBound != 0 {
+                    for k in segments.indices {
+                        segments[k].start += range.lowerBound
+                        segments[k].end += range.lowerBound
+                    }
                 }
                 emitGroups(buf, segments, position: &position, into: &out)
             }
@@ -121,8 +124,23 @@ public final class Analyzer {
     }
 
     private func emitGroup(_ buf: UnsafeBufferPointer<UInt8>, _ group: ArraySlice<WordSegment>, position: inout Int, into out: inout [Token]) {
+        // The common case, one plain ASCII word: no part splitting to do.
+        if group.count == 1, let only = group.first, Self.isSimpleWord(buf, only) {
+            emit(buf, only.start..<only.end, kind: only.kind == .number ? .number : .word, position: position,
+                 limit: options.maxTokenBytes, into: &out)
+            position += 1
+            return
+        }
         var coarse: [Coarse] = []
         var atoms: [Atom] = []
+        swap(&coarse, &coarseScratch)
+        swap(&atoms, &atomScratch)
+        defer {
+            coarse.removeAll(keepingCapacity: true)
+            atoms.removeAll(keepingCapacity: true)
+            swap(&coarse, &coarseScratch)
+            swap(&atoms, &atomScratch)
+        }
         let first = group[group.startIndex], last = group[group.endIndex - 1]
         if group.count > 1 {
             let kind = Self.compoundKind(buf, first.start..<last.end)
@@ -150,6 +168,19 @@ public final class Analyzer {
             emit(buf, a.range, kind: a.kind, position: position + k, limit: options.maxTokenBytes, into: &out)
         }
         position += max(1, atoms.count)
+    }
+
+    /// Lowercase ASCII letters and digits only (after the first character): nothing to split.
+    @inline(__always)
+    static func isSimpleWord(_ buf: UnsafeBufferPointer<UInt8>, _ s: WordSegment) -> Bool {
+        guard s.kind == .letter || s.kind == .number else { return false }
+        var k = s.start + 1
+        while k < s.end {
+            let b = buf[k]
+            if !((b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)) { return false }
+            k += 1
+        }
+        return s.start < s.end && buf[s.start] < 0x80 && buf[s.start] != 0x40 && buf[s.start] != 0x5F
     }
 
     static func compoundKind(_ buf: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Token.Kind {
@@ -250,26 +281,58 @@ public final class Analyzer {
             if kind != .url && kind != .compound && kind != .email && kind != .host { stats.longTokens += 1 }
             return
         }
-        let term = Self.normalize(UnsafeBufferPointer(rebasing: buf[range]))
+        let bytes = UnsafeBufferPointer(rebasing: buf[range])
+        var ascii = true
+        for b in bytes where b >= 0x80 { ascii = false; break }
+        let stable = !ascii && Self.isFoldStable(bytes)
+        let term = ascii ? Self.asciiLowercased(bytes) : stable ? String(decoding: bytes, as: UTF8.self) : Self.normalize(bytes)
         guard !term.isEmpty else { return }
         var folded: String?
-        if options.foldDiacritics, !term.utf8.allSatisfy({ $0 < 0x80 }) {
+        if options.foldDiacritics, !ascii, !stable {
             let f = TextNormalizer.foldDiacritics(term)
             if f != term { folded = f }
         }
         out.append(Token(term: term, folded: folded, position: position, start: range.lowerBound, end: range.upperBound, kind: kind))
     }
 
+    /// True when every scalar is one NFKC_Casefold leaves alone and that has no diacritics
+    /// (Han, kana, Hangul, lowercase ASCII, digits): the bytes are the term as they are.
+    static func isFoldStable(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let b0 = bytes[i]
+            if b0 < 0x80 {
+                guard (b0 >= 0x61 && b0 <= 0x7A) || (b0 >= 0x30 && b0 <= 0x39) else { return false }
+                i += 1
+                continue
+            }
+            // Every stable non-ASCII scalar is in the BMP above U+3000: three bytes.
+            guard b0 >= 0xE0, b0 < 0xF0, i + 2 < n else { return false }
+            let v = UInt32(b0 & 0x0F) << 12 | UInt32(bytes[i + 1] & 0x3F) << 6 | UInt32(bytes[i + 2] & 0x3F)
+            guard let scalar = Unicode.Scalar(v), TextNormalizer.isFoldStable(scalar) else { return false }
+            i += 3
+        }
+        return true
+    }
+
+    @inline(__always)
+    static func asciiLowercased(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: bytes.count) { out in
+            var i = 0
+            for b in bytes {
+                out[i] = (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b
+                i += 1
+            }
+            return i
+        }
+    }
+
     /// NFKC_Casefold; ASCII lowercased without ICU; ’ → '.
     static func normalize(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         var ascii = true
         for b in bytes where b >= 0x80 { ascii = false; break }
-        if ascii {
-            return String(unsafeUninitializedCapacity: bytes.count) { out in
-                for (i, b) in bytes.enumerated() { out[i] = (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }
-                return bytes.count
-            }
-        }
+        if ascii { return asciiLowercased(bytes) }
         let folded = TextNormalizer.caseFold(Substring(String(decoding: bytes, as: UTF8.self)))
         return folded.utf8.contains(0xE2) ? folded.replacingApostrophes() : folded
     }

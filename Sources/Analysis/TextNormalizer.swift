@@ -8,6 +8,8 @@ public enum TextNormalizer {
         if text.utf8.allSatisfy({ $0 < 0x80 }) {
             return String(decoding: text.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
         }
+        // Han, kana and Hangul words (most CJK tokens) have no case and no compatibility forms.
+        if text.unicodeScalars.allSatisfy(isFoldStable) { return String(text) }
         return icu(Array(text.utf16), msicu_nfkc_casefold) ?? String(text).lowercased()
     }
 
@@ -17,7 +19,28 @@ public enum TextNormalizer {
     /// A separate step from `caseFold` so that exact and folded matching can both be offered.
     public static func foldDiacritics(_ text: String) -> String {
         if text.utf8.allSatisfy({ $0 < 0x80 }) { return text }
+        if !text.unicodeScalars.contains(where: hasFoldableMarks) { return text }
         return icu(Array(text.utf16), msicu_fold_diacritics) ?? text
+    }
+
+    /// Scalars that NFKC_Casefold leaves unchanged and that carry no foldable diacritics:
+    /// CJK unified ideographs, hiragana, katakana (full width), Hangul syllables, ASCII
+    /// lowercase and digits.
+    @inline(__always)
+    static func isFoldStable(_ s: Unicode.Scalar) -> Bool {
+        switch s.value {
+        case 0x30...0x39, 0x61...0x7A: return true
+        case 0x3005, 0x3041...0x3096, 0x30A1...0x30FA, 0x30FC, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xAC00...0xD7A3: return true
+        default: return false
+        }
+    }
+
+    /// Scripts whose combining marks are diacritics to fold (see msicu_fold_diacritics).
+    @inline(__always)
+    static func hasFoldableMarks(_ s: Unicode.Scalar) -> Bool {
+        let v = s.value
+        return (v >= 0x80 && v < 0x0700) || (v >= 0x1D00 && v < 0x2000) || (v >= 0x2C60 && v < 0x2C80)
+            || (v >= 0xA640 && v < 0xA800) || (v >= 0xFB1D && v < 0xFB50)
     }
 
     private static func icu(_ input: [UInt16], _ fn: (UnsafePointer<UInt16>?, Int32, UnsafeMutablePointer<UInt16>?, Int32) -> Int32) -> String? {

@@ -21,6 +21,7 @@ public struct WordSegment: Sendable, Hashable {
 public final class WordSegmenter {
     private let breaker: OpaquePointer?
     private var utf16: [UInt16] = []
+    private var utf8OffsetOf16: [Int32] = []
     private var starts = [Int32](repeating: 0, count: 4096)
     private var ends = [Int32](repeating: 0, count: 4096)
     private var statuses = [Int32](repeating: 0, count: 4096)
@@ -121,14 +122,29 @@ public final class WordSegmenter {
     func icuSegments(_ utf8: UnsafeBufferPointer<UInt8>, base: Int) -> [WordSegment] {
         guard let breaker, !utf8.isEmpty, utf8.count < Int(Int32.max) / 2 else { return [] }
         // UTF-16 copy plus, for each UTF-16 unit, the UTF-8 offset where its scalar starts.
+        // Decoded by hand (no intermediate String); a malformed byte becomes one U+FFFD.
         utf16.removeAll(keepingCapacity: true)
-        var utf8OffsetOf16: [Int32] = []
+        utf8OffsetOf16.removeAll(keepingCapacity: true)
         utf8OffsetOf16.reserveCapacity(utf8.count + 1)
         utf16.reserveCapacity(utf8.count)
         var i = 0
-        let s = String(decoding: utf8, as: UTF8.self)
-        for scalar in s.unicodeScalars {
-            let v = scalar.value
+        let n8 = utf8.count
+        while i < n8 {
+            let b0 = utf8[i]
+            var v: UInt32 = 0xFFFD
+            var width = 1
+            if b0 < 0x80 {
+                v = UInt32(b0)
+            } else if b0 >= 0xC2, b0 < 0xE0, i + 1 < n8, utf8[i + 1] & 0xC0 == 0x80 {
+                v = UInt32(b0 & 0x1F) << 6 | UInt32(utf8[i + 1] & 0x3F)
+                width = 2
+            } else if b0 >= 0xE0, b0 < 0xF0, i + 2 < n8, utf8[i + 1] & 0xC0 == 0x80, utf8[i + 2] & 0xC0 == 0x80 {
+                let c = UInt32(b0 & 0x0F) << 12 | UInt32(utf8[i + 1] & 0x3F) << 6 | UInt32(utf8[i + 2] & 0x3F)
+                if c >= 0x800, !(0xD800...0xDFFF).contains(c) { v = c; width = 3 }
+            } else if b0 >= 0xF0, b0 < 0xF5, i + 3 < n8, utf8[i + 1] & 0xC0 == 0x80, utf8[i + 2] & 0xC0 == 0x80, utf8[i + 3] & 0xC0 == 0x80 {
+                let c = UInt32(b0 & 0x07) << 18 | UInt32(utf8[i + 1] & 0x3F) << 12 | UInt32(utf8[i + 2] & 0x3F) << 6 | UInt32(utf8[i + 3] & 0x3F)
+                if c >= 0x10000, c <= 0x10FFFF { v = c; width = 4 }
+            }
             if v < 0x10000 {
                 utf16.append(UInt16(v))
                 utf8OffsetOf16.append(Int32(i))
@@ -138,7 +154,7 @@ public final class WordSegmenter {
                 utf8OffsetOf16.append(Int32(i))
                 utf8OffsetOf16.append(Int32(i))
             }
-            i += UTF8.width(scalar)
+            i += width
         }
         utf8OffsetOf16.append(Int32(i))
         var out: [WordSegment] = []

@@ -128,8 +128,11 @@ import Testing
         #expect(a.tokens("").isEmpty)
         #expect(a.tokens("\u{0301}\u{0301}\u{0301}").isEmpty)  // only combining marks
         #expect(a.tokens("\u{FFFD}\u{FFFD} ok").map(\.term) == ["ok"])
-        let big = String(repeating: "a", count: 1 << 20)
-        #expect(a.tokens(big).isEmpty)  // one over-long word, skipped
+        let big = String(repeating: "a", count: 10 << 20)
+        #expect(a.tokens(big).isEmpty)  // 10 MB of one letter: one over-long word, skipped
+        #expect(a.tokens(String(repeating: "\u{0301}", count: 1 << 20)).isEmpty)  // only combining marks
+        let han = a.tokens(String(repeating: "語", count: 100_000))
+        #expect(!han.isEmpty && han.allSatisfy { $0.kind == .ideographic })
         let mixed = String(repeating: "ab-", count: 100_000)
         #expect(a.tokens(mixed).count > 100_000)
         var rng = SplitMix64(seed: 3)

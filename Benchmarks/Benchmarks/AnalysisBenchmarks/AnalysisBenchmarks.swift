@@ -74,7 +74,22 @@ struct TextCorpus: Sendable {
                 let path = shared + "/" + f[2]
                 if ["Han", "Kana", "Hangul"].contains(String(f[0])) { cjk.append(path) } else if f[0] != "script" { mixed.append(path) }
             }
-            out.append(TextCorpus(name: "cjk", texts: decode(cjk, limit: 1000)))
+            let cjkTexts = decode(cjk, limit: 1000)
+            out.append(TextCorpus(name: "cjk mail (whole messages)", texts: cjkTexts))
+            // Only the lines that are mostly Han, kana or Hangul: CJK text as such.
+            let lines = cjkTexts.flatMap { $0.split(separator: "\n") }.filter { line in
+                let scalars = line.unicodeScalars.filter { !$0.properties.isWhitespace }
+                let cjkCount = scalars.filter { (0x3040...0x30FF).contains($0.value) || (0x4E00...0x9FFF).contains($0.value) || (0xAC00...0xD7AF).contains($0.value) }.count
+                return scalars.count >= 4 && cjkCount * 2 >= scalars.count
+            }
+            // Joined into ~4 KB bodies: the analyzer is called once per body, not per line.
+            var bodies: [String] = [], current = ""
+            for line in lines {
+                current += line + "\n"
+                if current.utf8.count >= 4096 { bodies.append(current); current = "" }
+            }
+            if !current.isEmpty { bodies.append(current) }
+            out.append(TextCorpus(name: "cjk text", texts: bodies))
             out.append(TextCorpus(name: "mixed-script", texts: decode(mixed, limit: 1000)))
         }
         return out.filter { !$0.texts.isEmpty }
