@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "MIME", targets: ["MIME"]),
         .library(name: "Ingest", targets: ["Ingest"]),
         .library(name: "Analysis", targets: ["Analysis"]),
+        .library(name: "IndexFormat", targets: ["IndexFormat"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,6 +30,7 @@ let package = Package(
 
         .target(name: "MailsiftCore"),
         .target(name: "Analysis", dependencies: ["MailsiftCore", "CICUShim"]),
+        .target(name: "IndexFormat", dependencies: ["MailsiftCore", "CLZ4"]),
         .target(
             name: "MIME",
             dependencies: [
@@ -54,6 +56,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "MailsiftCoreTests", dependencies: ["MailsiftCore"]),
+        .testTarget(name: "IndexFormatTests", dependencies: ["IndexFormat"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "MIME"]),
         .testTarget(name: "CLITests", dependencies: ["mailsift"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "MIME", "MailsiftCore"]),
