@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C shims: system ICU and LZ4 behind plain-C headers (Foundation bundles its own ICU,
@@ -31,6 +32,7 @@ let package = Package(
         .target(name: "MailsiftCore"),
         .target(name: "Analysis", dependencies: ["MailsiftCore", "CICUShim"]),
         .target(name: "IndexFormat", dependencies: ["MailsiftCore", "CLZ4"]),
+        .target(name: "Catalog", dependencies: ["MailsiftCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "MIME",
             dependencies: [
@@ -57,6 +59,7 @@ let package = Package(
         ),
         .testTarget(name: "MailsiftCoreTests", dependencies: ["MailsiftCore"]),
         .testTarget(name: "IndexFormatTests", dependencies: ["IndexFormat"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "MailsiftCore"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "MIME"]),
         .testTarget(name: "CLITests", dependencies: ["mailsift"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "MIME", "MailsiftCore"]),

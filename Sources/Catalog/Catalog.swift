@@ -1,0 +1,286 @@
+import Foundation
+import GRDB
+import MailsiftCore
+
+/// One user's catalog (`catalog.sqlite`, WAL mode): mailboxes, the messages with their IMAP
+/// attributes and where their document lives, and the durable queue of accepted-but-not-yet-
+/// indexed work. The database connection never escapes: every access goes through `read` or
+/// `write` closures (GRDB's pool: many concurrent readers, one writer).
+public final class Catalog: Sendable {
+    private let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating and migrating when needed) the catalog at `path`.
+    public init(path: String) throws(MailsiftError) {
+        self.path = path
+        do {
+            var config = Configuration()
+            config.busyMode = .timeout(10)
+            pool = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw MailsiftError(.io, "cannot open catalog \(path)", cause: Underlying("\(error)"))
+        }
+    }
+
+    /// Named, append-only migrations: never edit one that shipped, add the next.
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1: mailboxes, messages, queue, meta") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+                CREATE TABLE mailboxes (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    name TEXT NOT NULL UNIQUE,
+                    guid TEXT,
+                    uidvalidity INTEGER NOT NULL DEFAULT 0,
+                    next_uid INTEGER NOT NULL DEFAULT 1
+                );
+                CREATE TABLE messages (
+                    docid INTEGER PRIMARY KEY AUTOINCREMENT,
+                    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),
+                    uid INTEGER NOT NULL,
+                    internal_date INTEGER NOT NULL,
+                    sent_date INTEGER,
+                    size INTEGER NOT NULL,
+                    flags INTEGER NOT NULL DEFAULT 0,
+                    keywords TEXT NOT NULL DEFAULT '',
+                    content_hash TEXT,
+                    source_path TEXT,
+                    source_mtime INTEGER,
+                    expunged INTEGER NOT NULL DEFAULT 0,
+                    UNIQUE (mailbox_id, uid)
+                );
+                CREATE INDEX messages_source ON messages(source_path) WHERE source_path IS NOT NULL;
+                CREATE TABLE queue (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),
+                    uid INTEGER NOT NULL,
+                    internal_date INTEGER NOT NULL,
+                    flags INTEGER NOT NULL DEFAULT 0,
+                    keywords TEXT NOT NULL DEFAULT '',
+                    raw BLOB NOT NULL,
+                    enqueued_at INTEGER NOT NULL
+                );
+                """)
+        }
+        return m
+    }
+
+    // MARK: - Meta
+
+    public func meta(_ key: String) throws(MailsiftError) -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setMeta(_ key: String, _ value: String) throws(MailsiftError) {
+        try write { db in try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", arguments: [key, value]) }
+    }
+
+    // MARK: - Mailboxes
+
+    /// The mailbox's id, created when missing.
+    public func mailboxID(_ name: String) throws(MailsiftError) -> Int64 {
+        try write { db in
+            if let id = try Int64.fetchOne(db, sql: "SELECT id FROM mailboxes WHERE name = ?", arguments: [name]) { return id }
+            try db.execute(sql: "INSERT INTO mailboxes (name, uidvalidity) VALUES (?, ?)",
+                           arguments: [name, Int64(Date().timeIntervalSince1970)])
+            return db.lastInsertedRowID
+        }
+    }
+
+    public func mailboxes() throws(MailsiftError) -> [MailboxRow] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT m.id, m.name, m.uidvalidity, m.next_uid,
+                       (SELECT COUNT(*) FROM messages WHERE mailbox_id = m.id AND expunged = 0) AS count
+                FROM mailboxes m ORDER BY m.name
+                """).map { MailboxRow(id: $0["id"], name: $0["name"], uidValidity: $0["uidvalidity"], nextUID: $0["next_uid"], messages: $0["count"]) }
+        }
+    }
+
+    // MARK: - Messages
+
+    /// Registers messages (in one transaction) and returns their docids in order. UIDs are
+    /// assigned from the mailbox's next UID when a message has none.
+    public func addMessages(_ messages: [NewMessage]) throws(MailsiftError) -> [Int64] {
+        try write { db in
+            var ids: [Int64] = []
+            ids.reserveCapacity(messages.count)
+            for m in messages {
+                var uid = m.uid
+                if uid == nil {
+                    uid = try Int64.fetchOne(db, sql: "SELECT next_uid FROM mailboxes WHERE id = ?", arguments: [m.mailboxID]) ?? 1
+                }
+                let u = uid ?? 1
+                try db.execute(sql: "UPDATE mailboxes SET next_uid = MAX(next_uid, ?) WHERE id = ?", arguments: [u + 1, m.mailboxID])
+                try db.execute(sql: """
+                    INSERT INTO messages (mailbox_id, uid, internal_date, sent_date, size, flags, keywords, content_hash, source_path, source_mtime)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [m.mailboxID, u, m.internalDate, m.sentDate, m.size, m.flags, m.keywords.joined(separator: " "),
+                                     m.contentHash, m.sourcePath, m.sourceMTime])
+                ids.append(db.lastInsertedRowID)
+            }
+            return ids
+        }
+    }
+
+    /// Marks messages expunged (their documents are deleted from the index by the caller).
+    public func expunge(docids: [Int64]) throws(MailsiftError) {
+        guard !docids.isEmpty else { return }
+        try write { db in
+            for chunk in stride(from: 0, to: docids.count, by: 500) {
+                let part = Array(docids[chunk..<min(docids.count, chunk + 500)])
+                let placeholders = part.map { _ in "?" }.joined(separator: ",")
+                try db.execute(sql: "UPDATE messages SET expunged = 1 WHERE docid IN (\(placeholders))", arguments: StatementArguments(part))
+            }
+        }
+    }
+
+    /// Live messages that came from files under `prefix` (for incremental re-indexing):
+    /// path → (docid, mtime, size).
+    public func sources(under prefix: String) throws(MailsiftError) -> [String: SourceRow] {
+        try read { db in
+            var out: [String: SourceRow] = [:]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT docid, source_path, source_mtime, size FROM messages
+                WHERE expunged = 0 AND source_path IS NOT NULL AND substr(source_path, 1, ?) = ?
+                """, arguments: [prefix.utf8.count, prefix])
+            while let r = try rows.next() {
+                let path: String = r["source_path"]
+                out[path] = SourceRow(docid: r["docid"], mtime: r["source_mtime"], size: r["size"])
+            }
+            return out
+        }
+    }
+
+    public func message(_ docid: Int64) throws(MailsiftError) -> MessageRow? {
+        try read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT m.*, b.name AS mailbox FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.docid = ?
+                """, arguments: [docid]).map(MessageRow.init)
+        }
+    }
+
+    public func messageCount() throws(MailsiftError) -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE expunged = 0") ?? 0 }
+    }
+
+    /// Live docids (for verify: catalog and index must agree).
+    public func liveDocids() throws(MailsiftError) -> Set<Int64> {
+        try read { db in Set(try Int64.fetchAll(db, sql: "SELECT docid FROM messages WHERE expunged = 0")) }
+    }
+
+    /// Runs SQLite's own integrity check.
+    public func integrityCheck() throws(MailsiftError) -> [String] {
+        try read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }.filter { $0 != "ok" }
+    }
+
+    // MARK: - Access
+
+    public func read<T>(_ body: (Database) throws -> T) throws(MailsiftError) -> T {
+        do { return try pool.read(body) } catch let e as MailsiftError { throw e } catch {
+            throw MailsiftError(.io, "catalog read failed", cause: Underlying("\(error)"))
+        }
+    }
+
+    public func write<T>(_ body: (Database) throws -> T) throws(MailsiftError) -> T {
+        do { return try pool.write(body) } catch let e as MailsiftError { throw e } catch {
+            throw MailsiftError(.io, "catalog write failed", cause: Underlying("\(error)"))
+        }
+    }
+}
+
+public struct NewMessage: Sendable {
+    public var mailboxID: Int64
+    public var uid: Int64?
+    public var internalDate: Int64
+    public var sentDate: Int64?
+    public var size: Int64
+    public var flags: Int64
+    public var keywords: [String]
+    public var contentHash: String?
+    public var sourcePath: String?
+    public var sourceMTime: Int64?
+
+    public init(mailboxID: Int64, uid: Int64? = nil, internalDate: Int64, sentDate: Int64? = nil, size: Int64, flags: Int64 = 0,
+                keywords: [String] = [], contentHash: String? = nil, sourcePath: String? = nil, sourceMTime: Int64? = nil) {
+        self.mailboxID = mailboxID
+        self.uid = uid
+        self.internalDate = internalDate
+        self.sentDate = sentDate
+        self.size = size
+        self.flags = flags
+        self.keywords = keywords
+        self.contentHash = contentHash
+        self.sourcePath = sourcePath
+        self.sourceMTime = sourceMTime
+    }
+}
+
+public struct MailboxRow: Sendable, Hashable {
+    public var id: Int64
+    public var name: String
+    public var uidValidity: Int64
+    public var nextUID: Int64
+    public var messages: Int
+}
+
+public struct SourceRow: Sendable, Hashable {
+    public var docid: Int64
+    public var mtime: Int64?
+    public var size: Int64
+}
+
+public struct MessageRow: Sendable, Hashable {
+    public var docid: Int64
+    public var mailbox: String
+    public var uid: Int64
+    public var internalDate: Int64
+    public var sentDate: Int64?
+    public var size: Int64
+    public var flags: Int64
+    public var keywords: [String]
+    public var sourcePath: String?
+    public var expunged: Bool
+
+    init(_ r: Row) {
+        docid = r["docid"]
+        mailbox = r["mailbox"]
+        uid = r["uid"]
+        internalDate = r["internal_date"]
+        sentDate = r["sent_date"]
+        size = r["size"]
+        flags = r["flags"]
+        keywords = (r["keywords"] as String? ?? "").split(separator: " ").map(String.init)
+        sourcePath = r["source_path"]
+        expunged = (r["expunged"] as Int64? ?? 0) != 0
+    }
+}
+
+/// IMAP system flags as bits of `messages.flags`.
+public struct MessageFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: Int64
+    public init(rawValue: Int64) { self.rawValue = rawValue }
+    public static let seen = MessageFlags(rawValue: 1)
+    public static let answered = MessageFlags(rawValue: 2)
+    public static let flagged = MessageFlags(rawValue: 4)
+    public static let deleted = MessageFlags(rawValue: 8)
+    public static let draft = MessageFlags(rawValue: 16)
+
+    /// Maildir info letters (`:2,DFRST`): D draft, F flagged, R replied, S seen, T trashed.
+    public init(maildir letters: [Character]) {
+        var f = MessageFlags()
+        for c in letters {
+            switch c {
+            case "D": f.insert(.draft)
+            case "F": f.insert(.flagged)
+            case "R": f.insert(.answered)
+            case "S": f.insert(.seen)
+            case "T": f.insert(.deleted)
+            default: break
+            }
+        }
+        self = f
+    }
+}
