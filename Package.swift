@@ -41,11 +41,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .target(name: "Ingest", dependencies: ["MIME", "MailsiftCore"]),
+        .target(
+            name: "IndexEngine",
+            dependencies: ["IndexFormat", "MailsiftCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(name: "Query", dependencies: ["Analysis", "IndexEngine", "IndexFormat", "Catalog", "MailsiftCore"]),
+        .target(name: "Ingest", dependencies: ["MIME", "Analysis", "IndexEngine", "Catalog", "MailsiftCore"]),
         .executableTarget(
             name: "mailsift",
             dependencies: [
-                "MIME", "Ingest", "Analysis", "MailsiftCore",
+                "MIME", "Ingest", "Analysis", "Query", "IndexEngine", "Catalog", "MailsiftCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,6 +65,7 @@ let package = Package(
         .testTarget(name: "MailsiftCoreTests", dependencies: ["MailsiftCore"]),
         .testTarget(name: "IndexFormatTests", dependencies: ["IndexFormat"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "MailsiftCore"]),
+        .testTarget(name: "IndexEngineTests", dependencies: ["IndexEngine", "IndexFormat", "Ingest", "Query", "Catalog", "MailsiftCore"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "MIME"]),
         .testTarget(name: "CLITests", dependencies: ["mailsift"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "MIME", "MailsiftCore"]),

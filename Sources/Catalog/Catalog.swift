@@ -101,11 +101,11 @@ public final class Catalog: Sendable {
 
     // MARK: - Messages
 
-    /// Registers messages (in one transaction) and returns their docids in order. UIDs are
-    /// assigned from the mailbox's next UID when a message has none.
-    public func addMessages(_ messages: [NewMessage]) throws(MailsiftError) -> [Int64] {
+    /// Registers messages (in one transaction) and returns their docids and UIDs in order.
+    /// UIDs are assigned from the mailbox's next UID when a message has none.
+    public func addMessages(_ messages: [NewMessage]) throws(MailsiftError) -> [(docid: Int64, uid: Int64)] {
         try write { db in
-            var ids: [Int64] = []
+            var ids: [(docid: Int64, uid: Int64)] = []
             ids.reserveCapacity(messages.count)
             for m in messages {
                 var uid = m.uid
@@ -119,7 +119,7 @@ public final class Catalog: Sendable {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [m.mailboxID, u, m.internalDate, m.sentDate, m.size, m.flags, m.keywords.joined(separator: " "),
                                      m.contentHash, m.sourcePath, m.sourceMTime])
-                ids.append(db.lastInsertedRowID)
+                ids.append((db.lastInsertedRowID, u))
             }
             return ids
         }

@@ -16,11 +16,13 @@ import Testing
         let c = try Catalog(path: path)
         let inbox = try c.mailboxID("INBOX")
         #expect(try c.mailboxID("INBOX") == inbox)
-        let ids = try c.addMessages([
+        let added = try c.addMessages([
             NewMessage(mailboxID: inbox, internalDate: 100, size: 10, sourcePath: "/m/a", sourceMTime: 1),
             NewMessage(mailboxID: inbox, internalDate: 200, size: 20, flags: MessageFlags.seen.rawValue, sourcePath: "/m/b", sourceMTime: 2),
             NewMessage(mailboxID: inbox, uid: 10, internalDate: 300, size: 30, sourcePath: "/other/c"),
         ])
+        let ids = added.map(\.docid)
+        #expect(added.map(\.uid) == [1, 2, 10])
         #expect(ids.count == 3)
         #expect(try c.message(ids[0])?.uid == 1)
         #expect(try c.message(ids[1])?.uid == 2)

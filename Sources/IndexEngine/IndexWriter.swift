@@ -1,0 +1,172 @@
+import Foundation
+import IndexFormat
+import MailsiftCore
+
+/// The one writer of a user's index (an advisory lock keeps others out). Documents are
+/// buffered in memory up to `ramBudget` and flushed as immutable segments; `commit` makes
+/// everything flushed and deleted since the last commit durable and visible as the next
+/// manifest generation. A crash at any point leaves the last committed generation intact.
+public final class IndexWriter {
+    public let directory: UserDirectory
+    public let ramBudget: Int
+    private let lock: WriteLock
+    public private(set) var manifest: Manifest
+    private var builder: SegmentBuilder
+    /// Segments flushed since the last commit (files durable, not yet in a manifest).
+    private var flushed: [Manifest.SegmentEntry] = []
+    /// Deletions changed since the last commit, by segment name.
+    private var changedDeletions: [String: Deletions] = [:]
+    /// Where each live document is: built lazily for deletes.
+    private var locations: [Int64: (segment: String, doc: UInt32)]?
+    private var nextSegmentNumber: UInt64
+    private let storedCompressionLevel: Int32
+
+    public init(directory: UserDirectory, ramBudget: Int = 64 << 20, storedCompressionLevel: Int32 = 0) throws(MailsiftError) {
+        self.directory = directory
+        self.ramBudget = max(1 << 20, ramBudget)
+        self.storedCompressionLevel = storedCompressionLevel
+        try directory.create()
+        lock = try WriteLock(path: directory.lockPath)
+        manifest = try Manifest.loadLatest(directory.segmentsPath)
+        nextSegmentNumber = manifest.nextSegmentNumber
+        builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)
+        removeUnreferencedFiles()
+    }
+
+    deinit { lock.unlock() }
+
+    /// Documents added since the last commit (buffered or flushed).
+    public var pendingDocuments: Int { Int(builder.documentCount) + flushed.reduce(0) { $0 + Int($1.documentCount) } }
+
+    public func add(_ doc: IndexDocument) throws(MailsiftError) {
+        builder.add(doc)
+        if builder.estimatedBytes >= ramBudget { try flush() }
+    }
+
+    /// Deletes documents by catalog id; unknown ids are ignored. Returns how many were deleted.
+    @discardableResult
+    public func delete(ids: Set<Int64>) throws(MailsiftError) -> Int {
+        guard !ids.isEmpty else { return 0 }
+        try flush()  // ids in the buffer must be findable
+        let map = try documentLocations()
+        var count = 0
+        for id in ids {
+            guard let (segment, doc) = map[id] else { continue }
+            var d = try currentDeletions(segment)
+            if d.delete(doc) { count += 1 }
+            changedDeletions[segment] = d
+            locations?[id] = nil
+        }
+        return count
+    }
+
+    /// Writes the buffered documents as a segment (durable, not yet committed).
+    public func flush() throws(MailsiftError) {
+        guard builder.documentCount > 0 else { return }
+        let name = SegmentFiles.name(number: nextSegmentNumber)
+        nextSegmentNumber += 1
+        let files: [[UInt8]]
+        do {
+            files = try builder.build()
+        } catch {
+            throw MailsiftError(.corrupt, "building segment \(name)", cause: error)
+        }
+        for (kind, bytes) in zip(SegmentFiles.kinds, files) {
+            try DurableFiles.create(SegmentFiles.path(directory.segmentsPath, name, kind), bytes)
+        }
+        if locations != nil {
+            for (k, id) in builder.ids.enumerated() { locations?[id] = (name, UInt32(k)) }
+        }
+        flushed.append(Manifest.SegmentEntry(name: name, documentCount: builder.documentCount, deletionsGeneration: 0,
+                                             deletedCount: 0, fileSizes: files.map { UInt64($0.count) }))
+        builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)
+    }
+
+    /// Makes everything since the last commit durable and visible: segment files are already
+    /// fsync'd; deletion files are written and fsync'd; then the next manifest is written,
+    /// fsync'd, renamed into place and the directory fsync'd.
+    public func commit() throws(MailsiftError) {
+        try flush()
+        guard !flushed.isEmpty || !changedDeletions.isEmpty else { return }
+        var next = manifest
+        next.generation += 1
+        next.segments += flushed
+        for (segment, deletions) in changedDeletions {
+            guard let k = next.segments.firstIndex(where: { $0.name == segment }) else { continue }
+            let path = SegmentFiles.deletionsPath(directory.segmentsPath, segment, generation: next.generation)
+            try DurableFiles.create(path, deletions.encode())
+            next.segments[k].deletionsGeneration = next.generation
+            next.segments[k].deletedCount = deletions.deletedCount
+        }
+        // Segments whose every document is deleted are dropped from the manifest.
+        next.segments.removeAll { $0.deletedCount >= $0.documentCount && $0.documentCount > 0 }
+        next.nextSegmentNumber = nextSegmentNumber
+        try DurableFiles.syncDirectory(directory.segmentsPath)
+        try next.write(to: directory.segmentsPath)
+        manifest = next
+        flushed = []
+        changedDeletions = [:]
+        removeUnreferencedFiles()
+    }
+
+    // MARK: - Internals
+
+    private func currentDeletions(_ segment: String) throws(MailsiftError) -> Deletions {
+        if let d = changedDeletions[segment] { return d }
+        if let entry = manifest.segments.first(where: { $0.name == segment }) {
+            if entry.deletionsGeneration == 0 { return Deletions(documentCount: entry.documentCount) }
+            let path = SegmentFiles.deletionsPath(directory.segmentsPath, segment, generation: entry.deletionsGeneration)
+            let file = try MappedFile(path: path)
+            do { return try Deletions.decode(file.bytes) } catch {
+                throw MailsiftError(.corrupt, "\(path): \(error)", cause: error)
+            }
+        }
+        if let entry = flushed.first(where: { $0.name == segment }) { return Deletions(documentCount: entry.documentCount) }
+        throw MailsiftError(.notFound, "segment \(segment) is not part of the index")
+    }
+
+    /// Catalog id → (segment, local doc) for every live document, from the segments' values.
+    private func documentLocations() throws(MailsiftError) -> [Int64: (segment: String, doc: UInt32)] {
+        if let locations { return locations }
+        var map: [Int64: (segment: String, doc: UInt32)] = [:]
+        for entry in manifest.segments + flushed {
+            let segment = try SegmentReader(directory: directory.segmentsPath, entry: entry)
+            let deletions = try currentDeletions(entry.name)
+            for doc in 0..<entry.documentCount where !deletions.isDeleted(doc) {
+                map[try segment.id(of: doc)] = (entry.name, doc)
+            }
+        }
+        locations = map
+        return map
+    }
+
+    /// Files of segments, deletions and manifests that no kept manifest refers to: leftovers
+    /// of crashes and of replaced generations. The previous manifest's files are kept so a
+    /// reader that just loaded it can still map them.
+    private func removeUnreferencedFiles() {
+        let dir = directory.segmentsPath
+        let generations = Manifest.generations(in: dir)
+        var keep = Set<String>()
+        var kept = 0
+        for gen in generations {
+            guard kept < 2, let data = try? DurableFiles.map(dir + "/" + Manifest.fileName(gen)),
+                  let m = try? data.withUnsafeBytes({ raw throws(IndexFormatError) in try Manifest.decode(raw) }) else { continue }
+            kept += 1
+            keep.insert(Manifest.fileName(gen))
+            for s in m.segments {
+                for kind in SegmentFiles.kinds { keep.insert("\(s.name).\(kind)") }
+                if s.deletionsGeneration > 0 { keep.insert("\(s.name).del-\(s.deletionsGeneration)") }
+            }
+        }
+        for s in flushed {
+            for kind in SegmentFiles.kinds { keep.insert("\(s.name).\(kind)") }
+        }
+        for (segment, _) in changedDeletions { keep.insert(segment) }
+        guard kept > 0 || generations.isEmpty else { return }  // never delete when manifests are unreadable
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where !keep.contains(name) {
+            if name.hasPrefix("seg_") || name.hasPrefix("manifest-") {
+                try? FileManager.default.removeItem(atPath: dir + "/" + name)
+            }
+        }
+    }
+}

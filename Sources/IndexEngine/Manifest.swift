@@ -1,0 +1,114 @@
+import Foundation
+import IndexFormat
+import MailsiftCore
+
+/// A committed generation of the index: which segments make it up and which deletion file
+/// goes with each. Written whole as `manifest-<generation>` (framed, checksummed) by
+/// write-fsync-rename-fsync(dir); readers open the highest generation that verifies.
+public struct Manifest: Sendable, Hashable {
+    public struct SegmentEntry: Sendable, Hashable {
+        public var name: String
+        public var documentCount: UInt32
+        /// Generation of the segment's deletion file, 0 when it has no deletions.
+        public var deletionsGeneration: UInt64
+        public var deletedCount: UInt32
+        /// Byte size of each of the segment's files, in `SegmentFiles.kinds` order (a cheap
+        /// first check before checksums).
+        public var fileSizes: [UInt64]
+    }
+
+    public static let format = "manifest"
+    public static let version: UInt32 = 1
+
+    public var generation: UInt64
+    public var segments: [SegmentEntry]
+    /// The next segment number to use (names are never reused).
+    public var nextSegmentNumber: UInt64
+
+    public init(generation: UInt64 = 0, segments: [SegmentEntry] = [], nextSegmentNumber: UInt64 = 1) {
+        self.generation = generation
+        self.segments = segments
+        self.nextSegmentNumber = nextSegmentNumber
+    }
+
+    public func encode() -> [UInt8] {
+        var w = ByteWriter()
+        FileFraming.header(format: Self.format, version: Self.version, into: &w)
+        w.u64(generation)
+        w.u64(nextSegmentNumber)
+        w.varint(UInt64(segments.count))
+        for s in segments {
+            w.string(s.name)
+            w.u32(s.documentCount)
+            w.varint(s.deletionsGeneration)
+            w.u32(s.deletedCount)
+            w.varint(UInt64(s.fileSizes.count))
+            for size in s.fileSizes { w.varint(size) }
+        }
+        FileFraming.finish(&w)
+        return w.bytes
+    }
+
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(IndexFormatError) -> Manifest {
+        let (_, content) = try FileFraming.open(bytes, format: format, supported: 1...version)
+        var r = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[..<content.upperBound]), offset: content.lowerBound)
+        var m = Manifest()
+        m.generation = try r.u64()
+        m.nextSegmentNumber = try r.u64()
+        let count = try r.length(limit: 1_000_000)
+        for _ in 0..<count {
+            let name = try r.string(limit: 256)
+            guard SegmentFiles.isValidName(name) else { throw IndexFormatError(.corrupt, "bad segment name \(name)", offset: r.offset) }
+            let docs = try r.u32()
+            let delGen = try r.varint()
+            let deleted = try r.u32()
+            let nFiles = try r.length(limit: 64)
+            var sizes: [UInt64] = []
+            for _ in 0..<nFiles { sizes.append(try r.varint()) }
+            m.segments.append(SegmentEntry(name: name, documentCount: docs, deletionsGeneration: delGen, deletedCount: deleted, fileSizes: sizes))
+        }
+        guard r.offset == content.upperBound else { throw IndexFormatError(.corrupt, "trailing bytes in manifest", offset: r.offset) }
+        return m
+    }
+
+    static func fileName(_ generation: UInt64) -> String { "manifest-" + String(format: "%010llu", generation) }
+
+    /// Generations present in `directory`, newest first.
+    static func generations(in directory: String) -> [UInt64] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.compactMap { name -> UInt64? in
+            guard name.hasPrefix("manifest-"), !name.hasSuffix(".tmp") else { return nil }
+            return UInt64(name.dropFirst("manifest-".count))
+        }.sorted(by: >)
+    }
+
+    /// The newest manifest that reads and verifies; an empty manifest for a new index.
+    /// A newer manifest that fails to verify is reported, not silently skipped, unless it is
+    /// a leftover of a crash (not referenced by anything): then the previous one is used.
+    public static func loadLatest(_ directory: String) throws(MailsiftError) -> Manifest {
+        var firstError: Error?
+        for gen in generations(in: directory) {
+            let path = directory + "/" + fileName(gen)
+            do {
+                let data = try DurableFiles.map(path)
+                return try data.withUnsafeBytes { raw throws(IndexFormatError) in try decode(raw) }
+            } catch {
+                if firstError == nil { firstError = error }
+                continue
+            }
+        }
+        if let firstError, generations(in: directory).count == 1 {
+            throw MailsiftError(.corrupt, "the only manifest in \(directory) is unreadable: \(firstError)")
+        }
+        return Manifest()
+    }
+
+    /// Commit point: writes this manifest as its generation, durably.
+    public func write(to directory: String) throws(MailsiftError) {
+        let final = directory + "/" + Self.fileName(generation)
+        let tmp = final + ".tmp"
+        try? FileManager.default.removeItem(atPath: tmp)
+        try DurableFiles.create(tmp, encode())
+        try DurableFiles.rename(tmp, final)
+    }
+}

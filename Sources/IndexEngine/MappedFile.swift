@@ -1,0 +1,35 @@
+import MailsiftCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A read-only memory map of a whole file, valid for the object's lifetime. Readers share
+/// one map per file across threads; the kernel pages it in on demand.
+public final class MappedFile: @unchecked Sendable {
+    // @unchecked: `bytes` is immutable after init and the mapping is read-only; munmap runs
+    // once, in deinit, when no reference (and so no reader) remains.
+    public let bytes: UnsafeRawBufferPointer
+    public let path: String
+
+    public init(path: String) throws(MailsiftError) {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw DurableFiles.error("open", path) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw DurableFiles.error("stat", path) }
+        let size = Int(st.st_size)
+        if size == 0 {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        guard let p = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), p != MAP_FAILED else {
+            throw DurableFiles.error("mmap", path)
+        }
+        bytes = UnsafeRawBufferPointer(start: p, count: size)
+    }
+
+    deinit {
+        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+    }
+}

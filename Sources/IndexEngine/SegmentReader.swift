@@ -1,0 +1,64 @@
+import IndexFormat
+import MailsiftCore
+
+/// One segment, memory-mapped and checked: immutable, shared by every query and thread.
+public final class SegmentReader: Sendable {
+    public let name: String
+    public let documentCount: UInt32
+    let files: [MappedFile]
+    public let terms: TermDictionary
+    public let postings: PostingsReader
+    public let stored: StoredFieldsReader
+    public let values: DocValuesReader
+
+    /// Opens and verifies every file of the segment (checksums, formats, sizes).
+    public init(directory: String, entry: Manifest.SegmentEntry) throws(MailsiftError) {
+        name = entry.name
+        documentCount = entry.documentCount
+        var files: [MappedFile] = []
+        for (k, kind) in SegmentFiles.kinds.enumerated() {
+            let path = SegmentFiles.path(directory, entry.name, kind)
+            let file = try MappedFile(path: path)
+            if k < entry.fileSizes.count, UInt64(file.bytes.count) != entry.fileSizes[k] {
+                throw MailsiftError(.corrupt, "\(path): \(file.bytes.count) bytes, the manifest says \(entry.fileSizes[k])")
+            }
+            files.append(file)
+        }
+        self.files = files
+        func wrap<T>(_ k: Int, _ body: () throws(IndexFormatError) -> T) throws(MailsiftError) -> T {
+            do { return try body() } catch {
+                throw MailsiftError(.corrupt, "\(files[k].path): \(error)", cause: error)
+            }
+        }
+        terms = try wrap(0) { () throws(IndexFormatError) in try TermDictionary(files[0].bytes) }
+        // Each postings file checked on its own, so an error names the right file.
+        let v = PostingsFormat.version
+        let docs = try wrap(1) { () throws(IndexFormatError) in try FileFraming.open(files[1].bytes, format: PostingsFormat.docsFormatName, supported: v...v) }
+        let pos = try wrap(2) { () throws(IndexFormatError) in try FileFraming.open(files[2].bytes, format: PostingsFormat.positionsFormatName, supported: v...v) }
+        postings = PostingsReader(unverifiedDocs: UnsafeRawBufferPointer(rebasing: files[1].bytes[docs.content]), docsBase: docs.content.lowerBound,
+                                  positions: UnsafeRawBufferPointer(rebasing: files[2].bytes[pos.content]), positionsBase: pos.content.lowerBound)
+        stored = try wrap(3) { () throws(IndexFormatError) in try StoredFieldsReader(files[3].bytes) }
+        values = try wrap(4) { () throws(IndexFormatError) in try DocValuesReader(files[4].bytes) }
+        guard stored.documentCount == Int(entry.documentCount), values.documentCount == Int(entry.documentCount) else {
+            throw MailsiftError(.corrupt, "segment \(entry.name): files disagree on the document count")
+        }
+    }
+
+    /// The catalog id of a document of this segment.
+    public func id(of doc: UInt32) throws(MailsiftError) -> Int64 {
+        try value(0, doc)
+    }
+
+    /// A per-document value by `DocumentValues.columns` index.
+    public func value(_ column: Int, _ doc: UInt32) throws(MailsiftError) -> Int64 {
+        do {
+            return DocumentValues.value(try values.value(column: column, doc: doc))
+        } catch {
+            throw MailsiftError(.corrupt, "\(files[4].path): \(error)", cause: error)
+        }
+    }
+
+    public var fileBytes: [(kind: String, bytes: Int)] {
+        zip(SegmentFiles.kinds, files).map { ($0, $1.bytes.count) }
+    }
+}

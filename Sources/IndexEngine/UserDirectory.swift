@@ -1,0 +1,30 @@
+import Crypto
+import Foundation
+import MailsiftCore
+
+/// Where one user's index lives: `DATA/users/<h[0..2]>/<sha256(user name)>/`. The user name
+/// never becomes a path component (no traversal, no odd bytes on disk); it is stored inside.
+public struct UserDirectory: Sendable {
+    public let dataRoot: String
+    public let user: String
+    public let path: String
+
+    public init(dataRoot: String, user: String) throws(MailsiftError) {
+        guard !user.isEmpty, user.utf8.count <= 1024, !user.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw MailsiftError(.invalidInput, "user names are 1-1024 bytes without control characters")
+        }
+        self.dataRoot = dataRoot
+        self.user = user
+        let digest = SHA256.hash(data: Array(user.utf8)).map { String(format: "%02x", $0) }.joined()
+        path = "\(dataRoot)/users/\(digest.prefix(2))/\(digest)"
+    }
+
+    public var catalogPath: String { path + "/catalog.sqlite" }
+    public var segmentsPath: String { path + "/segments" }
+    public var lockPath: String { path + "/write.lock" }
+    public var exists: Bool { FileManager.default.fileExists(atPath: catalogPath) }
+
+    public func create() throws(MailsiftError) {
+        try DurableFiles.makeDirectory(segmentsPath)
+    }
+}

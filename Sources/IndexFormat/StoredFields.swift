@@ -1,0 +1,168 @@
+import CLZ4
+import Synchronization
+
+/// Reads a stored-fields file (layout: StoredFieldsWriter) in place. Opening checks the
+/// checksum and trailer only; `document(_:)` binary-searches the fixed-width block index,
+/// decompresses that one block and decodes the document.
+///
+/// A one-block cache (behind a Mutex) serves the common pattern of fetching consecutive
+/// docIDs (verifying sorted candidates, building a result page's snippets).
+///
+/// `@unchecked Sendable`: the buffer pointer is only read, and the caller keeps the bytes
+/// alive and unchanged while the reader is in use (a read-only mapping of an immutable
+/// segment file); the only mutable state, the cache, is behind a Mutex.
+public final class StoredFieldsReader: @unchecked Sendable {
+    let file: UnsafeRawBufferPointer
+    let contentStart: Int
+    let indexStart: Int
+    public let documentCount: Int
+    public let blockCount: Int
+    /// The compression level the writer used (informational).
+    public let compressionLevel: Int32
+
+    private struct CachedBlock {
+        var block: Int
+        var raw: [UInt8]
+    }
+    private let cache = Mutex<CachedBlock?>(nil)
+
+    public init(_ file: UnsafeRawBufferPointer) throws(IndexFormatError) {
+        let (_, content) = try FileFraming.open(file, format: StoredFieldsFormat.name, supported: 1...1)
+        self.file = file
+        contentStart = content.lowerBound
+        guard content.count >= StoredFieldsFormat.trailerSize else {
+            throw IndexFormatError(.corrupt, "stored content too short for its trailer", offset: content.lowerBound)
+        }
+        let trailerAt = content.upperBound - StoredFieldsFormat.trailerSize
+        var t = ByteReader(file, offset: trailerAt)
+        let indexOffset = try t.u64()
+        let docs = try t.u64()
+        let blocks = Int(try t.u32())
+        compressionLevel = Int32(bitPattern: try t.u32())
+        guard indexOffset <= UInt64(trailerAt - contentStart) else {
+            throw IndexFormatError(.corrupt, "stored index offset \(indexOffset) beyond the content", offset: trailerAt)
+        }
+        indexStart = contentStart + Int(indexOffset)
+        // The index must be exactly blocks × 24 bytes up to the trailer (blocks < 2^32).
+        guard blocks * StoredFieldsFormat.indexEntrySize == trailerAt - indexStart else {
+            throw IndexFormatError(.corrupt, "stored index of \(trailerAt - indexStart) bytes does not hold \(blocks) blocks", offset: indexStart)
+        }
+        guard docs <= UInt64(UInt32.max), (blocks == 0) == (docs == 0), UInt64(blocks) <= docs else {
+            throw IndexFormatError(.corrupt, "stored document count \(docs) inconsistent with \(blocks) blocks", offset: trailerAt + 8)
+        }
+        documentCount = Int(docs)
+        blockCount = blocks
+    }
+
+    struct BlockEntry {
+        var firstDoc: Int
+        var rawSize: Int
+        var storedSize: Int
+        var codec: UInt8
+        var offset: Int  // absolute
+    }
+
+    func entry(_ i: Int) throws(IndexFormatError) -> BlockEntry {
+        let at = indexStart + i * StoredFieldsFormat.indexEntrySize
+        var r = ByteReader(file, offset: at)
+        let first = Int(try r.u32())
+        let raw = Int(try r.u32())
+        let stored = Int(try r.u32())
+        let codec = try r.u8()
+        r.offset += 3
+        let off = try r.u64()
+        // storedSize also goes to LZ4 as an Int32: bounded here, for files over 2 GiB.
+        guard off <= UInt64(indexStart - contentStart), stored <= indexStart - contentStart - Int(off), stored <= Int(Int32.max) else {
+            throw IndexFormatError(.corrupt, "stored block \(i) at \(off)+\(stored) overruns the block area", offset: at)
+        }
+        return BlockEntry(firstDoc: first, rawSize: raw, storedSize: stored, codec: codec, offset: contentStart + Int(off))
+    }
+
+    /// The fields of document `docID`, in the order they were added.
+    public func document(_ docID: UInt32) throws(IndexFormatError) -> [(UInt8, String)] {
+        let doc = Int(docID)
+        guard doc < documentCount else {
+            throw IndexFormatError(.limitExceeded, "document \(docID) beyond the \(documentCount) stored")
+        }
+        // Last block whose first doc <= doc.
+        var lo = 0, hi = blockCount
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2
+            if try entry(mid).firstDoc <= doc { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo > 0 else {
+            throw IndexFormatError(.corrupt, "stored index has no block for document \(docID)", offset: indexStart)
+        }
+        let b = lo - 1
+        let e = try entry(b)
+        let next = b + 1 < blockCount ? try entry(b + 1).firstDoc : documentCount
+        guard next > e.firstDoc, next <= documentCount else {
+            throw IndexFormatError(.corrupt, "stored block \(b) holds documents \(e.firstDoc)..<\(next)", offset: indexStart + b * StoredFieldsFormat.indexEntrySize)
+        }
+        let raw: [UInt8]
+        if let hit = cache.withLock({ c in c?.block == b ? c?.raw : nil }) {
+            raw = hit
+        } else {
+            raw = try decompress(e, block: b)
+            cache.withLock { $0 = CachedBlock(block: b, raw: raw) }
+        }
+        let count = next - e.firstDoc
+        return try withUnsafeBytesTyped(raw) { (bytes) throws(IndexFormatError) in
+            try decodeDocument(bytes, count: count, index: doc - e.firstDoc, blockOffset: e.offset)
+        }
+    }
+
+    func decompress(_ e: BlockEntry, block b: Int) throws(IndexFormatError) -> [UInt8] {
+        let at = indexStart + b * StoredFieldsFormat.indexEntrySize
+        // Checked before allocating: a corrupt size must not allocate gigabytes.
+        guard e.rawSize <= StoredFieldsFormat.maxBlockRawSize else {
+            throw IndexFormatError(.corrupt, "stored block \(b) declares \(e.rawSize) raw bytes, over the \(StoredFieldsFormat.maxBlockRawSize) limit", offset: at + 4)
+        }
+        let src = UnsafeRawBufferPointer(rebasing: file[e.offset..<(e.offset + e.storedSize)])
+        switch e.codec {
+        case StoredFieldsFormat.codecRaw:
+            guard e.storedSize == e.rawSize else {
+                throw IndexFormatError(.corrupt, "stored raw block \(b) of \(e.storedSize) bytes declares \(e.rawSize)", offset: at + 4)
+            }
+            return Array(src)
+        case StoredFieldsFormat.codecLZ4:
+            let out = [UInt8](unsafeUninitializedCapacity: e.rawSize) { buf, n in
+                let got = mslz4_decompress(src.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(e.storedSize), buf.baseAddress, Int32(e.rawSize))
+                // Anything but exactly the declared size is corruption; keep none of it.
+                n = Int(got) == e.rawSize ? e.rawSize : 0
+            }
+            guard out.count == e.rawSize else {
+                throw IndexFormatError(.corrupt, "stored block \(b) does not decompress to its declared \(e.rawSize) bytes", offset: e.offset)
+            }
+            return out
+        default:
+            throw IndexFormatError(.corrupt, "stored block \(b) has unknown codec \(e.codec)", offset: at + 12)
+        }
+    }
+
+    /// Document `index` of a raw block holding `count` documents.
+    func decodeDocument(_ raw: UnsafeRawBufferPointer, count: Int, index: Int, blockOffset: Int) throws(IndexFormatError) -> [(UInt8, String)] {
+        // Offsets in errors point at the compressed block: raw bytes have no file position.
+        guard count <= raw.count / 4 else {
+            throw IndexFormatError(.corrupt, "stored block of \(raw.count) bytes cannot hold \(count) document offsets", offset: blockOffset)
+        }
+        let dataStart = count * 4
+        let dataLength = raw.count - dataStart
+        let start = index == 0 ? 0 : Int(raw.loadUnaligned(fromByteOffset: (index - 1) * 4, as: UInt32.self).littleEndian)
+        let end = Int(raw.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self).littleEndian)
+        guard start <= end, end <= dataLength else {
+            throw IndexFormatError(.corrupt, "stored document spans \(start)..<\(end) outside its block's \(dataLength) data bytes", offset: blockOffset)
+        }
+        var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[(dataStart + start)..<(dataStart + end)]), base: blockOffset)
+        // Each field takes at least 2 bytes, which bounds the count before reserving.
+        let fieldCount = try r.length(limit: r.remaining / 2)
+        var fields: [(UInt8, String)] = []
+        fields.reserveCapacity(fieldCount)
+        for _ in 0..<fieldCount {
+            let id = try r.u8()
+            let value = try r.string(limit: r.remaining)
+            fields.append((id, value))
+        }
+        return fields
+    }
+}

@@ -1,0 +1,46 @@
+import Analysis
+import IndexEngine
+import MailsiftCore
+import MIME
+
+/// A parsed message → the engine's document: analyzed terms per field (each token's term and,
+/// when different, its diacritic-folded form at the same position), stored text and values.
+enum DocumentBuilder {
+    static func build(_ doc: MailDocument, id: Int64, mailbox: Int64, uid: Int64, internalDate: Int64, size: Int64,
+                      analyzer: Analyzer) -> IndexDocument {
+        func render(_ list: [MailAddress]) -> String {
+            list.map { a in
+                if let n = a.name, !n.isEmpty { return a.address.isEmpty ? n : "\(n) <\(a.address)>" }
+                return a.address
+            }.joined(separator: ", ")
+        }
+        let body = (doc.body.map(\.text) + doc.alternatives.map(\.text)).joined(separator: "\n")
+        let attachmentNames = doc.attachments.compactMap(\.filename).joined(separator: "\n")
+        let attachmentText = doc.attachments.compactMap(\.text).joined(separator: "\n")
+        let skipHeaders: Set<String> = ["from", "to", "cc", "bcc", "subject", "received", "dkim-signature", "arc-seal",
+                                        "arc-message-signature", "x-google-dkim-signature", "authentication-results", "arc-authentication-results"]
+        let otherHeaders = doc.headers.filter { !skipHeaders.contains($0.name.lowercased()) }.map(\.value).joined(separator: "\n")
+        let texts: [(Field, String)] = [
+            (.from, render(doc.from)), (.to, render(doc.to)), (.cc, render(doc.cc)), (.bcc, render(doc.bcc)),
+            (.subject, doc.subject ?? ""), (.body, body), (.attachmentName, attachmentNames),
+            (.attachmentText, attachmentText), (.headers, otherHeaders),
+        ]
+        var fields: [IndexDocument.FieldTerms] = []
+        for (field, text) in texts where !text.isEmpty {
+            var terms: [(term: String, position: UInt32)] = []
+            let tokens = analyzer.tokens(text)
+            terms.reserveCapacity(tokens.count + tokens.count / 8)
+            for t in tokens {
+                let p = UInt32(clamping: t.position)
+                terms.append((t.term, p))
+                if let f = t.folded { terms.append((f, p)) }
+            }
+            fields.append(IndexDocument.FieldTerms(field: field, terms: terms))
+        }
+        let stored: [(field: Field, text: String)] = texts.filter { !$0.1.isEmpty && $0.0 != .attachmentText && $0.0 != .headers }
+            .map { (field: $0.0, text: $0.1) }
+        let values = DocumentValues(id: id, internalDate: internalDate, sentDate: doc.date?.secondsSinceEpoch ?? 0,
+                                    size: size, mailbox: mailbox, uid: uid)
+        return IndexDocument(id: id, fields: fields, stored: stored, values: values)
+    }
+}

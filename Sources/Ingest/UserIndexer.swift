@@ -1,0 +1,171 @@
+import Analysis
+import Catalog
+import Foundation
+import IndexEngine
+import MailsiftCore
+import MIME
+
+/// Indexes mail from files into one user's index: Maildirs (cur/new, flags from file names,
+/// Maildir++ `.Folder`s and sub-directories as mailboxes), trees of one-message files, mbox
+/// files and .eml files. Incremental: a rerun adds what is new, re-indexes what changed and
+/// removes what vanished.
+public final class UserIndexer {
+    public struct Report: Sendable {
+        public var added = 0
+        public var unchanged = 0
+        public var removed = 0
+        public var failed = 0
+        public var bytes = 0
+        public var seconds = 0.0
+        public var messagesPerSecond: Double { seconds > 0 ? Double(added) / seconds : 0 }
+    }
+
+    public let directory: UserDirectory
+    public let catalog: Catalog
+    private let writer: IndexWriter
+    private let analyzer = Analyzer()
+    private let parser: MessageParser
+
+    public init(dataRoot: String, user: String, ramBudget: Int = 64 << 20, extractAttachments: Bool = true) throws(MailsiftError) {
+        directory = try UserDirectory(dataRoot: dataRoot, user: user)
+        try directory.create()
+        writer = try IndexWriter(directory: directory, ramBudget: ramBudget)
+        catalog = try Catalog(path: directory.catalogPath)
+        if try catalog.meta("user") == nil { try catalog.setMeta("user", user) }
+        var limits = ParserLimits()
+        limits.extractAttachments = extractAttachments
+        parser = MessageParser(limits: limits)
+        try reconcile()
+    }
+
+    /// Catalog rows whose documents never reached a committed segment (a crash between the
+    /// catalog and the index commit) are expunged, so the next run indexes them again.
+    private func reconcile() throws(MailsiftError) {
+        let reader = try IndexReader(directory: directory)
+        var indexed = Set<Int64>()
+        for (segment, deletions) in reader.segments {
+            for doc in 0..<segment.documentCount where !deletions.isDeleted(doc) {
+                indexed.insert(try segment.id(of: doc))
+            }
+        }
+        let missing = try catalog.liveDocids().subtracting(indexed)
+        try catalog.expunge(docids: Array(missing))
+    }
+
+    /// Indexes `sources` and commits. `progress` is called every 1,000 messages.
+    public func index(_ sources: [String], progress: ((Report) -> Void)? = nil) throws(MailsiftError) -> Report {
+        var report = Report()
+        let start = ContinuousClock.now
+        for source in sources {
+            let root = URL(fileURLWithPath: source).standardizedFileURL.path
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir) else {
+                throw MailsiftError(.notFound, "\(source): no such file or directory")
+            }
+            let prefix = isDir.boolValue ? root + "/" : root
+            var known = try catalog.sources(under: prefix)
+            var batch: [(SourceMessage, String, MailDocument)] = []
+            var replaced: [Int64] = []
+            for file in MessageFiles.files(under: [root]) {
+                let mtime = Self.mtime(file)
+                // Unchanged files are skipped without reading them.
+                if let row = known[file], row.mtime == mtime {
+                    known[file] = nil
+                    report.unchanged += 1
+                    continue
+                }
+                if let row = known[file] {
+                    replaced.append(row.docid)  // changed: the old version goes
+                    known[file] = nil
+                }
+                let messages: [SourceMessage]
+                do { messages = try MessageFiles.read(file) } catch {
+                    report.failed += 1
+                    continue
+                }
+                let isMbox = messages.count > 1 || ["mbox", "mbx"].contains(URL(fileURLWithPath: file).pathExtension.lowercased())
+                let mailbox = Self.mailboxName(file: file, root: root, isDirectory: isDir.boolValue, isMbox: isMbox)
+                for message in messages {
+                    if let row = known[message.origin] {
+                        known[message.origin] = nil
+                        if row.mtime == mtime {
+                            report.unchanged += 1
+                            continue
+                        }
+                        replaced.append(row.docid)
+                    }
+                    batch.append((message, mailbox, parser.parse(message.bytes)))
+                    report.bytes += message.bytes.count
+                    if batch.count >= 500 {
+                        try add(batch, replacing: replaced, report: &report)
+                        batch.removeAll(keepingCapacity: true)
+                        replaced.removeAll()
+                        if report.added % 1000 == 0 { progress?(report) }
+                    }
+                }
+            }
+            if !batch.isEmpty || !replaced.isEmpty { try add(batch, replacing: replaced, report: &report) }
+            // Whatever the catalog knows under this source but the walk did not see: gone.
+            let vanished = Set(known.values.map(\.docid))
+            if !vanished.isEmpty {
+                try writer.delete(ids: vanished)
+                try catalog.expunge(docids: Array(vanished))
+                report.removed += vanished.count
+            }
+        }
+        try writer.commit()
+        let elapsed = ContinuousClock.now - start
+        report.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return report
+    }
+
+    private func add(_ batch: [(SourceMessage, String, MailDocument)], replacing replaced: [Int64], report: inout Report) throws(MailsiftError) {
+        if !replaced.isEmpty {
+            try writer.delete(ids: Set(replaced))
+            try catalog.expunge(docids: replaced)
+        }
+        guard !batch.isEmpty else { return }
+        var mailboxIDs: [String: Int64] = [:]
+        var rows: [NewMessage] = []
+        for (message, mailbox, doc) in batch {
+            let id: Int64
+            if let known = mailboxIDs[mailbox] { id = known } else {
+                id = try catalog.mailboxID(mailbox)
+                mailboxIDs[mailbox] = id
+            }
+            let path = message.origin
+            let filePath = path.split(separator: "#", omittingEmptySubsequences: false).first.map(String.init) ?? path
+            rows.append(NewMessage(mailboxID: id, internalDate: message.internalDate ?? 0, sentDate: doc.date?.secondsSinceEpoch,
+                                   size: Int64(message.bytes.count), flags: MessageFlags(maildir: message.maildirFlags).rawValue,
+                                   sourcePath: path, sourceMTime: Self.mtime(filePath)))
+        }
+        let added = try catalog.addMessages(rows)
+        for ((_, _, doc), (entry, row)) in zip(batch, zip(added, rows)) {
+            try writer.add(DocumentBuilder.build(doc, id: entry.docid, mailbox: row.mailboxID, uid: entry.uid,
+                                                 internalDate: row.internalDate, size: row.size, analyzer: analyzer))
+            report.added += 1
+        }
+    }
+
+    static func mtime(_ path: String) -> Int64? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return Int64(st.st_mtim.tv_sec)
+    }
+
+    /// The mailbox a file belongs to: its directory relative to the source root, without the
+    /// Maildir `cur`/`new`/`tmp` level, Maildir++ `.A.B` as `A/B`; the root itself is INBOX;
+    /// an mbox file is named after the file.
+    static func mailboxName(file: String, root: String, isDirectory: Bool, isMbox: Bool) -> String {
+        let base = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        guard isDirectory else { return isMbox ? base : "INBOX" }
+        var rel = String(file.dropFirst(root.count)).split(separator: "/").dropLast().map(String.init)
+        if let last = rel.last, ["cur", "new", "tmp"].contains(last) { rel.removeLast() }
+        // An mbox file inside the tree is a mailbox of its own.
+        if isMbox { rel.append(base) }
+        rel = rel.flatMap { part -> [String] in
+            part.hasPrefix(".") ? part.dropFirst().split(separator: ".").map(String.init) : [part]
+        }
+        return rel.isEmpty ? "INBOX" : rel.joined(separator: "/")
+    }
+}

@@ -1,0 +1,189 @@
+import Analysis
+import Catalog
+import IndexEngine
+import IndexFormat
+import MailsiftCore
+
+/// One matching message.
+public struct SearchHit: Sendable, Hashable {
+    public var docid: Int64
+    public var mailbox: String
+    public var uid: Int64
+    public var internalDate: Int64
+    public var sentDate: Int64?
+    public var from: String
+    public var subject: String
+    public var path: String?
+}
+
+/// The first, simple query: every word must match (in any field), `"quoted phrases"` match
+/// consecutive positions within one field. The full query languages (IMAP SEARCH, webmail
+/// operators) build on the same matching in the Query issue.
+public struct SimpleSearch {
+    /// One condition: a single term, or a phrase of terms at relative positions.
+    struct Clause {
+        var terms: [(term: String, offset: UInt32)]
+        var isPhrase: Bool { terms.count > 1 }
+    }
+
+    let clauses: [Clause]
+
+    public init(_ query: String, analyzer: Analyzer = Analyzer()) {
+        var clauses: [Clause] = []
+        for (text, quoted) in Self.split(query) {
+            let tokens = analyzer.queryTokens(text)
+            guard !tokens.isEmpty else { continue }
+            let length = text.utf8.count
+            // A bare word indexed whole (an address, file name, "e-mail") is one term.
+            if !quoted, let whole = tokens.first(where: { $0.start == 0 && $0.end == length }) {
+                clauses.append(Clause(terms: [(whole.term, 0)]))
+                continue
+            }
+            // Otherwise the finest parts, in order: the shortest token at each position.
+            var byPosition: [Int: Token] = [:]
+            for t in tokens {
+                if let seen = byPosition[t.position], seen.end - seen.start <= t.end - t.start { continue }
+                byPosition[t.position] = t
+            }
+            let first = byPosition.keys.min() ?? 0
+            let atoms = byPosition.sorted { $0.key < $1.key }.map { (term: $0.value.term, offset: UInt32($0.key - first)) }
+            clauses.append(Clause(terms: atoms))
+        }
+        self.clauses = clauses
+    }
+
+    public var isEmpty: Bool { clauses.isEmpty }
+
+    /// Words and quoted phrases of a query string.
+    static func split(_ query: String) -> [(String, Bool)] {
+        var out: [(String, Bool)] = []
+        var current = ""
+        var inQuote = false
+        for ch in query {
+            if ch == "\"" {
+                if !current.isEmpty { out.append((current, inQuote)) }
+                current = ""
+                inQuote.toggle()
+            } else if ch.isWhitespace && !inQuote {
+                if !current.isEmpty { out.append((current, false)) }
+                current = ""
+            } else {
+                current.append(ch)
+            }
+        }
+        if !current.isEmpty { out.append((current, inQuote)) }
+        return out
+    }
+
+    /// Matching documents of a snapshot, newest first.
+    public func run(reader: IndexReader, catalog: Catalog, mailbox: String? = nil, limit: Int = 100) throws(MailsiftError) -> [SearchHit] {
+        guard !clauses.isEmpty else { return [] }
+        var mailboxID: Int64?
+        if let mailbox {
+            guard let row = try catalog.mailboxes().first(where: { $0.name == mailbox }) else { return [] }
+            mailboxID = row.id
+        }
+        var ids: [Int64] = []
+        for (segment, deletions) in reader.segments {
+            let docs: [UInt32]
+            do { docs = try matches(segment) } catch {
+                throw MailsiftError(.corrupt, "segment \(segment.name): \(error)", cause: error)
+            }
+            for doc in docs where !deletions.isDeleted(doc) {
+                if let mailboxID, try segment.value(4, doc) != mailboxID { continue }
+                ids.append(try segment.id(of: doc))
+            }
+        }
+        var hits: [SearchHit] = []
+        for id in ids {
+            guard let row = try catalog.message(id), !row.expunged else { continue }
+            hits.append(SearchHit(docid: id, mailbox: row.mailbox, uid: row.uid, internalDate: row.internalDate, sentDate: row.sentDate,
+                                  from: "", subject: "", path: row.sourcePath))
+        }
+        hits.sort { ($0.sentDate ?? $0.internalDate, $0.docid) > ($1.sentDate ?? $1.internalDate, $1.docid) }
+        if hits.count > limit { hits.removeSubrange(limit...) }
+        // Subject and sender from the stored text of the hits shown.
+        for k in hits.indices {
+            for (segment, _) in reader.segments {
+                if let doc = try local(of: hits[k].docid, in: segment) {
+                    let fields = (try? segment.stored.document(doc)) ?? []
+                    for (f, text) in fields {
+                        if f == Field.subject.rawValue { hits[k].subject = text }
+                        if f == Field.from.rawValue { hits[k].from = text }
+                    }
+                    break
+                }
+            }
+        }
+        return hits
+    }
+
+    /// A segment's local doc for a catalog id (linear in the segment; only for the hits shown).
+    private func local(of id: Int64, in segment: SegmentReader) throws(MailsiftError) -> UInt32? {
+        for doc in 0..<segment.documentCount where try segment.id(of: doc) == id { return doc }
+        return nil
+    }
+
+    /// Local docs of `segment` matching every clause.
+    func matches(_ segment: SegmentReader) throws(IndexFormatError) -> [UInt32] {
+        var result: [UInt32]?
+        for clause in clauses {
+            var docs = Set<UInt32>()
+            for field in Field.allCases {
+                for d in try clauseDocs(clause, field: field, segment: segment) { docs.insert(d) }
+            }
+            let sorted = docs.sorted()
+            if let r = result {
+                let s = Set(sorted)
+                result = r.filter { s.contains($0) }
+            } else {
+                result = sorted
+            }
+            if result?.isEmpty == true { return [] }
+        }
+        return result ?? []
+    }
+
+    func clauseDocs(_ clause: Clause, field: Field, segment: SegmentReader) throws(IndexFormatError) -> [UInt32] {
+        var infos: [TermPostingsInfo] = []
+        for (term, _) in clause.terms {
+            guard let info = try segment.terms.lookup([field.rawValue] + Array(term.utf8)) else { return [] }
+            infos.append(info)
+        }
+        if !clause.isPhrase, let info = infos.first {
+            var it = try segment.postings.iterator(info)
+            var docs: [UInt32] = []
+            var d = it.doc  // a new iterator is on its first doc
+            while d != PostingsIterator.noMoreDocs {
+                docs.append(d)
+                d = try it.next()
+            }
+            return docs
+        }
+        // Phrase: docs having every term, then positions at the right offsets.
+        var iterators: [PostingsIterator] = []
+        for info in infos { iterators.append(try segment.postings.iterator(info)) }
+        var candidates = try PostingsReader.intersect(&iterators)
+        guard !candidates.isEmpty else { return [] }
+        var matched: [UInt32] = []
+        iterators = []
+        for info in infos { iterators.append(try segment.postings.iterator(info)) }
+        for doc in candidates {
+            var positionSets: [Set<UInt32>] = []
+            for k in iterators.indices {
+                _ = try iterators[k].advance(to: doc)
+                positionSets.append(Set(try iterators[k].positions()))
+            }
+            let firstOffset = clause.terms[0].offset
+            let found = positionSets[0].contains { p in
+                clause.terms.indices.allSatisfy { k in
+                    let target = Int64(p) - Int64(firstOffset) + Int64(clause.terms[k].offset)
+                    return target >= 0 && positionSets[k].contains(UInt32(target))
+                }
+            }
+            if found { matched.append(doc) }
+        }
+        candidates = matched
+        return candidates
+    }
+}

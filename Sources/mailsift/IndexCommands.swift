@@ -1,0 +1,164 @@
+import ArgumentParser
+import Catalog
+import Foundation
+import IndexEngine
+import Ingest
+import MailsiftCore
+import Query
+
+/// Options every index command shares.
+struct IndexOptions: ParsableArguments {
+    @Option(help: "Data directory holding the user indexes (default: $MAILSIFT_DATA).")
+    var data: String?
+
+    @Option(help: "The user whose index to use.")
+    var user: String
+
+    var dataRoot: String {
+        data ?? ProcessInfo.processInfo.environment["MAILSIFT_DATA"] ?? ""
+    }
+
+    func validate() throws {
+        if dataRoot.isEmpty { throw ValidationError("give --data DIR or set MAILSIFT_DATA") }
+    }
+
+    func directory() throws -> UserDirectory { try UserDirectory(dataRoot: dataRoot, user: user) }
+}
+
+struct IndexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index",
+        abstract: "Index mail from Maildirs, message trees, mbox and .eml files into a user's index.",
+        discussion: "Incremental: a rerun indexes only new and changed messages and removes vanished ones."
+    )
+
+    @OptionGroup var options: IndexOptions
+
+    @Argument(help: "Maildir, directory of message files, mbox file or .eml file.")
+    var sources: [String]
+
+    @Option(help: "Writer RAM budget in MiB before a segment is flushed.")
+    var ramBudget = 64
+
+    @Flag(name: .customLong("no-extract"), help: "Do not extract text from attachments.")
+    var noExtract = false
+
+    func validate() throws {
+        if sources.isEmpty { throw ValidationError("give at least one source") }
+        if ramBudget < 1 || ramBudget > 1 << 20 { throw ValidationError("--ram-budget is in MiB, 1 or more") }
+    }
+
+    func run() throws {
+        let indexer = try UserIndexer(dataRoot: options.dataRoot, user: options.user, ramBudget: ramBudget << 20,
+                                      extractAttachments: !noExtract)
+        let r = try indexer.index(sources)
+        print(String(format: "indexed %d messages (%.1f MB) in %.2f s: %.0f msg/s; %d unchanged, %d removed, %d unreadable",
+                     r.added, Double(r.bytes) / 1e6, r.seconds, r.messagesPerSecond, r.unchanged, r.removed, r.failed))
+    }
+}
+
+struct SearchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Search a user's index: every word must match; \"quoted phrases\" match in order."
+    )
+
+    @OptionGroup var options: IndexOptions
+
+    @Argument(help: "The query.")
+    var query: [String]
+
+    @Option(help: "Only this mailbox.")
+    var mailbox: String?
+
+    @Option(help: "At most this many results.")
+    var limit = 50
+
+    @Flag(help: "One JSON object per hit.")
+    var json = false
+
+    func run() throws {
+        let dir = try options.directory()
+        guard dir.exists else { throw ValidationError("no index for user \(options.user) under \(options.dataRoot)") }
+        let catalog = try Catalog(path: dir.catalogPath)
+        let reader = try IndexReader(directory: dir)
+        let search = SimpleSearch(query.joined(separator: " "))
+        let hits = try search.run(reader: reader, catalog: catalog, mailbox: mailbox, limit: limit)
+        for h in hits {
+            if json {
+                var obj: [String: Any] = ["mailbox": h.mailbox, "uid": h.uid, "docid": h.docid, "from": h.from, "subject": h.subject,
+                                          "internalDate": h.internalDate]
+                if let p = h.path { obj["path"] = p }
+                if let d = h.sentDate { obj["date"] = d }
+                let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                let date = Date(timeIntervalSince1970: TimeInterval(h.sentDate ?? h.internalDate))
+                print("\(h.mailbox)\t\(h.uid)\t\(ISO8601DateFormatter().string(from: date))\t\(h.from.prefix(40))\t\(h.subject.prefix(80))")
+            }
+        }
+        if !json { print("# \(hits.count) hit\(hits.count == 1 ? "" : "s")") }
+    }
+}
+
+struct StatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Documents, segments and bytes per file kind of a user's index.")
+
+    @OptionGroup var options: IndexOptions
+
+    func run() throws {
+        let dir = try options.directory()
+        guard dir.exists else { throw ValidationError("no index for user \(options.user) under \(options.dataRoot)") }
+        let catalog = try Catalog(path: dir.catalogPath)
+        let reader = try IndexReader(directory: dir)
+        print("user: \(options.user)")
+        print("generation: \(reader.manifest.generation)")
+        print("documents: \(reader.documentCount) (catalog: \(try catalog.messageCount()))")
+        print("mailboxes: \(try catalog.mailboxes().count)")
+        print("segments: \(reader.segments.count)")
+        var byKind: [String: Int] = [:]
+        for (segment, _) in reader.segments {
+            for (kind, bytes) in segment.fileBytes { byKind[kind, default: 0] += bytes }
+        }
+        for kind in SegmentFiles.kinds { print("  \(kind): \(byKind[kind, default: 0]) bytes") }
+        let catalogBytes = (try? FileManager.default.attributesOfItem(atPath: dir.catalogPath)[.size] as? Int) ?? 0
+        print("  catalog: \(catalogBytes) bytes")
+    }
+}
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Check every checksum, and that the catalog and the index agree.")
+
+    @OptionGroup var options: IndexOptions
+
+    func run() throws {
+        let dir = try options.directory()
+        guard dir.exists else { throw ValidationError("no index for user \(options.user) under \(options.dataRoot)") }
+        var problems: [String] = []
+        let catalog = try Catalog(path: dir.catalogPath)
+        problems += try catalog.integrityCheck().map { "catalog: \($0)" }
+        let reader: IndexReader
+        do { reader = try IndexReader(directory: dir) } catch {
+            print("FAILED: \(error)")
+            throw ExitCode(1)
+        }
+        var indexed = Set<Int64>()
+        for (segment, deletions) in reader.segments {
+            for doc in 0..<segment.documentCount where !deletions.isDeleted(doc) {
+                let id = try segment.id(of: doc)
+                if !indexed.insert(id).inserted { problems.append("document \(id) is indexed twice") }
+            }
+        }
+        let live = try catalog.liveDocids()
+        let missing = live.subtracting(indexed)
+        let extra = indexed.subtracting(live)
+        if !missing.isEmpty { problems.append("\(missing.count) catalog messages are not in the index (e.g. \(missing.sorted().prefix(5)))") }
+        if !extra.isEmpty { problems.append("\(extra.count) indexed documents are not live in the catalog (e.g. \(extra.sorted().prefix(5)))") }
+        if problems.isEmpty {
+            print("OK: generation \(reader.manifest.generation), \(reader.segments.count) segments, \(indexed.count) documents, checksums verified")
+        } else {
+            for p in problems { print("PROBLEM: \(p)") }
+            throw ExitCode(1)
+        }
+    }
+}

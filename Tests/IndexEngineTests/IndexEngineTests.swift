@@ -1,0 +1,127 @@
+import Catalog
+import Foundation
+import IndexEngine
+import IndexFormat
+import Ingest
+import MailsiftCore
+import Query
+import Testing
+
+/// The index end to end: writing, committing, reading, searching, deleting, recovering.
+@Suite struct IndexEngineTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let samples = root.appendingPathComponent("corpus/samples").path
+
+    func tempData() -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-index-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    func search(_ data: String, _ user: String, _ q: String, mailbox: String? = nil) throws -> [SearchHit] {
+        let dir = try UserDirectory(dataRoot: data, user: user)
+        return try SimpleSearch(q).run(reader: try IndexReader(directory: dir), catalog: try Catalog(path: dir.catalogPath), mailbox: mailbox)
+    }
+
+    @Test func indexesSamplesAndFindsWordsPhrasesAndAddresses() throws {
+        let data = tempData()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let report = try UserIndexer(dataRoot: data, user: "anna@example.org").index([Self.samples])
+        #expect(report.added == 9)
+        #expect(try search(data, "anna@example.org", "Quartalsübersicht").map(\.subject) == ["Quartalsübersicht Q3"])
+        #expect(try search(data, "anna@example.org", "quartalsubersicht").count == 1)  // accent-insensitive via folded terms
+        #expect(try search(data, "anna@example.org", "会議").count == 1)
+        #expect(try search(data, "anna@example.org", "\"maintenance window\"").count == 1)
+        #expect(try search(data, "anna@example.org", "\"window maintenance\"").isEmpty)
+        #expect(try search(data, "anna@example.org", "anna.rossi@example.org").count == 1)
+        #expect(try search(data, "anna@example.org", "invoice march").count == 1)
+        #expect(try search(data, "anna@example.org", "invoice nonexistentword").isEmpty)
+        // Attachment names and text are searchable too.
+        #expect(try search(data, "anna@example.org", "hosting").count == 1)
+        // Hits carry mailbox, uid and source path.
+        let hit = try #require(try search(data, "anna@example.org", "second").first)
+        #expect(hit.mailbox == "08-two-messages")
+        #expect(hit.path?.hasSuffix("08-two-messages.mbox#2") == true)
+        // Users are separate.
+        #expect(throws: (any Error).self) { _ = try search(data, "someone-else", "second") }
+    }
+
+    @Test func rerunIsIncrementalAndRemovesVanishedMail() throws {
+        let data = tempData()
+        let mail = tempData()
+        defer {
+            try? FileManager.default.removeItem(atPath: data)
+            try? FileManager.default.removeItem(atPath: mail)
+        }
+        for name in ["01-latin1-qp.eml", "02-alternative-attachment.eml", "03-iso-2022-jp.eml"] {
+            try FileManager.default.copyItem(atPath: Self.samples + "/" + name, toPath: mail + "/" + name)
+        }
+        let first = try UserIndexer(dataRoot: data, user: "u").index([mail])
+        #expect(first.added == 3)
+        let second = try UserIndexer(dataRoot: data, user: "u").index([mail])
+        #expect(second.added == 0)
+        #expect(second.unchanged == 3)
+        try FileManager.default.removeItem(atPath: mail + "/03-iso-2022-jp.eml")
+        try FileManager.default.copyItem(atPath: Self.samples + "/04-koi8r-raw-header.eml", toPath: mail + "/04.eml")
+        let third = try UserIndexer(dataRoot: data, user: "u").index([mail])
+        #expect(third.added == 1)
+        #expect(third.removed == 1)
+        #expect(try search(data, "u", "会議").isEmpty)
+        #expect(try search(data, "u", "неделю").count == 1)
+        let dir = try UserDirectory(dataRoot: data, user: "u")
+        #expect(try IndexReader(directory: dir).documentCount == 3)
+        #expect(try Catalog(path: dir.catalogPath).messageCount() == 3)
+    }
+
+    @Test func secondWriterIsRefused() throws {
+        let data = tempData()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let dir = try UserDirectory(dataRoot: data, user: "u")
+        let w = try IndexWriter(directory: dir)
+        #expect(throws: MailsiftError.self) { _ = try IndexWriter(directory: dir) }
+        _ = w
+    }
+
+    @Test func corruptionIsReportedWithTheFile() throws {
+        let data = tempData()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        _ = try UserIndexer(dataRoot: data, user: "u").index([Self.samples])
+        let dir = try UserDirectory(dataRoot: data, user: "u")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.segmentsPath).filter { $0.hasPrefix("seg_") }
+        #expect(files.count >= 5)
+        for name in files {
+            let path = dir.segmentsPath + "/" + name
+            let original = try Data(contentsOf: URL(fileURLWithPath: path))
+            var bad = original
+            bad[bad.count / 2] ^= 0x5A
+            try bad.write(to: URL(fileURLWithPath: path))
+            let result = Result { () throws(MailsiftError) -> IndexReader in try IndexReader(directory: dir) }
+            switch result {
+            case .success: Issue.record("flipped byte in \(name) not detected")
+            case .failure(let e):
+                #expect(e.code == .corrupt)
+                #expect(e.message.contains(name))
+            }
+            // Truncated.
+            try original.prefix(original.count - 3).write(to: URL(fileURLWithPath: path))
+            #expect(throws: MailsiftError.self) { _ = try IndexReader(directory: dir) }
+            try original.write(to: URL(fileURLWithPath: path))
+        }
+        #expect(try IndexReader(directory: dir).documentCount == 9)
+    }
+
+    @Test func readersKeepTheirSnapshotWhileTheWriterCommits() throws {
+        let data = tempData()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let indexer = try UserIndexer(dataRoot: data, user: "u")
+        _ = try indexer.index([Self.samples + "/01-latin1-qp.eml"])
+        let dir = try UserDirectory(dataRoot: data, user: "u")
+        let snapshot = try IndexReader(directory: dir)
+        #expect(snapshot.documentCount == 1)
+        _ = try indexer.index([Self.samples + "/02-alternative-attachment.eml"])
+        _ = try indexer.index([Self.samples + "/03-iso-2022-jp.eml"])
+        #expect(snapshot.documentCount == 1)
+        #expect(try SimpleSearch("Quartalsübersicht").run(reader: snapshot, catalog: try Catalog(path: dir.catalogPath)).count == 1)
+        #expect(try IndexReader(directory: dir).documentCount == 3)
+    }
+}

@@ -1,0 +1,263 @@
+import Testing
+@testable import IndexFormat
+
+// One conformance suite for every postings format (as Lucene's BasePostingsFormatTestCase):
+// a format plugs in through `PostingsImplementation`, and `PostingsConformance.run` checks it
+// against brute force on seeded random terms.
+
+/// One term's postings as the indexer hands them over.
+struct TermInput {
+    var docIDs: [UInt32]
+    var freqs: [UInt32]
+    var positions: [[UInt32]]
+}
+
+/// What the suite needs from an iterator (PostingsIterator's own API).
+protocol ConformanceIterator {
+    var doc: UInt32 { get }
+    var freq: UInt32 { mutating get }
+    mutating func next() throws(IndexFormatError) -> UInt32
+    mutating func advance(to target: UInt32) throws(IndexFormatError) -> UInt32
+    mutating func positions() throws(IndexFormatError) -> [UInt32]
+}
+
+extension PostingsIterator: ConformanceIterator {}
+
+/// A postings format under test.
+protocol PostingsImplementation {
+    associatedtype Iterator: ConformanceIterator
+    var name: String { get }
+    /// Writes `terms` as one segment, then calls `body` with a function that opens term `i`'s
+    /// iterator; iterators are valid only inside `body` (they may point into the segment).
+    func withSegment<R>(_ terms: [TermInput], _ body: (_ open: (Int) throws -> Iterator) throws -> R) throws -> R
+    func intersect(_ iterators: inout [Iterator]) throws -> [UInt32]
+}
+
+/// This module's format, version 1.
+struct MailsiftPostingsV1: PostingsImplementation {
+    var name: String { "mailsift postings v1" }
+
+    func withSegment<R>(_ terms: [TermInput], _ body: (_ open: (Int) throws -> PostingsIterator) throws -> R) throws -> R {
+        var writer = PostingsWriter()
+        var infos: [TermPostingsInfo] = []
+        for t in terms {
+            let info = try writer.add(docIDs: t.docIDs, freqs: t.freqs, positions: t.positions)
+            // Through the term dictionary's encoding, as in a real segment.
+            var w = ByteWriter()
+            info.encode(into: &w)
+            let decoded = try w.bytes.withUnsafeBytes { raw in
+                var r = ByteReader(raw)
+                return try TermPostingsInfo.decode(&r)
+            }
+            #expect(decoded == info)
+            infos.append(decoded)
+        }
+        let files = writer.finish()
+        return try files.docs.withUnsafeBytes { d in
+            try files.positions.withUnsafeBytes { p in
+                let reader = try PostingsReader(docs: d, positions: p)
+                return try body { i in try reader.iterator(infos[i]) }
+            }
+        }
+    }
+
+    func intersect(_ iterators: inout [PostingsIterator]) throws -> [UInt32] {
+        try PostingsReader.intersect(&iterators)
+    }
+}
+
+enum PostingsConformance {
+    /// A random term: `docFreq` docs spread over `space` doc IDs (dense when space ≈ docFreq),
+    /// freqs mostly 1-3 with occasional long ones (crossing positions blocks).
+    static func randomTerm(docFreq: Int, space: UInt64, rng: inout SplitMix64) -> TermInput {
+        var docs = Set<UInt32>()
+        if UInt64(docFreq) * 2 >= space {
+            // Dense: walk the space with small gaps.
+            var d = rng.next() % 3
+            while docs.count < docFreq {
+                docs.insert(UInt32(d))
+                d += 1 + rng.next() % max(1, (space / UInt64(docFreq)) * 2 - 1)
+            }
+        } else {
+            while docs.count < docFreq { docs.insert(UInt32(rng.next() % space)) }
+        }
+        let sorted = docs.sorted()
+        var freqs: [UInt32] = []
+        var positions: [[UInt32]] = []
+        for _ in sorted {
+            let r = rng.next() % 100
+            let f: UInt32 = r < 60 ? 1 : r < 90 ? UInt32(2 + rng.next() % 3) : r < 99 ? UInt32(5 + rng.next() % 60) : UInt32(100 + rng.next() % 400)
+            var p: UInt32 = UInt32(rng.next() % 50)
+            var ps: [UInt32] = []
+            for _ in 0..<f {
+                ps.append(p)
+                p += UInt32(rng.next() % (rng.next() % 8 == 0 ? 5000 : 20))  // 0 allowed: stacked tokens
+            }
+            freqs.append(f)
+            positions.append(ps)
+        }
+        return TermInput(docIDs: sorted, freqs: freqs, positions: positions)
+    }
+
+    static func lowerBound(_ a: [UInt32], _ target: UInt32) -> Int {
+        var lo = 0, hi = a.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if a[mid] < target { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    static func run<P: PostingsImplementation>(_ impl: P, seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        var terms: [TermInput] = []
+        // Block boundaries, singletons, and long lists dense and sparse.
+        let shapes: [(Int, UInt64)] = [
+            (1, 10), (1, 1 << 31), (2, 1000), (127, 200), (128, 128), (128, 1 << 30), (129, 500), (255, 100_000),
+            (256, 256), (257, 1 << 31), (1000, 1500), (5000, 1 << 20),
+            (100_000, 110_000), (100_000, 50_000_000), (Int(rng.next() % 3000) + 1, 1 << 24),
+        ]
+        for (df, space) in shapes { terms.append(randomTerm(docFreq: df, space: space, rng: &rng)) }
+
+        try impl.withSegment(terms) { open in
+            for (ti, term) in terms.enumerated() {
+                let label = "\(impl.name) seed \(seed) term \(ti) df \(term.docIDs.count)"
+                // 1. A full walk with next(): docs and freqs, positions of a sample of docs (the
+                //    others' positions must be skipped correctly).
+                var it = try open(ti)
+                let posEvery = term.docIDs.count > 2000 ? 37 : 1
+                for i in term.docIDs.indices {
+                    #expect(it.doc == term.docIDs[i], "\(label) doc #\(i)")
+                    guard it.doc == term.docIDs[i] else { return }
+                    #expect(it.freq == term.freqs[i], "\(label) freq #\(i)")
+                    if i % posEvery == 0 || term.freqs[i] > 50 {
+                        #expect(try it.positions() == term.positions[i], "\(label) positions #\(i)")
+                    }
+                    _ = try it.next()
+                }
+                #expect(it.doc == PostingsIterator.noMoreDocs, "\(label)")
+                #expect(try it.next() == PostingsIterator.noMoreDocs, "\(label)")
+                #expect(try it.advance(to: 5) == PostingsIterator.noMoreDocs, "\(label)")
+                #expect(it.freq == 0)
+                #expect(try it.positions() == [])
+
+                // 2. advance(to:) to random ascending targets mixed with next() and positions().
+                for round in 0..<3 {
+                    var it2 = try open(ti)
+                    var expectIndex = 0
+                    let last = term.docIDs[term.docIDs.count - 1]
+                    for step in 0..<400 {
+                        let current = expectIndex < term.docIDs.count ? term.docIDs[expectIndex] : PostingsIterator.noMoreDocs
+                        let kind = rng.next() % 8
+                        if kind == 0 {
+                            let got = try it2.next()
+                            expectIndex = min(expectIndex + 1, term.docIDs.count)
+                            let want = expectIndex < term.docIDs.count ? term.docIDs[expectIndex] : PostingsIterator.noMoreDocs
+                            #expect(got == want, "\(label) round \(round) step \(step) next")
+                        } else {
+                            var target: UInt32
+                            switch kind {
+                            case 1: target = current  // equal to the current doc: stays
+                            case 2: target = current == .max ? .max : current &- UInt32(rng.next() % 3)  // below: stays
+                            case 3: target = UInt32(min(UInt64(last) + 1 + rng.next() % 10, UInt64(UInt32.max)))  // beyond the end
+                            case 4:  // exactly a later doc
+                                let j = min(term.docIDs.count - 1, expectIndex + Int(rng.next() % 300))
+                                target = term.docIDs[j]
+                            default:  // a random target a little ahead, often between docs
+                                let span = UInt64(last) / UInt64(max(1, term.docIDs.count)) * UInt64(1 + rng.next() % 200)
+                                target = UInt32(min(UInt64(current == .max ? last : current) + 1 + rng.next() % max(1, span), UInt64(UInt32.max)))
+                            }
+                            let got = try it2.advance(to: target)
+                            if current != .max, target > current {
+                                expectIndex = max(expectIndex, lowerBound(term.docIDs, target))
+                            }
+                            let want = expectIndex < term.docIDs.count ? term.docIDs[expectIndex] : PostingsIterator.noMoreDocs
+                            #expect(got == want, "\(label) round \(round) step \(step) advance(to: \(target)) from \(current)")
+                            guard got == want else { return }
+                        }
+                        if expectIndex < term.docIDs.count, rng.next() % 4 == 0 {
+                            #expect(it2.freq == term.freqs[expectIndex], "\(label) freq after advance")
+                            #expect(try it2.positions() == term.positions[expectIndex], "\(label) positions after advance")
+                        }
+                        if expectIndex >= term.docIDs.count { break }
+                    }
+                }
+            }
+
+            // 3. Intersections against brute-force set intersection.
+            for _ in 0..<25 {
+                let k = 1 + Int(rng.next() % 3)
+                let picks = (0..<k).map { _ in Int(rng.next() % UInt64(terms.count)) }
+                var its = try picks.map { try open($0) }
+                var want = Set(terms[picks[0]].docIDs)
+                for p in picks.dropFirst() { want.formIntersection(terms[p].docIDs) }
+                let got = try impl.intersect(&its)
+                #expect(got == want.sorted(), "\(impl.name) intersect \(picks)")
+            }
+        }
+    }
+}
+
+@Suite struct PostingsConformanceTests {
+    @Test(arguments: [1, 2, 3] as [UInt64]) func mailsiftV1(seed: UInt64) throws {
+        try PostingsConformance.run(MailsiftPostingsV1(), seed: seed)
+    }
+
+    /// Intersecting a term with itself, with a list of one doc, and with a disjoint list.
+    @Test func intersectEdges() throws {
+        let a = TermInput(docIDs: [1, 5, 9, 300], freqs: [1, 1, 1, 1], positions: [[0], [0], [0], [0]])
+        let b = TermInput(docIDs: [9], freqs: [2], positions: [[1, 2]])
+        let c = TermInput(docIDs: [2, 4, 6], freqs: [1, 1, 1], positions: [[0], [0], [0]])
+        let impl = MailsiftPostingsV1()
+        try impl.withSegment([a, b, c]) { open in
+            var its = [try open(0), try open(0)]
+            #expect(try impl.intersect(&its) == a.docIDs)
+            its = [try open(0), try open(1)]
+            #expect(try impl.intersect(&its) == [9])
+            its = [try open(0), try open(2)]
+            #expect(try impl.intersect(&its) == [])
+            its = [try open(2)]
+            #expect(try impl.intersect(&its) == c.docIDs)
+            its = []
+            #expect(try impl.intersect(&its) == [])
+        }
+    }
+
+    /// The bulk API returns the same docs as next().
+    @Test func nextBlockMatchesNext() throws {
+        var rng = SplitMix64(seed: 9)
+        let terms = [PostingsConformance.randomTerm(docFreq: 10_000, space: 30_000, rng: &rng),
+                     PostingsConformance.randomTerm(docFreq: 3, space: 30_000, rng: &rng),
+                     PostingsConformance.randomTerm(docFreq: 1, space: 30_000, rng: &rng)]
+        try MailsiftPostingsV1().withSegment(terms) { open in
+            for (ti, term) in terms.enumerated() {
+                var it = try open(ti)
+                var got: [UInt32] = []
+                let buf = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
+                defer { buf.deallocate() }
+                // Mix: a few next() calls, then bulk, and a small buffer once.
+                _ = try it.next()
+                got.append(term.docIDs[0])
+                while true {
+                    let n = try it.nextBlock(into: UnsafeMutableBufferPointer(rebasing: buf[0..<(got.count % 3 == 0 ? 7 : 128)]))
+                    if n == 0 { break }
+                    got += buf[0..<n]
+                }
+                #expect(got == term.docIDs)
+                #expect(it.doc == PostingsIterator.noMoreDocs)
+            }
+        }
+    }
+}
+
+@Suite struct PostingsFormatExampleTests {
+    /// The worked example in docs/format-postings.md.
+    @Test func documentedTailBytes() throws {
+        var w = PostingsWriter()
+        let info = try w.add(docIDs: [5, 6, 7, 300], freqs: [1, 1, 2, 1], positions: [[0], [0], [0, 1], [0]])
+        let f = w.finish()
+        let content = Array(f.docs[(4 + 1 + 8 + 4)..<(f.docs.count - 16)])
+        #expect(info.docsOffset == 0)
+        #expect(content == [0x0B, 0x01, 0x00, 0x00, 0xC9, 0x04])
+    }
+}

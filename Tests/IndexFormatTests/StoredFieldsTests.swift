@@ -1,0 +1,155 @@
+import Testing
+@testable import IndexFormat
+
+@Suite struct StoredFieldsTests {
+    static let samples = ["", "Re: Meeting tomorrow", "alice@example.com, Bob <bob@example.org>", "Grüße aus München", "日本語のメール本文です。",
+                          "e\u{301}", "é", "🙂👍🏽 family: 👨‍👩‍👧", "line one\r\nline two\n\ttabbed", "\u{0}nul inside"]
+
+    static func randomDocs(_ n: Int, seed: UInt64, huge: Bool = true) -> [[(UInt8, String)]] {
+        var rng = SplitMix64(seed: seed)
+        var docs: [[(UInt8, String)]] = []
+        for i in 0..<n {
+            var fields: [(UInt8, String)] = []
+            for _ in 0..<Int(rng.next() % 6) {
+                let id = UInt8(truncatingIfNeeded: rng.next())
+                var v: String
+                switch rng.next() % 4 {
+                case 0: v = samples[Int(rng.next() % UInt64(samples.count))]
+                case 1: v = (0..<Int(rng.next() % 400)).map { _ in samples[Int(rng.next() % UInt64(samples.count))] }.joined(separator: " ")
+                case 2: v = String(String.UnicodeScalarView((0..<Int(rng.next() % 300)).compactMap { _ in Unicode.Scalar(UInt32(rng.next() % 0x2_0000)) }))
+                default: v = ""
+                }
+                if huge, i % 97 == 13, fields.isEmpty { v = String(repeating: "huge value ✉️ ", count: 1_000_000 / 16) }
+                fields.append((id, v))
+            }
+            docs.append(fields)
+        }
+        return docs
+    }
+
+    /// Compares by UTF-8 bytes: String == would accept a canonically equivalent change.
+    static func same(_ a: [(UInt8, String)], _ b: [(UInt8, String)]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && Array($0.1.utf8) == Array($1.1.utf8) }
+    }
+
+    static func build(_ docs: [[(UInt8, String)]], level: Int, target: Int = StoredFieldsFormat.defaultTargetBlockSize) throws -> [UInt8] {
+        var w = StoredFieldsWriter(compressionLevel: Int32(level), targetBlockSize: target)
+        for (i, d) in docs.enumerated() { #expect(w.add(document: d) == UInt32(i)) }
+        #expect(w.truncatedDocuments == 0)
+        return w.finish()
+    }
+
+    @Test(arguments: [0, 9])
+    func roundTrip(level: Int) throws {
+        let docs = Self.randomDocs(600, seed: UInt64(level) + 1)
+        let file = try Self.build(docs, level: level)
+        var rng = SplitMix64(seed: 3)
+        try file.withUnsafeBytes { raw in
+            let r = try StoredFieldsReader(raw)
+            #expect(r.documentCount == docs.count)
+            #expect(r.blockCount > 1)
+            for (i, d) in docs.enumerated() { #expect(Self.same(try r.document(UInt32(i)), d), "doc \(i)") }
+            for _ in 0..<500 {  // random order defeats the one-block cache
+                let i = Int(rng.next() % UInt64(docs.count))
+                #expect(Self.same(try r.document(UInt32(i)), docs[i]))
+            }
+            #expect(throws: IndexFormatError.self) { _ = try r.document(UInt32(docs.count)) }
+            #expect(throws: IndexFormatError.self) { _ = try r.document(.max) }
+        }
+    }
+
+    @Test func tinyBlocksIncompressibleAndEmpty() throws {
+        // One document per block, and text LZ4 cannot shrink (stored raw).
+        var rng = SplitMix64(seed: 8)
+        let docs: [[(UInt8, String)]] = (0..<50).map { i in
+            i % 5 == 0 ? [] : [(UInt8(i), String(String.UnicodeScalarView((0..<40).compactMap { _ in Unicode.Scalar(UInt32(0x4E00 + rng.next() % 0x5000)) })))]
+        }
+        let file = try Self.build(docs, level: 0, target: 1)
+        try file.withUnsafeBytes { raw in
+            let r = try StoredFieldsReader(raw)
+            #expect(r.blockCount == 50)
+            for (i, d) in docs.enumerated() { #expect(Self.same(try r.document(UInt32(i)), d)) }
+        }
+        var w = StoredFieldsWriter()
+        let empty = w.finish()
+        try empty.withUnsafeBytes { raw in
+            let r = try StoredFieldsReader(raw)
+            #expect(r.documentCount == 0)
+            #expect(throws: IndexFormatError.self) { _ = try r.document(0) }
+        }
+    }
+
+    @Test func cutsDocumentOverBlockLimit() throws {
+        var w = StoredFieldsWriter()
+        w.add(document: [(1, "small")])
+        // 3-byte scalars so the cut must back off to a boundary.
+        let big = String(repeating: "€", count: StoredFieldsFormat.maxBlockRawSize / 3 + 10)
+        #expect(w.add(document: [(5, "head"), (6, big), (7, "tail")]) == 1)
+        #expect(w.truncatedDocuments == 1)
+        #expect(w.add(document: [(2, String(repeating: "y", count: 8_000_000))]) == 2)
+        #expect(w.add(document: [(2, String(repeating: "z", count: 9_000_000))]) == 3)
+        #expect(w.truncatedDocuments == 1)
+        let file = w.finish()
+        try file.withUnsafeBytes { raw in
+            let r = try StoredFieldsReader(raw)
+            #expect(r.documentCount == 4)
+            let cut = try r.document(1)
+            #expect(cut.map(\.0) == [5, 6])  // nothing left for the third field
+            #expect(cut.first?.1 == "head")
+            let kept = cut.last?.1 ?? ""
+            #expect(kept.unicodeScalars.allSatisfy { $0 == "€" })
+            #expect(kept.utf8.count % 3 == 0 && kept.utf8.count > StoredFieldsFormat.maxBlockRawSize - 64)
+            #expect(try r.document(3).first?.1.utf8.count == 9_000_000)
+            #expect(try r.document(0).first?.1 == "small")
+        }
+    }
+
+    @Test func concurrentReaders() async throws {
+        let docs = Self.randomDocs(400, seed: 21, huge: false)
+        let file = try Self.build(docs, level: 0, target: 4096)
+        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: file.count, alignment: 16)
+        defer { raw.deallocate() }
+        file.withUnsafeBytes { raw.copyMemory(from: $0) }
+        let r = try StoredFieldsReader(UnsafeRawBufferPointer(raw))
+        let ok = await withTaskGroup(of: Bool.self) { group in
+            for t in 0..<8 {
+                group.addTask {
+                    var rng = SplitMix64(seed: UInt64(t))
+                    for _ in 0..<300 {
+                        let i = Int(rng.next() % UInt64(docs.count))
+                        guard let d = try? r.document(UInt32(i)), Self.same(d, docs[i]) else { return false }
+                    }
+                    return true
+                }
+            }
+            return await group.allSatisfy { $0 }
+        }
+        #expect(ok)
+    }
+
+    @Test func everyByteFlipIsRejected() throws {
+        let file = try Self.build(Self.randomDocs(12, seed: 4, huge: false), level: 0, target: 512)
+        for at in 0..<file.count {
+            var g = file
+            g[at] ^= 0x80
+            _ = g.withUnsafeBytes { raw in
+                #expect(throws: IndexFormatError.self, "flip at \(at)") { _ = try StoredFieldsReader(raw) }
+            }
+        }
+    }
+
+    @Test(arguments: [0, 9])
+    func mutatedContentNeverTraps(level: Int) throws {
+        let docs = Self.randomDocs(60, seed: 9, huge: false)
+        let file = try Self.build(docs, level: level, target: 1024)
+        var opened = 0
+        for m in CodecTestSupport.mutations(of: file, format: "stored", count: 2000, seed: 31 + UInt64(level)) {
+            m.withUnsafeBytes { raw in
+                guard let r = try? StoredFieldsReader(raw) else { return }
+                opened += 1
+                for i in 0..<min(r.documentCount, 80) { _ = try? r.document(UInt32(i)) }
+            }
+        }
+        #expect(opened > 0)
+    }
+}
