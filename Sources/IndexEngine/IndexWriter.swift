@@ -109,6 +109,76 @@ public final class IndexWriter {
         removeUnreferencedFiles()
     }
 
+    // MARK: - Merging
+
+    /// Tiered merging (as Lucene's): segments are grouped by size into tiers a factor of
+    /// `mergeFactor` apart; a tier holding `mergeFactor` segments is merged into one. The
+    /// segment count stays logarithmic in the document count. Commits what it merges.
+    public func maybeMerge(mergeFactor: Int = 8) throws(MailsiftError) {
+        try commit()
+        while true {
+            var tiers: [Int: [Manifest.SegmentEntry]] = [:]
+            for s in manifest.segments {
+                let live = max(1, Int(s.documentCount) - Int(s.deletedCount))
+                var tier = 0
+                var size = 1000
+                while live > size { size *= mergeFactor; tier += 1 }
+                tiers[tier, default: []].append(s)
+            }
+            guard let (_, group) = tiers.sorted(by: { $0.key < $1.key }).first(where: { $0.value.count >= mergeFactor }) else { break }
+            try merge(group.prefix(mergeFactor).map(\.name))
+        }
+        // Segments mostly deleted are rewritten on their own to reclaim the space.
+        for s in manifest.segments where s.documentCount > 0 && s.deletedCount * 2 > s.documentCount {
+            try merge([s.name])
+        }
+    }
+
+    /// Merges every segment into at most `maxSegments` (1: one segment for the whole index).
+    public func forceMerge(maxSegments: Int = 1) throws(MailsiftError) {
+        try commit()
+        while manifest.segments.count > max(1, maxSegments) || (maxSegments <= 1 && manifest.segments.contains { $0.deletedCount > 0 }) {
+            let sorted = manifest.segments.sorted { $0.documentCount < $1.documentCount }
+            let take = manifest.segments.count > maxSegments ? min(sorted.count, manifest.segments.count - maxSegments + 1) : 1
+            try merge(sorted.prefix(max(1, take)).map(\.name))
+        }
+    }
+
+    /// Merges committed segments into a new one and commits the replacement.
+    private func merge(_ names: [String]) throws(MailsiftError) {
+        guard !names.isEmpty else { return }
+        var inputs: [(reader: SegmentReader, deletions: Deletions)] = []
+        for name in names {
+            guard let entry = manifest.segments.first(where: { $0.name == name }) else { return }
+            inputs.append((try SegmentReader(directory: directory.segmentsPath, entry: entry), try currentDeletions(name)))
+        }
+        let merged: (files: [[UInt8]], documentCount: UInt32)
+        do {
+            merged = try SegmentMerger.merge(inputs, storedCompressionLevel: storedCompressionLevel)
+        } catch {
+            throw MailsiftError(.corrupt, "merging \(names.joined(separator: ", ")): \(error)", cause: error)
+        }
+        let name = SegmentFiles.name(number: nextSegmentNumber)
+        nextSegmentNumber += 1
+        var next = manifest
+        next.generation += 1
+        next.segments.removeAll { names.contains($0.name) }
+        if merged.documentCount > 0 {
+            for (kind, bytes) in zip(SegmentFiles.kinds, merged.files) {
+                try DurableFiles.create(SegmentFiles.path(directory.segmentsPath, name, kind), bytes)
+            }
+            next.segments.append(Manifest.SegmentEntry(name: name, documentCount: merged.documentCount, deletionsGeneration: 0,
+                                                       deletedCount: 0, fileSizes: merged.files.map { UInt64($0.count) }))
+        }
+        next.nextSegmentNumber = nextSegmentNumber
+        try DurableFiles.syncDirectory(directory.segmentsPath)
+        try next.write(to: directory.segmentsPath)
+        manifest = next
+        for n in names { changedDeletions[n] = nil }
+        locations = nil
+        removeUnreferencedFiles()
+    }
+
     // MARK: - Internals
 
     private func currentDeletions(_ segment: String) throws(MailsiftError) -> Deletions {

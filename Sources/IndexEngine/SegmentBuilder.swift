@@ -37,10 +37,11 @@ struct SegmentBuilder {
                     slot = accumulators.count
                     termIndex[f][term] = Int32(slot)
                     accumulators.append(Accumulator())
-                    estimatedBytes += term.utf8.count + 96
+                    // Dictionary entry, accumulator and its three arrays' first allocations.
+                    estimatedBytes += term.utf8.count + 224
                 }
                 accumulators[slot].add(doc: local, position: position)
-                estimatedBytes += 4
+                estimatedBytes += 10  // a position, and a doc and freq for a term's first use in a doc
             }
         }
         let text = doc.stored.map { (UInt8($0.field.rawValue), $0.text) }
@@ -58,8 +59,13 @@ struct SegmentBuilder {
         var dictionary = TermDictionaryWriter()
         var flatPositions: [[UInt32]] = []
         for f in 0..<termIndex.count where !termIndex[f].isEmpty {
-            // Bytewise order of the UTF-8 terms (Swift's String ordering is not bytewise).
-            let sorted = termIndex[f].sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            // The dictionary needs bytewise order of the UTF-8 terms. Swift's String `<` is that
+            // order for NFC text (all our terms) and much faster (memcmp for ASCII); check it,
+            // and fall back to a bytewise sort should an odd term ever break it.
+            var sorted = termIndex[f].sorted { $0.key < $1.key }
+            if zip(sorted, sorted.dropFirst()).contains(where: { !$0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+                sorted.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            }
             for (term, slot) in sorted {
                 let acc = accumulators[Int(slot)]
                 flatPositions.removeAll(keepingCapacity: true)

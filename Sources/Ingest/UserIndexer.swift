@@ -38,6 +38,11 @@ public final class UserIndexer {
         try reconcile()
     }
 
+    /// Merges the whole index into one segment (smallest and fastest to search; for after bulk jobs).
+    public func compact() throws(MailsiftError) {
+        try writer.forceMerge(maxSegments: 1)
+    }
+
     /// Catalog rows whose documents never reached a committed segment (a crash between the
     /// catalog and the index commit) are expunged, so the next run indexes them again.
     private func reconcile() throws(MailsiftError) {
@@ -114,6 +119,7 @@ public final class UserIndexer {
             }
         }
         try writer.commit()
+        try writer.maybeMerge()
         let elapsed = ContinuousClock.now - start
         report.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return report

@@ -43,6 +43,9 @@ struct IndexCommand: ParsableCommand {
     @Flag(name: .customLong("no-extract"), help: "Do not extract text from attachments.")
     var noExtract = false
 
+    @Flag(help: "Merge the index into one segment afterwards (after a bulk import).")
+    var compact = false
+
     func validate() throws {
         if sources.isEmpty { throw ValidationError("give at least one source") }
         if ramBudget < 1 || ramBudget > 1 << 20 { throw ValidationError("--ram-budget is in MiB, 1 or more") }
@@ -54,6 +57,11 @@ struct IndexCommand: ParsableCommand {
         let r = try indexer.index(sources)
         print(String(format: "indexed %d messages (%.1f MB) in %.2f s: %.0f msg/s; %d unchanged, %d removed, %d unreadable",
                      r.added, Double(r.bytes) / 1e6, r.seconds, r.messagesPerSecond, r.unchanged, r.removed, r.failed))
+        if compact {
+            let start = ContinuousClock.now
+            try indexer.compact()
+            print("compacted into one segment in \(ContinuousClock.now - start)")
+        }
     }
 }
 

@@ -73,6 +73,40 @@ import Testing
         #expect(try Catalog(path: dir.catalogPath).messageCount() == 3)
     }
 
+    @Test func mergingKeepsEveryLiveDocumentAndDropsDeletedOnes() throws {
+        let data = tempData()
+        let mail = tempData()
+        defer {
+            try? FileManager.default.removeItem(atPath: data)
+            try? FileManager.default.removeItem(atPath: mail)
+        }
+        let indexer = try UserIndexer(dataRoot: data, user: "u")
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.samples).sorted()
+        for name in names {  // one commit, so one segment, per file
+            try FileManager.default.copyItem(atPath: Self.samples + "/" + name, toPath: mail + "/" + name)
+            _ = try indexer.index([mail])
+        }
+        let dir = try UserDirectory(dataRoot: data, user: "u")
+        // Eight commits make eight small segments, which the tiered policy merges as the eighth lands.
+        let afterPolicy = try IndexReader(directory: dir).segments.count
+        #expect(afterPolicy >= 1 && afterPolicy < names.count)
+        try FileManager.default.removeItem(atPath: mail + "/01-latin1-qp.eml")
+        #expect(try indexer.index([mail]).removed == 1)
+        try indexer.compact()
+        let reader = try IndexReader(directory: dir)
+        #expect(reader.segments.count == 1)
+        #expect(reader.segments[0].deletions.deletedCount == 0)
+        #expect(reader.documentCount == 8)
+        #expect(try search(data, "u", "Quartalsübersicht").isEmpty)
+        #expect(try search(data, "u", "\"maintenance window\"").count == 1)
+        #expect(try search(data, "u", "会議").count == 1)
+        #expect(try search(data, "u", "second").first?.mailbox == "08-two-messages")
+        // Every term of every document survived with its postings: same hits as before merging.
+        for q in ["invoice", "hosting", "неделю", "frank", "deployment", "first"] {
+            #expect(try search(data, "u", q).count == 1, "\(q)")
+        }
+    }
+
     @Test func secondWriterIsRefused() throws {
         let data = tempData()
         defer { try? FileManager.default.removeItem(atPath: data) }
