@@ -43,8 +43,10 @@ public final class UserIndexer {
         try writer.forceMerge(maxSegments: 1)
     }
 
-    /// Catalog rows whose documents never reached a committed segment (a crash between the
-    /// catalog and the index commit) are expunged, so the next run indexes them again.
+    /// After a crash between a catalog transaction and the index commit the two disagree;
+    /// the index's committed state and the catalog are brought back together: catalog rows
+    /// whose documents never reached a committed segment are expunged (so the run indexes them
+    /// again), and indexed documents the catalog already expunged are deleted.
     private func reconcile() throws(MailsiftError) {
         let reader = try IndexReader(directory: directory)
         var indexed = Set<Int64>()
@@ -53,8 +55,13 @@ public final class UserIndexer {
                 indexed.insert(try segment.id(of: doc))
             }
         }
-        let missing = try catalog.liveDocids().subtracting(indexed)
-        try catalog.expunge(docids: Array(missing))
+        let live = try catalog.liveDocids()
+        try catalog.expunge(docids: Array(live.subtracting(indexed)))
+        let stale = indexed.subtracting(live)
+        if !stale.isEmpty {
+            try writer.delete(ids: stale)
+            try writer.commit()
+        }
     }
 
     /// Indexes `sources` and commits. `progress` is called every 1,000 messages.
