@@ -65,7 +65,11 @@ let package = Package(
         .testTarget(name: "MailsiftCoreTests", dependencies: ["MailsiftCore"]),
         .testTarget(name: "IndexFormatTests", dependencies: ["IndexFormat"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "MailsiftCore"]),
-        .testTarget(name: "IndexEngineTests", dependencies: ["IndexEngine", "IndexFormat", "Ingest", "Query", "Catalog", "MailsiftCore"]),
+        .testTarget(
+            name: "IndexEngineTests",
+            dependencies: ["IndexEngine", "IndexFormat", "Ingest", "Query", "Catalog", "MailsiftCore"],
+            exclude: ["Frozen"]
+        ),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "MIME"]),
         .testTarget(name: "CLITests", dependencies: ["mailsift"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "MIME", "MailsiftCore"]),

@@ -159,3 +159,50 @@ import Testing
         #expect(try IndexReader(directory: dir).documentCount == 3)
     }
 }
+
+/// Readers search while one writer indexes, commits and merges: every search sees a
+/// consistent snapshot (never an error, never fewer documents than an earlier snapshot).
+@Suite struct ConcurrencyTests {
+    @Test func readersSearchWhileTheWriterIndexesAndMerges() async throws {
+        let fm = FileManager.default
+        let base = fm.temporaryDirectory.appendingPathComponent("mailsift-concurrent-\(UUID().uuidString)").path
+        let mail = base + "/mail"
+        try fm.createDirectory(atPath: mail, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: base) }
+        let samples = IndexEngineTests.samples
+        let names = try fm.contentsOfDirectory(atPath: samples).filter { $0.hasSuffix(".eml") }.sorted()
+        let indexer = try UserIndexer(dataRoot: base + "/data", user: "u", ramBudget: 1 << 20)
+        _ = try indexer.index([mail])  // an empty first generation
+        let dir = try UserDirectory(dataRoot: base + "/data", user: "u")
+        let rounds = 24
+
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<3 {
+                group.addTask {
+                    var searches = 0
+                    var lastCount = 0
+                    let catalog = try Catalog(path: dir.catalogPath)
+                    while searches < 200 {
+                        let reader = try IndexReader(directory: dir)
+                        #expect(reader.documentCount >= lastCount)
+                        lastCount = reader.documentCount
+                        let hits = try SimpleSearch("\"maintenance window\"").run(reader: reader, catalog: catalog, limit: 1000)
+                        #expect(hits.count <= reader.documentCount)
+                        searches += 1
+                    }
+                    return searches
+                }
+            }
+            // The writer runs here, in the parent task, while the readers run in the group.
+            for round in 0..<rounds {
+                for name in names { try FileManager.default.copyItem(atPath: "\(samples)/\(name)", toPath: "\(mail)/\(round)-\(name)") }
+                _ = try indexer.index([mail])  // commits; the tiered policy merges every 8
+                await Task.yield()
+            }
+            for try await _ in group {}
+        }
+        let final = try IndexReader(directory: dir)
+        #expect(final.documentCount == rounds * names.count)
+        #expect(final.segments.count < rounds)
+    }
+}
