@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Ingest", targets: ["Ingest"]),
         .library(name: "Analysis", targets: ["Analysis"]),
         .library(name: "IndexFormat", targets: ["IndexFormat"]),
+        .library(name: "IndexEngine", targets: ["IndexEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -38,6 +38,16 @@ let package = Package(
             path: "Benchmarks/AnalysisBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "IndexBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "IndexFormat", package: mailsiftIdentity),
+                .product(name: "Ingest", package: mailsiftIdentity),
+            ],
+            path: "Benchmarks/IndexBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,92 @@
+import Benchmark
+import Foundation
+import IndexFormat
+import Ingest
+
+/// Postings decode speed (one core) and indexing throughput from files to a committed index.
+let docsPerSecond = BenchmarkMetric.custom("M docids/s", polarity: .prefersLarger, useScalingFactor: false)
+let messagesPerSecond = BenchmarkMetric.custom("messages/s", polarity: .prefersLarger, useScalingFactor: false)
+
+/// A dense postings list: 10M docids with gaps of 1-3 (a common word in a big mailbox).
+func densePostings() -> (docs: [UInt8], positions: [UInt8], info: TermPostingsInfo, count: Int) {
+    var docs: [UInt32] = []
+    var d: UInt32 = 0
+    var state: UInt64 = 7
+    for _ in 0..<10_000_000 {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        d += 1 + UInt32((state >> 33) % 3)
+        docs.append(d)
+    }
+    var writer = PostingsWriter()
+    let freqs = [UInt32](repeating: 1, count: docs.count)
+    let positions = [[UInt32]](repeating: [0], count: docs.count)
+    let info = (try? writer.add(docIDs: docs, freqs: freqs, positions: positions))
+        ?? TermPostingsInfo(docFreq: 0, totalTermFreq: 0, docsOffset: 0, positionsOffset: 0)
+    let (docsFile, positionsFile) = writer.finish()
+    return (docsFile, positionsFile, info, docs.count)
+}
+
+func seconds(_ d: Duration) -> Double { max(1e-9, Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18) }
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .mallocCountTotal], maxDuration: .seconds(10), maxIterations: 20)
+
+    let dense = densePostings()
+    Benchmark("postings decode, dense 10M docids, nextBlock", configuration: .init(metrics: [.wallClock, docsPerSecond])) { benchmark in
+        try dense.docs.withUnsafeBytes { d in
+            try dense.positions.withUnsafeBytes { p in
+                let reader = try PostingsReader(docs: d, positions: p)
+                let buffer = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
+                defer { buffer.deallocate() }
+                let start = ContinuousClock.now
+                var total = 0
+                for _ in benchmark.scaledIterations {
+                    var it = try reader.iterator(dense.info)
+                    while true {
+                        let n = try it.nextBlock(into: buffer)
+                        if n == 0 { break }
+                        total += n
+                    }
+                }
+                benchmark.measurement(docsPerSecond, Int(Double(total) / 1e6 / seconds(ContinuousClock.now - start)))
+            }
+        }
+    }
+    Benchmark("postings decode, dense 10M docids, next()", configuration: .init(metrics: [.wallClock, docsPerSecond])) { benchmark in
+        try dense.docs.withUnsafeBytes { d in
+            try dense.positions.withUnsafeBytes { p in
+                let reader = try PostingsReader(docs: d, positions: p)
+                let start = ContinuousClock.now
+                var total = 0
+                for _ in benchmark.scaledIterations {
+                    var it = try reader.iterator(dense.info)
+                    var doc = it.doc
+                    while doc != PostingsIterator.noMoreDocs {
+                        total += 1
+                        doc = try it.next()
+                    }
+                }
+                benchmark.measurement(docsPerSecond, Int(Double(total) / 1e6 / seconds(ContinuousClock.now - start)))
+            }
+        }
+    }
+
+    // Indexing: the inboxes of the first 14 Enron users (~5,000 messages, unpacked by
+    // tools/walk-corpus.sh) from files into a new, committed index.
+    let cache = ProcessInfo.processInfo.environment["MAILSIFT_CORPUS_CACHE"] ?? "/tmp/mailsift-corpus"
+    let root = cache + "/enron-inbox/maildir"
+    let users = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted().prefix(14).map { root + "/" + $0 }
+    if !users.isEmpty {
+        Benchmark("index enron, 14 users' inboxes (files → committed index)",
+                  configuration: .init(metrics: [.wallClock, .peakMemoryResident, messagesPerSecond], maxIterations: 5)) { benchmark in
+            for _ in benchmark.scaledIterations {
+                let data = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-bench-\(UUID().uuidString)").path
+                defer { try? FileManager.default.removeItem(atPath: data) }
+                let indexer = try UserIndexer(dataRoot: data, user: "bench", extractAttachments: false)
+                let start = ContinuousClock.now
+                let report = try indexer.index(Array(users))
+                benchmark.measurement(messagesPerSecond, Int(Double(report.added) / seconds(ContinuousClock.now - start)))
+            }
+        }
+    }
+}
