@@ -1,4 +1,7 @@
 import IndexFormat
+#if canImport(Glibc)
+import Glibc
+#endif
 import MailsiftCore
 
 /// The in-memory part of a segment being written: an inverted index per field, stored text and
@@ -11,7 +14,7 @@ struct SegmentBuilder {
         var positions: [UInt32] = []
     }
 
-    private var termIndex = [[String: Int32]](repeating: [:], count: 16)
+    private var table = TermTable()
     private var accumulators: [Accumulator] = []
     private var stored: StoredFieldsWriter
     private var values: [[UInt64]] = []
@@ -27,20 +30,20 @@ struct SegmentBuilder {
     mutating func add(_ doc: IndexDocument) {
         let local = documentCount
         for field in doc.fields {
-            let f = Int(field.field.rawValue)
+            let f = field.field.rawValue
             for (term, position) in field.terms {
-                guard !term.isEmpty, term.utf8.count <= 255 else { continue }
-                var slot: Int
-                if let existing = termIndex[f][term] {
-                    slot = Int(existing)
-                } else {
-                    slot = accumulators.count
-                    termIndex[f][term] = Int32(slot)
-                    accumulators.append(Accumulator())
-                    // Dictionary entry, accumulator and its three arrays' first allocations.
-                    estimatedBytes += term.utf8.count + 224
+                var t = term
+                let (slot, inserted) = t.withUTF8 { bytes -> (Int32, Bool) in
+                    guard !bytes.isEmpty, bytes.count <= 255 else { return (-1, false) }
+                    return table.findOrInsert(field: f, key: bytes, newSlot: Int32(accumulators.count))
                 }
-                accumulators[slot].add(doc: local, position: position)
+                guard slot >= 0 else { continue }
+                if inserted {
+                    accumulators.append(Accumulator())
+                    // Table entry, key bytes, accumulator and its three arrays' first allocations.
+                    estimatedBytes += term.utf8.count + 200
+                }
+                accumulators[Int(slot)].add(doc: local, position: position)
                 estimatedBytes += 10  // a position, and a doc and freq for a term's first use in a doc
             }
         }
@@ -57,31 +60,36 @@ struct SegmentBuilder {
     mutating func build() throws(IndexFormatError) -> [[UInt8]] {
         var postings = PostingsWriter()
         var dictionary = TermDictionaryWriter()
-        var flatPositions: [[UInt32]] = []
-        for f in 0..<termIndex.count where !termIndex[f].isEmpty {
-            // The dictionary needs bytewise order of the UTF-8 terms. Swift's String `<` is that
-            // order for NFC text (all our terms) and much faster (memcmp for ASCII); check it,
-            // and fall back to a bytewise sort should an odd term ever break it.
-            var sorted = termIndex[f].sorted { $0.key < $1.key }
-            if zip(sorted, sorted.dropFirst()).contains(where: { !$0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
-                sorted.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        // Keys in bytewise order (field byte first): sort the slots by their key bytes.
+        let order = table.arena.withUnsafeBufferPointer { arena -> [Int] in
+            var order = Array(0..<table.count)
+            guard let base = arena.baseAddress else { return order }
+            let keys = table.keys
+            order.sort { (a: Int, b: Int) -> Bool in
+                let ka = keys[a], kb = keys[b]
+                if ka.field != kb.field { return ka.field < kb.field }
+                let la = Int(ka.length), lb = Int(kb.length)
+                let c = memcmp(base + Int(ka.offset), base + Int(kb.offset), Swift.min(la, lb))
+                return c != 0 ? c < 0 : la < lb
             }
-            for (term, slot) in sorted {
-                let acc = accumulators[Int(slot)]
-                flatPositions.removeAll(keepingCapacity: true)
-                var p = 0
-                for freq in acc.freqs {
-                    flatPositions.append(Array(acc.positions[p..<(p + Int(freq))]))
-                    p += Int(freq)
+            return order
+        }
+        var key: [UInt8] = []
+        for slot in order {
+            let k = table.keys[slot]
+            key.removeAll(keepingCapacity: true)
+            key.append(k.field)
+            key += table.key(slot)
+            let info: TermPostingsInfo
+            do {
+                info = try accumulators.withUnsafeBufferPointer { accs throws(PostingsInputError) in
+                    let acc = accs[slot]
+                    return try postings.add(docIDs: acc.docs, freqs: acc.freqs, flatPositions: acc.positions)
                 }
-                let info: TermPostingsInfo
-                do {
-                    info = try postings.add(docIDs: acc.docs, freqs: acc.freqs, positions: flatPositions)
-                } catch {
-                    throw IndexFormatError(.limitExceeded, "postings of a term: \(error)")
-                }
-                try dictionary.add([UInt8(f)] + Array(term.utf8), info)
+            } catch {
+                throw IndexFormatError(.limitExceeded, "postings of a term: \(error)")
             }
+            try dictionary.add(key, info)
         }
         let (docs, positions) = postings.finish()
         var valuesWriter = DocValuesWriter(columns: DocumentValues.columns)

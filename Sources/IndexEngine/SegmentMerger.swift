@@ -48,7 +48,7 @@ enum SegmentMerger {
         var cursor = [Int](repeating: 0, count: inputs.count)
         var postings = PostingsWriter()
         var dictionary = TermDictionaryWriter()
-        var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [[UInt32]] = []
+        var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = [], scratch: [UInt32] = []
         while true {
             // The smallest current key (k is small: a linear scan beats a heap).
             var minKey: [UInt8]?
@@ -70,14 +70,15 @@ enum SegmentMerger {
                     if newDoc != .max {
                         docs.append(newDoc)
                         freqs.append(it.freq)
-                        positions.append(try it.positions())
+                        try it.positions(into: &scratch)
+                        positions += scratch
                     }
                     d = try it.next()
                 }
             }
             guard !docs.isEmpty else { continue }  // every posting was of a deleted doc
             let info: TermPostingsInfo
-            do { info = try postings.add(docIDs: docs, freqs: freqs, positions: positions) } catch {
+            do { info = try postings.add(docIDs: docs, freqs: freqs, flatPositions: positions) } catch {
                 throw IndexFormatError(.corrupt, "merging \(key.count)-byte key: \(error)")
             }
             try dictionary.add(key, info)

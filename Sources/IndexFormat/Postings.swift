@@ -110,7 +110,17 @@ public struct PostingsWriter: Sendable {
     /// `freqs[i]` in 1...maxFreq, `positions[i]` non-decreasing with `freqs[i]` entries (equal
     /// positions are allowed: stacked tokens). Nothing is written when an error is thrown.
     public mutating func add(docIDs: [UInt32], freqs: [UInt32], positions: [[UInt32]]) throws(PostingsInputError) -> TermPostingsInfo {
-        try Self.validate(docIDs: docIDs, freqs: freqs, positions: positions)
+        guard docIDs.count == positions.count else { throw PostingsInputError(.countMismatch) }
+        for i in positions.indices where i < freqs.count && positions[i].count != Int(freqs[i]) {
+            throw PostingsInputError(.positionsCountMismatch, index: i)
+        }
+        return try add(docIDs: docIDs, freqs: freqs, flatPositions: positions.flatMap { $0 })
+    }
+
+    /// The same, with every doc's positions concatenated (`freqs[i]` of them for doc i): what
+    /// an indexer accumulates anyway, without an array per posting.
+    public mutating func add(docIDs: [UInt32], freqs: [UInt32], flatPositions: [UInt32]) throws(PostingsInputError) -> TermPostingsInfo {
+        try Self.validate(docIDs: docIDs, freqs: freqs, flatPositions: flatPositions)
         var ttf: UInt64 = 0
         for f in freqs { ttf += UInt64(f) }
         let positionsOffset = UInt64(self.positions.count - positionsStart)
@@ -123,9 +133,10 @@ public struct PostingsWriter: Sendable {
         var blockStarts: [Int] = []
         var chunk: [UInt32] = []
         chunk.reserveCapacity(BitPacking.blockSize)
-        for ps in positions {
+        var at = 0
+        for freq in freqs {
             var prev: UInt32 = 0
-            for p in ps {
+            for p in flatPositions[at..<(at + Int(freq))] {
                 chunk.append(p - prev)
                 prev = p
                 if chunk.count == BitPacking.blockSize {
@@ -136,6 +147,7 @@ public struct PostingsWriter: Sendable {
                     chunk.removeAll(keepingCapacity: true)
                 }
             }
+            at += Int(freq)
         }
         blockStarts.append(self.positions.count - termStart)
         for v in chunk { self.positions.varint(UInt64(v)) }
@@ -194,22 +206,26 @@ public struct PostingsWriter: Sendable {
         return TermPostingsInfo(docFreq: UInt32(docIDs.count), totalTermFreq: ttf, docsOffset: docsOffset, positionsOffset: positionsOffset)
     }
 
-    static func validate(docIDs: [UInt32], freqs: [UInt32], positions: [[UInt32]]) throws(PostingsInputError) {
+    static func validate(docIDs: [UInt32], freqs: [UInt32], flatPositions: [UInt32]) throws(PostingsInputError) {
         guard !docIDs.isEmpty else { throw PostingsInputError(.empty) }
-        guard docIDs.count == freqs.count, docIDs.count == positions.count, docIDs.count <= Int(UInt32.max) else {
+        guard docIDs.count == freqs.count, docIDs.count <= Int(UInt32.max) else {
             throw PostingsInputError(.countMismatch)
         }
+        var at = 0
         for i in docIDs.indices {
             if docIDs[i] > PostingsFormat.maxDocID { throw PostingsInputError(.docIDReserved, index: i) }
             if i > 0, docIDs[i] <= docIDs[i - 1] { throw PostingsInputError(.docIDsNotIncreasing, index: i) }
             if freqs[i] == 0 || freqs[i] > PostingsFormat.maxFreq { throw PostingsInputError(.freqOutOfRange, index: i) }
-            if positions[i].count != Int(freqs[i]) { throw PostingsInputError(.positionsCountMismatch, index: i) }
+            let end = at + Int(freqs[i])
+            guard end <= flatPositions.count else { throw PostingsInputError(.positionsCountMismatch, index: i) }
             var prev: UInt32 = 0
-            for p in positions[i] {
+            for p in flatPositions[at..<end] {
                 if p < prev { throw PostingsInputError(.positionsDecreasing, index: i) }
                 prev = p
             }
+            at = end
         }
+        guard at == flatPositions.count else { throw PostingsInputError(.positionsCountMismatch, index: docIDs.count - 1) }
     }
 
     /// The two complete files: header, content, footer with checksum.
