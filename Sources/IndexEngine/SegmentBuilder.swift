@@ -107,7 +107,12 @@ extension SegmentBuilder.Accumulator {
             positions.append(position)
             return
         }
-        // Positions of one document arrive field by field, so mostly in order: insert in place.
+        // Positions of one document mostly arrive in order: append; otherwise insert in place.
+        if let last = positions.last, position > last {
+            positions.append(position)
+            freqs[freqs.count - 1] += 1
+            return
+        }
         let freq = Int(freqs[freqs.count - 1])
         let start = positions.count - freq
         var i = positions.count

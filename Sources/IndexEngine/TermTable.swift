@@ -6,6 +6,7 @@ struct TermTable {
     private var slots: [Int32]
     private var offsets: [UInt32]     // where each slot's key starts in `arena`
     private var lengths: [UInt16]
+    private var fields: [UInt8]
     private(set) var arena: [UInt8] = []
     private(set) var count = 0
     private var mask: Int
@@ -19,6 +20,7 @@ struct TermTable {
         slots = [Int32](repeating: -1, count: n)
         offsets = [UInt32](repeating: 0, count: n)
         lengths = [UInt16](repeating: 0, count: n)
+        fields = [UInt8](repeating: 0, count: n)
         mask = n - 1
     }
 
@@ -59,7 +61,7 @@ struct TermTable {
         while true {
             let stored = hashes[b]
             if stored == 0 { break }
-            if stored == h, Int(lengths[b]) == key.count, keys[Int(slots[b])].field == field {
+            if stored == h, Int(lengths[b]) == key.count, fields[b] == field {
                 let off = Int(offsets[b])
                 let equal = arena.withUnsafeBufferPointer { a in
                     key.count == 0 || memcmpEqual(a.baseAddress.map { $0 + off }, key.baseAddress, key.count)
@@ -72,6 +74,7 @@ struct TermTable {
         slots[b] = newSlot
         offsets[b] = UInt32(arena.count)
         lengths[b] = UInt16(key.count)
+        fields[b] = field
         keys.append((field, UInt32(arena.count), UInt16(key.count)))
         arena.append(contentsOf: key)
         count += 1
@@ -80,12 +83,13 @@ struct TermTable {
     }
 
     private mutating func grow() {
-        let old = (hashes, slots, offsets, lengths)
+        let old = (hashes, slots, offsets, lengths, fields)
         let n = hashes.count * 2
         hashes = [UInt64](repeating: 0, count: n)
         slots = [Int32](repeating: -1, count: n)
         offsets = [UInt32](repeating: 0, count: n)
         lengths = [UInt16](repeating: 0, count: n)
+        fields = [UInt8](repeating: 0, count: n)
         mask = n - 1
         for i in old.0.indices where old.0[i] != 0 {
             var b = Int(truncatingIfNeeded: old.0[i]) & mask
@@ -94,6 +98,7 @@ struct TermTable {
             slots[b] = old.1[i]
             offsets[b] = old.2[i]
             lengths[b] = old.3[i]
+            fields[b] = old.4[i]
         }
     }
 
