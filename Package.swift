@@ -56,23 +56,25 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "ShimTests", dependencies: ["CICUShim", "CLZ4"]),
+        // Helpers shared by the test targets (seeded generators); not part of any product.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ShimTests", dependencies: ["CICUShim", "CLZ4", "TestSupport"]),
         .testTarget(
             name: "MIMETests",
-            dependencies: ["MIME", "Ingest"],
+            dependencies: ["MIME", "Ingest", "TestSupport"],
             exclude: ["Golden"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "MailsiftCoreTests", dependencies: ["MailsiftCore"]),
-        .testTarget(name: "IndexFormatTests", dependencies: ["IndexFormat"]),
+        .testTarget(name: "IndexFormatTests", dependencies: ["IndexFormat", "TestSupport"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "MailsiftCore"]),
         .testTarget(
             name: "IndexEngineTests",
             dependencies: ["IndexEngine", "IndexFormat", "Ingest", "Query", "Catalog", "MailsiftCore"],
             exclude: ["Frozen"]
         ),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "MIME"]),
-        .testTarget(name: "CLITests", dependencies: ["mailsift"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "MIME", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["mailsift", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "MIME", "MailsiftCore"]),
     ],
     swiftLanguageModes: [.v6]

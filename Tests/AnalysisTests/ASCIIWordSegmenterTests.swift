@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Analysis
+import TestSupport
 
 /// The ASCII fast path must give exactly ICU's segmentation: same boundaries, same kinds.
 /// Every test compares against `WordSegmenter.icuSegments`, i.e. ICU on the same text.
@@ -92,7 +93,7 @@ import Testing
 
     @Test func randomASCIIMatchesICU() {
         let seg = WordSegmenter()
-        var rng = SegmenterTestRNG(seed: 0x6D61_696C_7369_6674)
+        var rng = SplitMix64(seed: 0x6D61_696C_7369_6674)
         var bytes: [UInt8] = []
         var mismatches: [String] = []
         var compared = 0
@@ -137,7 +138,7 @@ import Testing
 
     @Test func mixedTextMatchesICU() {
         let seg = WordSegmenter()
-        var rng = SegmenterTestRNG(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var mismatches: [String] = []
         for _ in 0..<30_000 {
             var text = ""
@@ -322,18 +323,5 @@ import Testing
             guard s.start >= 0, s.start <= s.end, s.end <= bytes.count else { return "bad \(s.start)..<\(s.end)" }
             return "\(String(decoding: bytes[s.start..<s.end], as: UTF8.self))/\(s.kind)"
         }
-    }
-}
-
-/// Small, seedable, reproducible generator (SplitMix64) so failures can be replayed.
-private struct SegmenterTestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E4B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

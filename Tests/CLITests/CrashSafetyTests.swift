@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `kill -9` at random instants of indexing, commit and merge: the index always opens, and a
 /// rerun brings it to exactly the messages of the source, each once (seeded, many rounds).
@@ -18,7 +19,7 @@ import Testing
         }
         let expected = 60 * names.count
 
-        var rng = Seeded(seed: 20_261_129)
+        var rng = SplitMix64(seed: 20_261_129)
         var killedMidway = 0
         // How long a full re-index of the source takes here, so kills land inside a run
         // whatever the machine's speed.
@@ -69,18 +70,5 @@ import Testing
         #expect(verify.out.contains("\(files) documents"), "\(verify.out)")
         #expect(killedMidway * 4 >= rounds, "most rounds should be killed while running (\(killedMidway) of \(rounds))")
         print("crash safety: \(rounds) rounds, \(killedMidway) killed mid-run, recovered to \(files) documents")
-    }
-}
-
-/// A deterministic generator (SplitMix64).
-struct Seeded {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

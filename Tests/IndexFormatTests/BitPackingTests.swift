@@ -1,5 +1,6 @@
 import Testing
 @testable import IndexFormat
+import TestSupport
 
 @Suite struct BitPackingTests {
     func mask(_ width: Int) -> UInt32 { width == 32 ? .max : (UInt32(1) << UInt32(width)) - 1 }

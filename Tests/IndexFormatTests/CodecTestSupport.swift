@@ -1,4 +1,5 @@
 @testable import IndexFormat
+import TestSupport
 
 /// Helpers shared by the term dictionary, stored fields and doc values tests.
 enum CodecTestSupport {

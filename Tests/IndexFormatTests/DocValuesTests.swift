@@ -1,5 +1,6 @@
 import Testing
 @testable import IndexFormat
+import TestSupport
 
 @Suite struct DocValuesTests {
     /// One column per bit width 0...64 (values spanning exactly that width above a random

@@ -1,5 +1,6 @@
 import Testing
 @testable import IndexFormat
+import TestSupport
 
 @Suite struct CRC32CTests {
     @Test func knownVectors() {
@@ -94,17 +95,5 @@ import Testing
         #expect(code(4...5) == .formatTooOld)
         #expect(code(1...3, "terms") == .wrongFormat)
         #expect(code(1...3) == nil)
-    }
-}
-
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import Testing
 @testable import IndexFormat
+import TestSupport
 
 // One conformance suite for every postings format (as Lucene's BasePostingsFormatTestCase):
 // a format plugs in through `PostingsImplementation`, and `PostingsConformance.run` checks it

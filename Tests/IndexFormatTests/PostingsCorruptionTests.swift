@@ -1,5 +1,6 @@
 import Testing
 @testable import IndexFormat
+import TestSupport
 
 @Suite struct PostingsCorruptionTests {
     /// A small segment exercising singletons, tails, packed blocks and long positions.

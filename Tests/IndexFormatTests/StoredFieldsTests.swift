@@ -1,5 +1,6 @@
 import Testing
 @testable import IndexFormat
+import TestSupport
 
 @Suite struct StoredFieldsTests {
     static let samples = ["", "Re: Meeting tomorrow", "alice@example.com, Bob <bob@example.org>", "Grüße aus München", "日本語のメール本文です。",

@@ -1,5 +1,6 @@
 import Testing
 @testable import IndexFormat
+import TestSupport
 
 @Suite struct TermDictionaryTests {
     static let words = ["a", "ab", "abc", "mail", "mailbox", "mailing", "über", "ünter", "日本", "日本語", "ß", "x", "zzz", "a\u{301}", "🙂", "re", "reply"]

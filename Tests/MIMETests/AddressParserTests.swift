@@ -1,5 +1,6 @@
 import Testing
 @testable import MIME
+import TestSupport
 
 private func A(_ name: String?, _ address: String, group: String? = nil) -> MailAddress {
     MailAddress(name: name, address: address, group: group)

@@ -1,5 +1,6 @@
 import Testing
 @testable import MIME
+import TestSupport
 
 @Suite struct CharsetTests {
     @Test(arguments: charsetVectors.indices)

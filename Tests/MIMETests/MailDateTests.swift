@@ -1,5 +1,6 @@
 import Testing
 @testable import MIME
+import TestSupport
 
 /// 2002-08-12T10:11:12Z (`date -u -d '2002-08-12 10:11:12' +%s`).
 private let wallClock: Int64 = 1_029_147_072
@@ -177,18 +178,5 @@ private let wallClock: Int64 = 1_029_147_072
             #expect(d.secondsSinceEpoch >= -30_610_224_000 - 86_400 && d.secondsSinceEpoch <= 253_402_300_799 + 86_400)
             #expect(d.iso8601.utf8.count == 25)
         }
-    }
-}
-
-/// Deterministic generator so fuzz failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

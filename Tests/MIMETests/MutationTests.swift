@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MIME
+import TestSupport
 
 /// Mutated and truncated messages (seeded) never crash, never hang, and stay within limits.
 @Suite struct MutationTests {

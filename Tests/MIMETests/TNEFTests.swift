@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MIME
+import TestSupport
 
 // TNEF (winmail.dat) message bodies: PR_BODY / PR_HTML / PR_RTF_COMPRESSED / attBody, and MS-OXRTFCP decompression.
 

@@ -1,6 +1,7 @@
 import CICUShim
 import CLZ4
 import Testing
+import TestSupport
 
 /// The C shims link against the system ICU and LZ4 and behave as the Swift code expects.
 @Suite struct ShimTests {
@@ -73,18 +74,5 @@ import Testing
         #expect(Int(produced) == input.count)
         #expect(msicu_charset_known("no-such-charset-x") == 0)
         #expect(msicu_charset_known("ISO-2022-JP") == 1)
-    }
-}
-
-/// A small deterministic generator for seeded tests.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
