@@ -83,45 +83,40 @@ public struct SimpleSearch {
             guard let row = try catalog.mailboxes().first(where: { $0.name == mailbox }) else { return [] }
             mailboxID = row.id
         }
-        var ids: [Int64] = []
-        for (segment, deletions) in reader.segments {
+        // Candidates with their date from the segments' values: sorting needs no catalog.
+        var candidates: [(id: Int64, date: Int64, segment: Int, doc: UInt32)] = []
+        for (k, (segment, deletions)) in reader.segments.enumerated() {
             let docs: [UInt32]
             do { docs = try matches(segment) } catch {
                 throw MailsiftError(.corrupt, "segment \(segment.name): \(error)", cause: error)
             }
             for doc in docs where !deletions.isDeleted(doc) {
                 if let mailboxID, try segment.value(4, doc) != mailboxID { continue }
-                ids.append(try segment.id(of: doc))
+                let sent = try segment.value(2, doc)
+                candidates.append((try segment.id(of: doc), sent != 0 ? sent : try segment.value(1, doc), k, doc))
             }
         }
+        candidates.sort { ($0.date, $0.id) > ($1.date, $1.id) }
         var hits: [SearchHit] = []
-        for id in ids {
-            guard let row = try catalog.message(id), !row.expunged else { continue }
-            hits.append(SearchHit(docid: id, mailbox: row.mailbox, uid: row.uid, internalDate: row.internalDate, sentDate: row.sentDate,
+        var location: [Int64: (segment: Int, doc: UInt32)] = [:]
+        // Catalog rows only for the hits shown (a message expunged since the snapshot is skipped).
+        for c in candidates {
+            if hits.count >= limit { break }
+            guard let row = try catalog.message(c.id), !row.expunged else { continue }
+            hits.append(SearchHit(docid: c.id, mailbox: row.mailbox, uid: row.uid, internalDate: row.internalDate, sentDate: row.sentDate,
                                   from: "", subject: "", path: row.sourcePath))
+            location[c.id] = (c.segment, c.doc)
         }
-        hits.sort { ($0.sentDate ?? $0.internalDate, $0.docid) > ($1.sentDate ?? $1.internalDate, $1.docid) }
-        if hits.count > limit { hits.removeSubrange(limit...) }
         // Subject and sender from the stored text of the hits shown.
         for k in hits.indices {
-            for (segment, _) in reader.segments {
-                if let doc = try local(of: hits[k].docid, in: segment) {
-                    let fields = (try? segment.stored.document(doc)) ?? []
-                    for (f, text) in fields {
-                        if f == Field.subject.rawValue { hits[k].subject = text }
-                        if f == Field.from.rawValue { hits[k].from = text }
-                    }
-                    break
-                }
+            guard let (segment, doc) = location[hits[k].docid] else { continue }
+            let fields = (try? reader.segments[segment].reader.stored.document(doc)) ?? []
+            for (f, text) in fields {
+                if f == Field.subject.rawValue { hits[k].subject = text }
+                if f == Field.from.rawValue { hits[k].from = text }
             }
         }
         return hits
-    }
-
-    /// A segment's local doc for a catalog id (linear in the segment; only for the hits shown).
-    private func local(of id: Int64, in segment: SegmentReader) throws(MailsiftError) -> UInt32? {
-        for doc in 0..<segment.documentCount where try segment.id(of: doc) == id { return doc }
-        return nil
     }
 
     /// Local docs of `segment` matching every clause.
