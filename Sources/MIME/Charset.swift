@@ -212,11 +212,12 @@ public enum Charset {
 
     static func allASCII(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBufferPointer { buf in
+            guard let base = buf.baseAddress else { return true }
             var i = 0
             let n = buf.count
             // Eight bytes at a time: any high bit set means non-ASCII.
             while i + 8 <= n {
-                let word = UnsafeRawPointer(buf.baseAddress! + i).loadUnaligned(as: UInt64.self)
+                let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
                 if word & 0x8080_8080_8080_8080 != 0 { return false }
                 i += 8
             }
@@ -350,7 +351,7 @@ public enum Charset {
             }
         }
         guard rc == MSICU_OK else { return nil }
-        let label = name.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        let label = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return (label, Int(confidence))
     }
 }
