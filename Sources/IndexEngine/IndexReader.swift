@@ -24,7 +24,7 @@ public final class IndexReader: Sendable {
                         let path = SegmentFiles.deletionsPath(directory.segmentsPath, entry.name, generation: entry.deletionsGeneration)
                         let file = try MappedFile(path: path)
                         do { deletions = try Deletions.decode(file.bytes) } catch {
-                            throw MailsiftError(.corrupt, "\(path): \(error)", cause: error)
+                            throw MailsiftError(.corrupt, "\(path): \(error)")
                         }
                     }
                     segments.append((reader, deletions))

@@ -156,7 +156,7 @@ public final class IndexWriter {
         do {
             merged = try SegmentMerger.merge(inputs, storedCompressionLevel: storedCompressionLevel)
         } catch {
-            throw MailsiftError(.corrupt, "merging \(names.joined(separator: ", ")): \(error)", cause: error)
+            throw MailsiftError(.corrupt, "merging \(names.joined(separator: ", ")): \(error)")
         }
         let name = SegmentFiles.name(number: nextSegmentNumber)
         nextSegmentNumber += 1
@@ -188,7 +188,7 @@ public final class IndexWriter {
             let path = SegmentFiles.deletionsPath(directory.segmentsPath, segment, generation: entry.deletionsGeneration)
             let file = try MappedFile(path: path)
             do { return try Deletions.decode(file.bytes) } catch {
-                throw MailsiftError(.corrupt, "\(path): \(error)", cause: error)
+                throw MailsiftError(.corrupt, "\(path): \(error)")
             }
         }
         if let entry = flushed.first(where: { $0.name == segment }) { return Deletions(documentCount: entry.documentCount) }

@@ -27,7 +27,7 @@ public final class SegmentReader: Sendable {
         self.files = files
         func wrap<T>(_ k: Int, _ body: () throws(IndexFormatError) -> T) throws(MailsiftError) -> T {
             do { return try body() } catch {
-                throw MailsiftError(.corrupt, "\(files[k].path): \(error)", cause: error)
+                throw MailsiftError(.corrupt, "\(files[k].path): \(error)")
             }
         }
         terms = try wrap(0) { () throws(IndexFormatError) in try TermDictionary(files[0].bytes) }
@@ -54,7 +54,7 @@ public final class SegmentReader: Sendable {
         do {
             return DocumentValues.value(try values.value(column: column, doc: doc))
         } catch {
-            throw MailsiftError(.corrupt, "\(files[4].path): \(error)", cause: error)
+            throw MailsiftError(.corrupt, "\(files[4].path): \(error)")
         }
     }
 

@@ -88,7 +88,7 @@ public struct SimpleSearch {
         for (k, (segment, deletions)) in reader.segments.enumerated() {
             let docs: [UInt32]
             do { docs = try matches(segment) } catch {
-                throw MailsiftError(.corrupt, "segment \(segment.name): \(error)", cause: error)
+                throw MailsiftError(.corrupt, "segment \(segment.name): \(error)")
             }
             for doc in docs where !deletions.isDeleted(doc) {
                 if let mailboxID, try segment.value(4, doc) != mailboxID { continue }
