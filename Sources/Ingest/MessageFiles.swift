@@ -37,10 +37,18 @@ public enum MessageFiles {
             var found: [String] = []
             while let rel = walker.nextObject() as? String {
                 let name = (rel as NSString).lastPathComponent
-                if isIgnored(name) {
-                    if (walker.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory { walker.skipDescendants() }
+                let isDirectory = (walker.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory
+                if isDirectory {
+                    // Maildir++ folders are dot-directories (.Sent, .Lists.btrfs): walk them;
+                    // skip version-control and tool directories.
+                    if [".git", ".hg", ".svn", ".cache"].contains(name) || (!name.hasPrefix(".") && isIgnored(name)) { walker.skipDescendants() }
+                    // A Maildir's tmp/ holds deliveries in progress, not mail.
+                    if name == "tmp", fm.fileExists(atPath: ((path + "/" + rel) as NSString).deletingLastPathComponent + "/cur") {
+                        walker.skipDescendants()
+                    }
                     continue
                 }
+                if isIgnored(name) { continue }
                 if (walker.fileAttributes?[.type] as? FileAttributeType) == .typeRegular {
                     found.append(path.hasSuffix("/") ? path + rel : path + "/" + rel)
                 }

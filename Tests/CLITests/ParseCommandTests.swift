@@ -80,6 +80,27 @@ import Testing
         #expect(try Self.run(["tokens"]).status != 0)
     }
 
+    @Test func indexSearchStatsVerifyEndToEnd() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-cli-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let index = try Self.run(["index", "--data", data, "--user", "cli@example.org", "--no-extract", "corpus/samples"])
+        #expect(index.status == 0, "\(index.err)")
+        #expect(index.out.hasPrefix("indexed 9 messages"))
+        let search = try Self.run(["search", "--data", data, "--user", "cli@example.org", "--json", "\"maintenance window\""])
+        #expect(search.status == 0)
+        let lines = search.out.split(separator: "\n")
+        #expect(lines.count == 1)
+        let hit = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
+        #expect(hit?["mailbox"] as? String == "INBOX")
+        #expect((hit?["uid"] as? Int ?? 0) > 0)
+        #expect((hit?["path"] as? String)?.hasSuffix("corpus/samples/05-flowed-forward.eml") == true)
+        #expect(try Self.run(["stats", "--data", data, "--user", "cli@example.org"]).out.contains("documents: 9 (catalog: 9)"))
+        #expect(try Self.run(["verify", "--data", data, "--user", "cli@example.org"]).out.hasPrefix("OK: generation"))
+        let again = try Self.run(["index", "--data", data, "--user", "cli@example.org", "--no-extract", "corpus/samples"])
+        #expect(again.out.contains("indexed 0 messages"))
+        #expect(again.out.contains("8 unchanged") || again.out.contains("9 unchanged"))
+    }
+
     @Test func helpNamesTheCommands() throws {
         let r = try Self.run(["--help"])
         #expect(r.status == 0)

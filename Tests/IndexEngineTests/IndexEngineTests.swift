@@ -107,6 +107,38 @@ import Testing
         }
     }
 
+    @Test func maildirFoldersFlagsAndInternalDates() throws {
+        let data = tempData()
+        let maildir = tempData()
+        defer {
+            try? FileManager.default.removeItem(atPath: data)
+            try? FileManager.default.removeItem(atPath: maildir)
+        }
+        let fm = FileManager.default
+        for dir in ["cur", "new", "tmp", ".Sent/cur", ".Lists.btrfs/new"] {
+            try fm.createDirectory(atPath: maildir + "/" + dir, withIntermediateDirectories: true)
+        }
+        try fm.copyItem(atPath: Self.samples + "/01-latin1-qp.eml", toPath: maildir + "/cur/1700000001.M1P1.host:2,FS")
+        try fm.copyItem(atPath: Self.samples + "/03-iso-2022-jp.eml", toPath: maildir + "/new/1700000002.M2P2.host")
+        try fm.copyItem(atPath: Self.samples + "/05-flowed-forward.eml", toPath: maildir + "/.Sent/cur/1700000003.M3P3.host:2,S")
+        try fm.copyItem(atPath: Self.samples + "/04-koi8r-raw-header.eml", toPath: maildir + "/.Lists.btrfs/new/1700000004.M4P4.host")
+        try fm.copyItem(atPath: Self.samples + "/02-alternative-attachment.eml", toPath: maildir + "/tmp/1700000005.M5P5.host")  // in delivery
+        try fm.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_600_000_000)],
+                             ofItemAtPath: maildir + "/cur/1700000001.M1P1.host:2,FS")
+        let report = try UserIndexer(dataRoot: data, user: "u").index([maildir])
+        #expect(report.added == 4)
+        let dir = try UserDirectory(dataRoot: data, user: "u")
+        let catalog = try Catalog(path: dir.catalogPath)
+        #expect(try catalog.mailboxes().map(\.name) == ["INBOX", "Lists/btrfs", "Sent"])
+        let inbox = try #require(try search(data, "u", "Quartalsübersicht").first)
+        #expect(inbox.mailbox == "INBOX")
+        #expect(inbox.internalDate == 1_600_000_000)  // the file's modification time, as Dovecot reports
+        #expect(try catalog.message(inbox.docid)?.flags == (MessageFlags.flagged.rawValue | MessageFlags.seen.rawValue))
+        #expect(try search(data, "u", "deployment").first?.mailbox == "Sent")
+        #expect(try search(data, "u", "неделю", mailbox: "Lists/btrfs").count == 1)
+        #expect(try search(data, "u", "неделю", mailbox: "INBOX").isEmpty)
+    }
+
     @Test func secondWriterIsRefused() throws {
         let data = tempData()
         defer { try? FileManager.default.removeItem(atPath: data) }
