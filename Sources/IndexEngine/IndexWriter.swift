@@ -20,11 +20,17 @@ public final class IndexWriter {
     private var locations: [Int64: (segment: String, doc: UInt32)]?
     private var nextSegmentNumber: UInt64
     private let storedCompressionLevel: Int32
+    /// Merges rewrite stored text anyway and run off the indexing path: they use LZ4-HC.
+    private let mergedStoredCompressionLevel: Int32
 
-    public init(directory: UserDirectory, ramBudget: Int = 64 << 20, storedCompressionLevel: Int32 = 0) throws(MailsiftError) {
+    /// `storedCompressionLevel` applies to flushed segments (0: LZ4 fast), `mergedStoredCompressionLevel`
+    /// to merged ones (1...12: LZ4-HC).
+    public init(directory: UserDirectory, ramBudget: Int = 64 << 20, storedCompressionLevel: Int32 = 0,
+                mergedStoredCompressionLevel: Int32 = 9) throws(MailsiftError) {
         self.directory = directory
         self.ramBudget = max(1 << 20, ramBudget)
         self.storedCompressionLevel = storedCompressionLevel
+        self.mergedStoredCompressionLevel = mergedStoredCompressionLevel
         try directory.create()
         lock = try WriteLock(path: directory.lockPath)
         manifest = try Manifest.loadLatest(directory.segmentsPath)
@@ -154,7 +160,7 @@ public final class IndexWriter {
         }
         let merged: (files: [[UInt8]], documentCount: UInt32)
         do {
-            merged = try SegmentMerger.merge(inputs, storedCompressionLevel: storedCompressionLevel)
+            merged = try SegmentMerger.merge(inputs, storedCompressionLevel: mergedStoredCompressionLevel)
         } catch {
             throw MailsiftError(.corrupt, "merging \(names.joined(separator: ", ")): \(error)")
         }
