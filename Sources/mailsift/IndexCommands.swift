@@ -183,3 +183,22 @@ struct VerifyCommand: ParsableCommand {
         }
     }
 }
+
+struct CompactCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compact",
+        abstract: "Merge a user's index into one segment, dropping deleted documents."
+    )
+
+    @OptionGroup var options: IndexOptions
+
+    func run() throws {
+        let dir = try options.directory()
+        guard dir.exists else { throw ValidationError("no index for user \(options.user) under \(options.dataRoot)") }
+        let writer = try IndexWriter(directory: dir)
+        let before = writer.manifest.segments.count
+        let start = ContinuousClock.now
+        try writer.forceMerge(maxSegments: 1)
+        print("compacted \(before) segment\(before == 1 ? "" : "s") into \(writer.manifest.segments.count) in \(ContinuousClock.now - start)")
+    }
+}

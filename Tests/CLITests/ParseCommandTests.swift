@@ -99,6 +99,10 @@ import Testing
         let again = try Self.run(["index", "--data", data, "--user", "cli@example.org", "--no-extract", "corpus/samples"])
         #expect(again.out.contains("indexed 0 messages"))
         #expect(again.out.contains("8 unchanged") || again.out.contains("9 unchanged"))
+        let compact = try Self.run(["compact", "--data", data, "--user", "cli@example.org"])
+        #expect(compact.status == 0, "\(compact.err)")
+        #expect(compact.out.contains("into 1"))
+        #expect(try Self.run(["verify", "--data", data, "--user", "cli@example.org"]).status == 0)
     }
 
     @Test func helpNamesTheCommands() throws {
