@@ -137,17 +137,19 @@ public final class Catalog: Sendable {
         }
     }
 
-    /// Live messages that came from files under `prefix` (for incremental re-indexing):
-    /// path → (docid, mtime, size).
+    /// Live messages whose source path starts with `prefix`, byte for byte (for incremental
+    /// re-indexing): path → (docid, mtime, size). A range on the (binary-collated) text, not
+    /// `substr`, which counts characters, not bytes.
     public func sources(under prefix: String) throws(MailsiftError) -> [String: SourceRow] {
         try read { db in
             var out: [String: SourceRow] = [:]
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT docid, source_path, source_mtime, size FROM messages
-                WHERE expunged = 0 AND source_path IS NOT NULL AND substr(source_path, 1, ?) = ?
-                """, arguments: [prefix.utf8.count, prefix])
+                WHERE expunged = 0 AND source_path >= ? AND source_path < ?
+                """, arguments: [prefix, prefix + "\u{10FFFF}"])
             while let r = try rows.next() {
                 let path: String = r["source_path"]
+                guard path.utf8.starts(with: prefix.utf8) else { continue }
                 out[path] = SourceRow(docid: r["docid"], mtime: r["source_mtime"], size: r["size"])
             }
             return out

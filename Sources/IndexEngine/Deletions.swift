@@ -43,12 +43,17 @@ public struct Deletions: Sendable, Hashable {
         var r = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[..<content.upperBound]), offset: content.lowerBound)
         let n = try r.u32()
         let claimed = try r.u32()
+        guard r.remaining == (Int(n) + 63) / 64 * 8 else {
+            throw IndexFormatError(.corrupt, "deletion bitmap size does not match \(n) documents", offset: r.offset)
+        }
         var d = Deletions(documentCount: n)
-        guard r.remaining == d.bits.count * 8 else { throw IndexFormatError(.corrupt, "deletion bitmap size does not match \(n) documents", offset: r.offset) }
         var count: UInt32 = 0
         for k in d.bits.indices {
             d.bits[k] = try r.u64()
             count += UInt32(d.bits[k].nonzeroBitCount)
+        }
+        if n % 64 != 0, let last = d.bits.last, last >> UInt64(n % 64) != 0 {
+            throw IndexFormatError(.corrupt, "deletion bits set beyond the \(n) documents", offset: content.upperBound - 8)
         }
         guard count == claimed else { throw IndexFormatError(.corrupt, "deletion count \(claimed) but \(count) bits set", offset: content.lowerBound + 4) }
         d.deletedCount = count

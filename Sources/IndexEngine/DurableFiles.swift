@@ -11,7 +11,8 @@ import Glibc
 public enum DurableFiles {
     /// Writes `bytes` to a new file at `path` (which must not exist) and fsyncs it.
     public static func create(_ path: String, _ bytes: [UInt8]) throws(MailsiftError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        // Mail text: readable by the service's user only.
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw error("create", path) }
         defer { close(fd) }
         var written = 0
@@ -43,7 +44,8 @@ public enum DurableFiles {
 
     public static func makeDirectory(_ path: String) throws(MailsiftError) {
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
         } catch {
             throw MailsiftError(.io, "cannot create directory \(path)", cause: Underlying("\(error)"))
         }

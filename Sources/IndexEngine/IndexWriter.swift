@@ -100,6 +100,8 @@ public final class IndexWriter {
         for (segment, deletions) in changedDeletions {
             guard let k = next.segments.firstIndex(where: { $0.name == segment }) else { continue }
             let path = SegmentFiles.deletionsPath(directory.segmentsPath, segment, generation: next.generation)
+            // Left by an earlier commit of this generation that failed: no manifest refers to it.
+            try? FileManager.default.removeItem(atPath: path)
             try DurableFiles.create(path, deletions.encode())
             next.segments[k].deletionsGeneration = next.generation
             next.segments[k].deletedCount = deletions.deletedCount
@@ -135,7 +137,7 @@ public final class IndexWriter {
             try merge(group.prefix(mergeFactor).map(\.name))
         }
         // Segments mostly deleted are rewritten on their own to reclaim the space.
-        for s in manifest.segments where s.documentCount > 0 && s.deletedCount * 2 > s.documentCount {
+        for s in manifest.segments where s.documentCount > 0 && UInt64(s.deletedCount) * 2 > UInt64(s.documentCount) {
             try merge([s.name])
         }
     }
@@ -240,6 +242,8 @@ public final class IndexWriter {
         for (segment, _) in changedDeletions { keep.insert(segment) }
         guard kept > 0 || generations.isEmpty else { return }  // never delete when manifests are unreadable
         for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where !keep.contains(name) {
+            // Never a manifest newer than the one this writer works from.
+            if name.hasPrefix("manifest-"), let g = UInt64(name.dropFirst("manifest-".count)), g > manifest.generation { continue }
             if name.hasPrefix("seg_") || name.hasPrefix("manifest-") {
                 try? FileManager.default.removeItem(atPath: dir + "/" + name)
             }

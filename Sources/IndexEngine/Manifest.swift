@@ -68,6 +68,13 @@ public struct Manifest: Sendable, Hashable {
             m.segments.append(SegmentEntry(name: name, documentCount: docs, deletionsGeneration: delGen, deletedCount: deleted, fileSizes: sizes))
         }
         guard r.offset == content.upperBound else { throw IndexFormatError(.corrupt, "trailing bytes in manifest", offset: r.offset) }
+        guard Set(m.segments.map(\.name)).count == m.segments.count else { throw IndexFormatError(.corrupt, "a segment is listed twice") }
+        for s in m.segments where s.deletedCount > s.documentCount {
+            throw IndexFormatError(.corrupt, "segment \(s.name) has more deletions than documents")
+        }
+        guard m.generation < UInt64.max / 2, m.nextSegmentNumber < UInt64.max / 2 else {
+            throw IndexFormatError(.corrupt, "implausible generation or segment number")
+        }
         return m
     }
 
@@ -82,25 +89,31 @@ public struct Manifest: Sendable, Hashable {
         }.sorted(by: >)
     }
 
-    /// The newest manifest that reads and verifies; an empty manifest for a new index.
-    /// A newer manifest that fails to verify is reported, not silently skipped, unless it is
-    /// a leftover of a crash (not referenced by anything): then the previous one is used.
+    /// The newest committed manifest; an empty manifest only for a new index (no manifest at
+    /// all). A newest manifest that exists but cannot be read is an error, never skipped: a
+    /// final `manifest-<gen>` is only ever created by an atomic rename of a complete, fsync'd
+    /// file, so an unreadable one means corruption, an I/O error or a newer format, and
+    /// falling back to an older generation would lose committed data. A manifest that vanishes
+    /// while being read (a concurrent commit cleaned it up) sends us back to the listing.
     public static func loadLatest(_ directory: String) throws(MailsiftError) -> Manifest {
-        var firstError: Error?
-        for gen in generations(in: directory) {
+        for _ in 0..<20 {
+            guard let gen = generations(in: directory).first else { return Manifest() }
             let path = directory + "/" + fileName(gen)
-            do {
-                let data = try DurableFiles.map(path)
-                return try data.withUnsafeBytes { raw throws(IndexFormatError) in try decode(raw) }
-            } catch {
-                if firstError == nil { firstError = error }
-                continue
+            let file: MappedFile
+            do { file = try MappedFile(path: path) } catch {
+                if !FileManager.default.fileExists(atPath: path) { continue }  // cleaned up meanwhile
+                throw error
             }
+            let m: Manifest
+            do { m = try decode(file.bytes) } catch {
+                throw MailsiftError(error.code == .formatTooNew ? .formatTooNew : .corrupt, "\(path): \(error)")
+            }
+            guard m.generation == gen else {
+                throw MailsiftError(.corrupt, "\(path) holds generation \(m.generation)")
+            }
+            return m
         }
-        if let firstError, generations(in: directory).count == 1 {
-            throw MailsiftError(.corrupt, "the only manifest in \(directory) is unreadable: \(firstError)")
-        }
-        return Manifest()
+        throw MailsiftError(.io, "the manifests in \(directory) keep changing; try again")
     }
 
     /// Commit point: writes this manifest as its generation, durably.

@@ -24,6 +24,9 @@ enum SegmentMerger {
         var values = DocValuesWriter(columns: DocumentValues.columns)
         for (reader, deletions) in inputs {
             let columns = reader.values.columnNames.count
+            guard reader.values.columnNames == DocumentValues.columns else {
+                throw IndexFormatError(.corrupt, "segment \(reader.name): unexpected value columns \(reader.values.columnNames)")
+            }
             for d in 0..<reader.documentCount where !deletions.isDeleted(d) {
                 _ = stored.add(document: try reader.stored.document(d))
                 var row: [UInt64] = []
@@ -66,6 +69,9 @@ enum SegmentMerger {
                 var it = try inputs[k].reader.postings.iterator(info)
                 var d = it.doc
                 while d != PostingsIterator.noMoreDocs {
+                    guard Int(d) < remap[k].count else {
+                        throw IndexFormatError(.corrupt, "a posting names document \(d) of a \(remap[k].count)-document segment")
+                    }
                     let newDoc = remap[k][Int(d)]
                     if newDoc != .max {
                         docs.append(newDoc)

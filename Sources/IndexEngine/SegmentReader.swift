@@ -39,6 +39,9 @@ public final class SegmentReader: Sendable {
                                   positions: UnsafeRawBufferPointer(rebasing: files[2].bytes[pos.content]), positionsBase: pos.content.lowerBound)
         stored = try wrap(3) { () throws(IndexFormatError) in try StoredFieldsReader(files[3].bytes) }
         values = try wrap(4) { () throws(IndexFormatError) in try DocValuesReader(files[4].bytes) }
+        guard values.columnNames == DocumentValues.columns else {
+            throw MailsiftError(.corrupt, "\(files[4].path): columns \(values.columnNames), expected \(DocumentValues.columns)")
+        }
         guard stored.documentCount == Int(entry.documentCount), values.documentCount == Int(entry.documentCount) else {
             throw MailsiftError(.corrupt, "segment \(entry.name): files disagree on the document count")
         }

@@ -24,7 +24,15 @@ public struct UserDirectory: Sendable {
     public var lockPath: String { path + "/write.lock" }
     public var exists: Bool { FileManager.default.fileExists(atPath: catalogPath) }
 
+    /// Creates the user's directories (0700) and makes their entries durable, so the first
+    /// commit of a new user survives a power loss.
     public func create() throws(MailsiftError) {
+        if FileManager.default.fileExists(atPath: segmentsPath) { return }
         try DurableFiles.makeDirectory(segmentsPath)
+        var dir = segmentsPath
+        while dir.count > dataRoot.count, dir.hasPrefix(dataRoot) {
+            dir = (dir as NSString).deletingLastPathComponent
+            try DurableFiles.syncDirectory(dir)
+        }
     }
 }

@@ -75,8 +75,9 @@ public final class UserIndexer {
                 throw MailsiftError(.notFound, "\(source): no such file or directory")
             }
             let prefix = isDir.boolValue ? root + "/" : root
-            var known = try catalog.sources(under: prefix)
-            var batch: [(SourceMessage, String, MailDocument)] = []
+            // A file source owns its own path and its mbox members (`path#N`), not its siblings.
+            var known = try catalog.sources(under: prefix).filter { isDir.boolValue || $0.key == root || $0.key.hasPrefix(root + "#") }
+            var batch: [(SourceMessage, String, MailDocument, Int64?)] = []
             var replaced: [Int64] = []
             for file in MessageFiles.files(under: [root]) {
                 let mtime = Self.mtime(file)
@@ -106,7 +107,7 @@ public final class UserIndexer {
                         }
                         replaced.append(row.docid)
                     }
-                    batch.append((message, mailbox, parser.parse(message.bytes)))
+                    batch.append((message, mailbox, parser.parse(message.bytes), mtime))
                     report.bytes += message.bytes.count
                     if batch.count >= 500 {
                         try add(batch, replacing: replaced, report: &report)
@@ -132,7 +133,7 @@ public final class UserIndexer {
         return report
     }
 
-    private func add(_ batch: [(SourceMessage, String, MailDocument)], replacing replaced: [Int64], report: inout Report) throws(MailsiftError) {
+    private func add(_ batch: [(SourceMessage, String, MailDocument, Int64?)], replacing replaced: [Int64], report: inout Report) throws(MailsiftError) {
         if !replaced.isEmpty {
             try writer.delete(ids: Set(replaced))
             try catalog.expunge(docids: replaced)
@@ -140,20 +141,19 @@ public final class UserIndexer {
         guard !batch.isEmpty else { return }
         var mailboxIDs: [String: Int64] = [:]
         var rows: [NewMessage] = []
-        for (message, mailbox, doc) in batch {
+        for (message, mailbox, doc, mtime) in batch {
             let id: Int64
             if let known = mailboxIDs[mailbox] { id = known } else {
                 id = try catalog.mailboxID(mailbox)
                 mailboxIDs[mailbox] = id
             }
-            let path = message.origin
-            let filePath = path.split(separator: "#", omittingEmptySubsequences: false).first.map(String.init) ?? path
+            // The mtime taken before the file was read: a change made while reading shows next run.
             rows.append(NewMessage(mailboxID: id, internalDate: message.internalDate ?? 0, sentDate: doc.date?.secondsSinceEpoch,
                                    size: Int64(message.bytes.count), flags: MessageFlags(maildir: message.maildirFlags).rawValue,
-                                   sourcePath: path, sourceMTime: Self.mtime(filePath)))
+                                   sourcePath: message.origin, sourceMTime: mtime))
         }
         let added = try catalog.addMessages(rows)
-        for ((_, _, doc), (entry, row)) in zip(batch, zip(added, rows)) {
+        for ((_, _, doc, _), (entry, row)) in zip(batch, zip(added, rows)) {
             try writer.add(DocumentBuilder.build(doc, id: entry.docid, mailbox: row.mailboxID, uid: entry.uid,
                                                  internalDate: row.internalDate, size: row.size, analyzer: analyzer))
             report.added += 1

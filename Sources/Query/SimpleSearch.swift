@@ -173,7 +173,7 @@ public struct SimpleSearch {
             let found = positionSets[0].contains { p in
                 clause.terms.indices.allSatisfy { k in
                     let target = Int64(p) - Int64(firstOffset) + Int64(clause.terms[k].offset)
-                    return target >= 0 && positionSets[k].contains(UInt32(target))
+                    return target >= 0 && target <= Int64(UInt32.max) && positionSets[k].contains(UInt32(target))
                 }
             }
             if found { matched.append(doc) }

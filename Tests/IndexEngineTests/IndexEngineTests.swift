@@ -139,6 +139,54 @@ import Testing
         #expect(try search(data, "u", "неделю", mailbox: "INBOX").isEmpty)
     }
 
+    @Test func nonASCIIPathsAndFileSourcesStayIncremental() throws {
+        let data = tempData()
+        let base = tempData()
+        defer {
+            try? FileManager.default.removeItem(atPath: data)
+            try? FileManager.default.removeItem(atPath: base)
+        }
+        let fm = FileManager.default
+        let dir = base + "/zoë/Maildir"
+        try fm.createDirectory(atPath: dir + "/cur", withIntermediateDirectories: true)
+        try fm.copyItem(atPath: Self.samples + "/01-latin1-qp.eml", toPath: dir + "/cur/1.host:2,S")
+        try fm.copyItem(atPath: Self.samples + "/08-two-messages.mbox", toPath: base + "/inbox")
+        try fm.copyItem(atPath: Self.samples + "/08-two-messages.mbox", toPath: base + "/inbox.old")
+        let indexer = try UserIndexer(dataRoot: data, user: "u")
+        #expect(try indexer.index([dir]).added == 1)
+        #expect(try indexer.index([base + "/inbox"]).added == 2)
+        #expect(try indexer.index([base + "/inbox.old"]).added == 2)
+        // Reruns: nothing new, nothing removed, no duplicates (a non-ASCII path; a file source
+        // does not claim its sibling "inbox.old").
+        let again = try indexer.index([dir])
+        #expect(again.added == 0 && again.removed == 0 && again.unchanged == 1)
+        let mbox = try indexer.index([base + "/inbox"])
+        #expect(mbox.added == 0 && mbox.removed == 0 && mbox.unchanged == 2)
+        #expect(try IndexReader(directory: try UserDirectory(dataRoot: data, user: "u")).documentCount == 5)
+    }
+
+    @Test func anUnreadableNewestManifestIsAnErrorNotAFallback() throws {
+        let data = tempData()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        do {
+            let indexer = try UserIndexer(dataRoot: data, user: "u")
+            _ = try indexer.index([Self.samples + "/01-latin1-qp.eml"])
+            _ = try indexer.index([Self.samples + "/03-iso-2022-jp.eml"])
+        }  // the writer (and its lock) is gone
+        let dir = try UserDirectory(dataRoot: data, user: "u")
+        let newest = try #require(try FileManager.default.contentsOfDirectory(atPath: dir.segmentsPath)
+            .filter { $0.hasPrefix("manifest-") }.sorted().last)
+        let path = dir.segmentsPath + "/" + newest
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: path))
+        #expect(throws: MailsiftError.self) { _ = try IndexReader(directory: dir) }
+        // A writer refuses to start from an older generation (which would lose the newest commit).
+        #expect(throws: MailsiftError.self) { _ = try UserIndexer(dataRoot: data, user: "u") }
+        // The catalog is untouched: nothing was expunged by a fallback to an older generation.
+        #expect(try Catalog(path: dir.catalogPath).messageCount() == 2)
+    }
+
     @Test func secondWriterIsRefused() throws {
         let data = tempData()
         defer { try? FileManager.default.removeItem(atPath: data) }
