@@ -26,9 +26,13 @@ struct TermTable {
 
     var arenaBytes: Int { arena.count }
 
+    /// Per-process seed: terms come from mail strangers write, so collisions must not be
+    /// predictable (linear probing would otherwise degrade under crafted input).
+    static let seed = UInt64.random(in: 1...UInt64.max)
+
     @inline(__always)
     static func hash(_ field: UInt8, _ key: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325 ^ UInt64(field)
+        var h: UInt64 = (0xCBF2_9CE4_8422_2325 ^ seed) &+ UInt64(field)
         var i = 0
         let n = key.count
         if let base = key.baseAddress {
