@@ -285,7 +285,7 @@ public final class Analyzer {
         var ascii = true
         for b in bytes where b >= 0x80 { ascii = false; break }
         let stable = !ascii && Self.isFoldStable(bytes)
-        let term = ascii ? Self.asciiLowercased(bytes) : stable ? String(decoding: bytes, as: UTF8.self) : Self.normalize(bytes)
+        let term = ascii ? TextNormalizer.asciiLowercased(bytes) : stable ? String(decoding: bytes, as: UTF8.self) : Self.normalize(bytes)
         guard !term.isEmpty else { return }
         var folded: String?
         if options.foldDiacritics, !ascii, !stable {
@@ -316,23 +316,11 @@ public final class Analyzer {
         return true
     }
 
-    @inline(__always)
-    static func asciiLowercased(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        String(unsafeUninitializedCapacity: bytes.count) { out in
-            var i = 0
-            for b in bytes {
-                out[i] = (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b
-                i += 1
-            }
-            return i
-        }
-    }
-
     /// NFKC_Casefold; ASCII lowercased without ICU; ’ → '.
     static func normalize(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         var ascii = true
         for b in bytes where b >= 0x80 { ascii = false; break }
-        if ascii { return asciiLowercased(bytes) }
+        if ascii { return TextNormalizer.asciiLowercased(bytes) }
         let folded = TextNormalizer.caseFold(Substring(String(decoding: bytes, as: UTF8.self)))
         return folded.utf8.contains(0xE2) ? folded.replacingApostrophes() : folded
     }

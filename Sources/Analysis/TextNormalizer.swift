@@ -6,7 +6,8 @@ public enum TextNormalizer {
     /// folded (ß → ss, Σ/σ/ς → σ), default ignorables removed. ASCII is lowercased directly.
     public static func caseFold(_ text: Substring) -> String {
         if text.utf8.allSatisfy({ $0 < 0x80 }) {
-            return String(decoding: text.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+            var copy = text
+            return copy.withUTF8(asciiLowercased)
         }
         // Han, kana and Hangul words (most CJK tokens) have no case and no compatibility forms.
         if text.unicodeScalars.allSatisfy(isFoldStable) { return String(text) }
@@ -21,6 +22,19 @@ public enum TextNormalizer {
         if text.utf8.allSatisfy({ $0 < 0x80 }) { return text }
         if !text.unicodeScalars.contains(where: hasFoldableMarks) { return text }
         return icu(Array(text.utf16), msicu_fold_diacritics) ?? text
+    }
+
+    /// ASCII bytes lowercased into a String (no ICU, no intermediate array).
+    @inline(__always)
+    static func asciiLowercased(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: bytes.count) { out in
+            var i = 0
+            for b in bytes {
+                out[i] = (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b
+                i += 1
+            }
+            return i
+        }
     }
 
     /// Scalars that NFKC_Casefold leaves unchanged and that carry no foldable diacritics:

@@ -1,4 +1,5 @@
 import IndexFormat
+import MailsiftCore
 
 /// Which documents of a segment are deleted (expunged): a bitmap beside the immutable
 /// segment, written as a new generation on each commit that changes it.
@@ -57,6 +58,21 @@ public struct Deletions: Sendable, Hashable {
         }
         guard count == claimed else { throw IndexFormatError(.corrupt, "deletion count \(claimed) but \(count) bits set", offset: content.lowerBound + 4) }
         d.deletedCount = count
+        return d
+    }
+}
+
+extension Deletions {
+    /// The committed deletions of a manifest's segment (none when it has no deletions file).
+    static func load(directory: String, entry: Manifest.SegmentEntry) throws(MailsiftError) -> Deletions {
+        guard entry.deletionsGeneration > 0 else { return Deletions(documentCount: entry.documentCount) }
+        let path = SegmentFiles.deletionsPath(directory, entry.name, generation: entry.deletionsGeneration)
+        let file = try MappedFile(path: path)
+        let d: Deletions
+        do { d = try decode(file.bytes) } catch { throw MailsiftError(.corrupt, "\(path): \(error)") }
+        guard d.documentCount == entry.documentCount else {
+            throw MailsiftError(.corrupt, "\(path): \(d.documentCount) documents, the manifest says \(entry.documentCount)")
+        }
         return d
     }
 }

@@ -51,15 +51,6 @@ public enum DurableFiles {
         }
     }
 
-    /// The whole file, memory-mapped (read-only; pages shared with every reader of the file).
-    public static func map(_ path: String) throws(MailsiftError) -> Data {
-        do {
-            return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw MailsiftError(.io, "cannot read \(path)", cause: Underlying("\(error)"))
-        }
-    }
-
     static func error(_ what: String, _ path: String) -> MailsiftError {
         MailsiftError(.io, "\(what) \(path): \(String(cString: strerror(errno)))")
     }

@@ -31,6 +31,8 @@ public struct IndexDocument: Sendable {
 /// Per-document values kept in the segment for filtering and sorting without the catalog.
 public struct DocumentValues: Sendable, Hashable {
     public static let columns = ["id", "internalDate", "sentDate", "size", "mailbox", "uid"]
+    /// Indexes into `columns`, for `SegmentReader.value(_:_:)`.
+    public enum Column: Int, Sendable { case id = 0, internalDate, sentDate, size, mailbox, uid }
     public var id: Int64
     public var internalDate: Int64
     public var sentDate: Int64

@@ -19,27 +19,28 @@ public final class IndexReader: Sendable {
                 var segments: [(SegmentReader, Deletions)] = []
                 for entry in manifest.segments {
                     let reader = try SegmentReader(directory: directory.segmentsPath, entry: entry)
-                    var deletions = Deletions(documentCount: entry.documentCount)
-                    if entry.deletionsGeneration > 0 {
-                        let path = SegmentFiles.deletionsPath(directory.segmentsPath, entry.name, generation: entry.deletionsGeneration)
-                        let file = try MappedFile(path: path)
-                        do { deletions = try Deletions.decode(file.bytes) } catch {
-                            throw MailsiftError(.corrupt, "\(path): \(error)")
-                        }
-                    }
-                    segments.append((reader, deletions))
+                    segments.append((reader, try Deletions.load(directory: directory.segmentsPath, entry: entry)))
                 }
                 self.manifest = manifest
                 self.segments = segments
                 return
-            } catch let error as MailsiftError {
+            } catch {
                 lastError = error
                 if error.code == .corrupt { throw error }
-            } catch {
-                throw MailsiftError(.io, "opening the index at \(directory.path)", cause: Underlying("\(error)"))
             }
         }
         throw lastError ?? MailsiftError(.io, "cannot open the index at \(directory.path)")
+    }
+
+    /// Every live (not deleted) document: its catalog id, segment index and local doc.
+    public func liveDocuments() throws(MailsiftError) -> [(id: Int64, segment: Int, doc: UInt32)] {
+        var out: [(id: Int64, segment: Int, doc: UInt32)] = []
+        for (k, (segment, deletions)) in segments.enumerated() {
+            for doc in 0..<segment.documentCount where !deletions.isDeleted(doc) {
+                out.append((try segment.id(of: doc), k, doc))
+            }
+        }
+        return out
     }
 
     public var documentCount: Int { segments.reduce(0) { $0 + Int($1.reader.documentCount) - Int($1.deletions.deletedCount) } }

@@ -192,12 +192,7 @@ public final class IndexWriter {
     private func currentDeletions(_ segment: String) throws(MailsiftError) -> Deletions {
         if let d = changedDeletions[segment] { return d }
         if let entry = manifest.segments.first(where: { $0.name == segment }) {
-            if entry.deletionsGeneration == 0 { return Deletions(documentCount: entry.documentCount) }
-            let path = SegmentFiles.deletionsPath(directory.segmentsPath, segment, generation: entry.deletionsGeneration)
-            let file = try MappedFile(path: path)
-            do { return try Deletions.decode(file.bytes) } catch {
-                throw MailsiftError(.corrupt, "\(path): \(error)")
-            }
+            return try Deletions.load(directory: directory.segmentsPath, entry: entry)
         }
         if let entry = flushed.first(where: { $0.name == segment }) { return Deletions(documentCount: entry.documentCount) }
         throw MailsiftError(.notFound, "segment \(segment) is not part of the index")
@@ -227,8 +222,8 @@ public final class IndexWriter {
         var keep = Set<String>()
         var kept = 0
         for gen in generations {
-            guard kept < 2, let data = try? DurableFiles.map(dir + "/" + Manifest.fileName(gen)),
-                  let m = try? data.withUnsafeBytes({ raw throws(IndexFormatError) in try Manifest.decode(raw) }) else { continue }
+            guard kept < 2, let file = try? MappedFile(path: dir + "/" + Manifest.fileName(gen)),
+                  let m = try? Manifest.decode(file.bytes) else { continue }
             kept += 1
             keep.insert(Manifest.fileName(gen))
             for s in m.segments {

@@ -49,13 +49,13 @@ public final class SegmentReader: Sendable {
 
     /// The catalog id of a document of this segment.
     public func id(of doc: UInt32) throws(MailsiftError) -> Int64 {
-        try value(0, doc)
+        try value(.id, doc)
     }
 
-    /// A per-document value by `DocumentValues.columns` index.
-    public func value(_ column: Int, _ doc: UInt32) throws(MailsiftError) -> Int64 {
+    /// A per-document value.
+    public func value(_ column: DocumentValues.Column, _ doc: UInt32) throws(MailsiftError) -> Int64 {
         do {
-            return DocumentValues.value(try values.value(column: column, doc: doc))
+            return DocumentValues.value(try values.value(column: column.rawValue, doc: doc))
         } catch {
             throw MailsiftError(.corrupt, "\(files[4].path): \(error)")
         }

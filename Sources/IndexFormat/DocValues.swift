@@ -135,13 +135,9 @@ public struct DocValuesReader: @unchecked Sendable {
     public var columnNames: [String] { columns.map(\.name) }
 
     public init(_ file: UnsafeRawBufferPointer) throws(IndexFormatError) {
-        let (_, content) = try FileFraming.open(file, format: DocValuesFormat.name, supported: 1...1)
+        var (_, content, t) = try FileFraming.open(file, format: DocValuesFormat.name, supported: 1...1, trailerSize: DocValuesFormat.trailerSize)
         self.file = file
-        guard content.count >= DocValuesFormat.trailerSize else {
-            throw IndexFormatError(.corrupt, "docvalues content too short for its trailer", offset: content.lowerBound)
-        }
-        let trailerAt = content.upperBound - DocValuesFormat.trailerSize
-        var t = ByteReader(file, offset: trailerAt)
+        let trailerAt = t.offset
         let directoryOffset = try t.u64()
         let docs = try t.u64()
         let dataLength = trailerAt - content.lowerBound

@@ -71,5 +71,16 @@ public enum FileFraming {
         return (version, h.offset..<footerStart)
     }
 
+    /// `open`, for formats that end their content with a fixed-size trailer: also checks the
+    /// content holds the trailer and returns a reader positioned at its first byte.
+    public static func open(_ file: UnsafeRawBufferPointer, format: String, supported: ClosedRange<UInt32>,
+                            trailerSize: Int) throws(IndexFormatError) -> (version: UInt32, content: Range<Int>, trailer: ByteReader) {
+        let (version, content) = try open(file, format: format, supported: supported)
+        guard content.count >= trailerSize else {
+            throw IndexFormatError(.corrupt, "\(format) content too short for its trailer", offset: content.lowerBound)
+        }
+        return (version, content, ByteReader(file, offset: content.upperBound - trailerSize))
+    }
+
     static func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
 }

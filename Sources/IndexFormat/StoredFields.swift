@@ -27,14 +27,10 @@ public final class StoredFieldsReader: @unchecked Sendable {
     private let cache = Mutex<CachedBlock?>(nil)
 
     public init(_ file: UnsafeRawBufferPointer) throws(IndexFormatError) {
-        let (_, content) = try FileFraming.open(file, format: StoredFieldsFormat.name, supported: 1...1)
+        var (_, content, t) = try FileFraming.open(file, format: StoredFieldsFormat.name, supported: 1...1, trailerSize: StoredFieldsFormat.trailerSize)
         self.file = file
         contentStart = content.lowerBound
-        guard content.count >= StoredFieldsFormat.trailerSize else {
-            throw IndexFormatError(.corrupt, "stored content too short for its trailer", offset: content.lowerBound)
-        }
-        let trailerAt = content.upperBound - StoredFieldsFormat.trailerSize
-        var t = ByteReader(file, offset: trailerAt)
+        let trailerAt = t.offset
         let indexOffset = try t.u64()
         let docs = try t.u64()
         let blocks = Int(try t.u32())

@@ -27,14 +27,10 @@ public struct TermDictionary: @unchecked Sendable {
     let maxTermsPerBlock: Int
 
     public init(_ file: UnsafeRawBufferPointer) throws(IndexFormatError) {
-        let (_, content) = try FileFraming.open(file, format: TermDictionaryFormat.name, supported: 1...1)
+        var (_, content, t) = try FileFraming.open(file, format: TermDictionaryFormat.name, supported: 1...1, trailerSize: TermDictionaryFormat.trailerSize)
         self.file = file
         contentStart = content.lowerBound
-        guard content.count >= TermDictionaryFormat.trailerSize else {
-            throw IndexFormatError(.corrupt, "terms content too short for its trailer", offset: content.lowerBound)
-        }
-        let trailerAt = content.upperBound - TermDictionaryFormat.trailerSize
-        var t = ByteReader(file, offset: trailerAt)
+        let trailerAt = t.offset
         let indexOffset = try t.u64()
         let terms = try t.u64()
         let blocks = Int(try t.u32())

@@ -13,12 +13,6 @@ enum DocumentBuilder {
 
     static func build(_ doc: MailDocument, id: Int64, mailbox: Int64, uid: Int64, internalDate: Int64, size: Int64,
                       analyzer: Analyzer) -> IndexDocument {
-        func render(_ list: [MailAddress]) -> String {
-            list.map { a in
-                if let n = a.name, !n.isEmpty { return a.address.isEmpty ? n : "\(n) <\(a.address)>" }
-                return a.address
-            }.joined(separator: ", ")
-        }
         let body = (doc.body.map(\.text) + doc.alternatives.map(\.text)).joined(separator: "\n")
         let attachmentNames = doc.attachments.compactMap(\.filename).joined(separator: "\n")
         let attachmentText = doc.attachments.compactMap(\.text).joined(separator: "\n")
@@ -27,7 +21,7 @@ enum DocumentBuilder {
         // of all postings on Enron); IMAP HEADER search on any field reads the stored header.
         let otherHeaders = doc.headers.filter { Self.indexedHeaders.contains($0.name.lowercased()) }.map(\.value).joined(separator: "\n")
         let texts: [(Field, String)] = [
-            (.from, render(doc.from)), (.to, render(doc.to)), (.cc, render(doc.cc)), (.bcc, render(doc.bcc)),
+            (.from, doc.from.display), (.to, doc.to.display), (.cc, doc.cc.display), (.bcc, doc.bcc.display),
             (.subject, doc.subject ?? ""), (.body, body), (.attachmentName, attachmentNames),
             (.attachmentText, attachmentText), (.headers, otherHeaders),
         ]

@@ -48,13 +48,7 @@ public final class UserIndexer {
     /// whose documents never reached a committed segment are expunged (so the run indexes them
     /// again), and indexed documents the catalog already expunged are deleted.
     private func reconcile() throws(MailsiftError) {
-        let reader = try IndexReader(directory: directory)
-        var indexed = Set<Int64>()
-        for (segment, deletions) in reader.segments {
-            for doc in 0..<segment.documentCount where !deletions.isDeleted(doc) {
-                indexed.insert(try segment.id(of: doc))
-            }
-        }
+        let indexed = Set(try IndexReader(directory: directory).liveDocuments().map(\.id))
         let live = try catalog.liveDocids()
         try catalog.expunge(docids: Array(live.subtracting(indexed)))
         let stale = indexed.subtracting(live)

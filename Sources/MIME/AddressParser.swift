@@ -547,3 +547,16 @@ enum Punycode {
         return result
     }
 }
+
+extension MailAddress {
+    /// As a reader writes it: `Name <local@domain>`, the bare address, or the name alone.
+    public var display: String {
+        if let n = name, !n.isEmpty { return address.isEmpty ? n : "\(n) <\(address)>" }
+        return address
+    }
+}
+
+extension Array where Element == MailAddress {
+    /// The addresses for display, comma-separated.
+    public var display: String { map(\.display).joined(separator: ", ") }
+}

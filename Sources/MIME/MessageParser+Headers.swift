@@ -124,15 +124,9 @@ extension MessageParser {
     /// An attached message's main headers, as a reader sees them, become body text.
     func appendEmbeddedHeaders(_ env: MailDocument, path: String, ctx: inout Context) {
         var lines: [String] = []
-        func render(_ list: [MailAddress]) -> String {
-            list.map { a in
-                if let n = a.name, !n.isEmpty { return a.address.isEmpty ? n : "\(n) <\(a.address)>" }
-                return a.address
-            }.joined(separator: ", ")
-        }
-        if !env.from.isEmpty { lines.append("From: " + render(env.from)) }
-        if !env.to.isEmpty { lines.append("To: " + render(env.to)) }
-        if !env.cc.isEmpty { lines.append("Cc: " + render(env.cc)) }
+        if !env.from.isEmpty { lines.append("From: " + env.from.display) }
+        if !env.to.isEmpty { lines.append("To: " + env.to.display) }
+        if !env.cc.isEmpty { lines.append("Cc: " + env.cc.display) }
         if let s = env.subject { lines.append("Subject: " + s) }
         if let d = env.date { lines.append("Date: " + d.iso8601) }
         guard !lines.isEmpty else { return }

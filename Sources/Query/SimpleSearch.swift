@@ -91,9 +91,9 @@ public struct SimpleSearch {
                 throw MailsiftError(.corrupt, "segment \(segment.name): \(error)")
             }
             for doc in docs where !deletions.isDeleted(doc) {
-                if let mailboxID, try segment.value(4, doc) != mailboxID { continue }
-                let sent = try segment.value(2, doc)
-                candidates.append((try segment.id(of: doc), sent != 0 ? sent : try segment.value(1, doc), k, doc))
+                if let mailboxID, try segment.value(.mailbox, doc) != mailboxID { continue }
+                let sent = try segment.value(.sentDate, doc)
+                candidates.append((try segment.id(of: doc), sent != 0 ? sent : try segment.value(.internalDate, doc), k, doc))
             }
         }
         candidates.sort { ($0.date, $0.id) > ($1.date, $1.id) }

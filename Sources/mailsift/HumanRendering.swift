@@ -6,11 +6,7 @@ enum HumanRendering {
         var out: [String] = ["== \(origin) (\(doc.rawSize) bytes)"]
         func addresses(_ label: String, _ list: [MailAddress]) {
             guard !list.isEmpty else { return }
-            let rendered = list.map { a -> String in
-                let group = a.group.map { "[\($0)] " } ?? ""
-                if let n = a.name, !n.isEmpty { return group + (a.address.isEmpty ? n : "\(n) <\(a.address)>") }
-                return group + a.address
-            }
+            let rendered = list.map { a in (a.group.map { "[\($0)] " } ?? "") + a.display }
             out.append("\(label): \(rendered.joined(separator: ", "))")
         }
         addresses("From", doc.from)

@@ -164,11 +164,8 @@ struct VerifyCommand: ParsableCommand {
             throw ExitCode(1)
         }
         var indexed = Set<Int64>()
-        for (segment, deletions) in reader.segments {
-            for doc in 0..<segment.documentCount where !deletions.isDeleted(doc) {
-                let id = try segment.id(of: doc)
-                if !indexed.insert(id).inserted { problems.append("document \(id) is indexed twice") }
-            }
+        for (id, _, _) in try reader.liveDocuments() where !indexed.insert(id).inserted {
+            problems.append("document \(id) is indexed twice")
         }
         let live = try catalog.liveDocids()
         let missing = live.subtracting(indexed)
