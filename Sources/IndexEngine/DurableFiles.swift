@@ -15,6 +15,12 @@ public enum DurableFiles {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw error("create", path) }
         defer { close(fd) }
+        try writeAll(fd, bytes, path: path)
+        guard fsync(fd) == 0 else { throw error("fsync", path) }
+    }
+
+    /// Writes all of `bytes` at the descriptor's offset (retrying short writes and EINTR).
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(MailsiftError) {
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { raw in
@@ -26,7 +32,6 @@ public enum DurableFiles {
             }
             written += n
         }
-        guard fsync(fd) == 0 else { throw error("fsync", path) }
     }
 
     /// Atomically replaces `to` with `from`, then makes the rename durable.

@@ -71,20 +71,20 @@ public final class IndexWriter {
         guard builder.documentCount > 0 else { return }
         let name = SegmentFiles.name(number: nextSegmentNumber)
         nextSegmentNumber += 1
-        let files: [[UInt8]]
+        let out = try SegmentOutput(directory: directory.segmentsPath, name: name)
         do {
-            files = try builder.build()
+            try builder.write(to: out)
+            try out.finish()
         } catch {
-            throw MailsiftError(.corrupt, "building segment \(name)", cause: error)
-        }
-        for (kind, bytes) in zip(SegmentFiles.kinds, files) {
-            try DurableFiles.create(SegmentFiles.path(directory.segmentsPath, name, kind), bytes)
+            out.abandon()
+            builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)  // its postings were spent
+            throw error
         }
         if locations != nil {
             for (k, id) in builder.ids.enumerated() { locations?[id] = (name, UInt32(k)) }
         }
         flushed.append(Manifest.SegmentEntry(name: name, documentCount: builder.documentCount, deletionsGeneration: 0,
-                                             deletedCount: 0, fileSizes: files.map { UInt64($0.count) }))
+                                             deletedCount: 0, fileSizes: out.sizes))
         builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)
     }
 
@@ -160,23 +160,25 @@ public final class IndexWriter {
             guard let entry = manifest.segments.first(where: { $0.name == name }) else { return }
             inputs.append((try SegmentReader(directory: directory.segmentsPath, entry: entry), try currentDeletions(name)))
         }
-        let merged: (files: [[UInt8]], documentCount: UInt32)
-        do {
-            merged = try SegmentMerger.merge(inputs, storedCompressionLevel: mergedStoredCompressionLevel)
-        } catch {
-            throw MailsiftError(.corrupt, "merging \(names.joined(separator: ", ")): \(error)")
-        }
         let name = SegmentFiles.name(number: nextSegmentNumber)
         nextSegmentNumber += 1
+        let out = try SegmentOutput(directory: directory.segmentsPath, name: name)
+        let documentCount: UInt32
+        do {
+            documentCount = try SegmentMerger.merge(inputs, storedCompressionLevel: mergedStoredCompressionLevel, into: out)
+            try out.finish()
+        } catch {
+            out.abandon()
+            throw error
+        }
         var next = manifest
         next.generation += 1
         next.segments.removeAll { names.contains($0.name) }
-        if merged.documentCount > 0 {
-            for (kind, bytes) in zip(SegmentFiles.kinds, merged.files) {
-                try DurableFiles.create(SegmentFiles.path(directory.segmentsPath, name, kind), bytes)
-            }
-            next.segments.append(Manifest.SegmentEntry(name: name, documentCount: merged.documentCount, deletionsGeneration: 0,
-                                                       deletedCount: 0, fileSizes: merged.files.map { UInt64($0.count) }))
+        if documentCount > 0 {
+            next.segments.append(Manifest.SegmentEntry(name: name, documentCount: documentCount, deletionsGeneration: 0,
+                                                       deletedCount: 0, fileSizes: out.sizes))
+        } else {
+            out.abandon()
         }
         next.nextSegmentNumber = nextSegmentNumber
         try DurableFiles.syncDirectory(directory.segmentsPath)

@@ -17,7 +17,7 @@ struct SegmentBuilder {
     private var table = TermTable()
     private var accumulators: [Accumulator] = []
     private var stored: StoredFieldsWriter
-    private var values: [[UInt64]] = []
+    private var values = DocValuesWriter(columns: DocumentValues.columns)
     private(set) var documentCount: UInt32 = 0
     /// Rough bytes held, for the RAM budget (arrays, dictionary entries, stored text).
     private(set) var estimatedBytes = 0
@@ -50,23 +50,26 @@ struct SegmentBuilder {
         let text = doc.stored.map { (UInt8($0.field.rawValue), $0.text) }
         estimatedBytes += text.reduce(0) { $0 + $1.1.utf8.count } / 2  // compressed as it goes
         _ = stored.add(document: text)
-        values.append(doc.values.row)
+        values.add(doc.values.row)
         ids.append(doc.id)
         estimatedBytes += 64
         documentCount += 1
     }
 
-    /// Writes the segment's files (complete, framed byte arrays in `SegmentFiles.kinds` order).
-    mutating func build() throws(IndexFormatError) -> [[UInt8]] {
+    /// Writes the segment's files into `out`, a term at a time: each term's accumulated
+    /// postings are released once encoded, and the codecs' buffers are drained to disk every
+    /// `SegmentOutput.chunkSize`, so a flush needs little beyond what the buffer already holds.
+    /// The builder is spent afterwards.
+    mutating func write(to out: SegmentOutput) throws(MailsiftError) {
         var postings = PostingsWriter()
         var dictionary = TermDictionaryWriter()
         // Keys in bytewise order (field byte first): sort the slots by their key bytes.
-        let order = table.arena.withUnsafeBufferPointer { arena -> [Int] in
-            var order = Array(0..<table.count)
+        let order = table.arena.withUnsafeBufferPointer { arena -> [Int32] in
+            var order = (0..<Int32(table.count)).map { $0 }
             guard let base = arena.baseAddress else { return order }
             let keys = table.keys
-            order.sort { (a: Int, b: Int) -> Bool in
-                let ka = keys[a], kb = keys[b]
+            order.sort { (a: Int32, b: Int32) -> Bool in
+                let ka = keys[Int(a)], kb = keys[Int(b)]
                 if ka.field != kb.field { return ka.field < kb.field }
                 let la = Int(ka.length), lb = Int(kb.length)
                 let c = memcmp(base + Int(ka.offset), base + Int(kb.offset), Swift.min(la, lb))
@@ -75,26 +78,34 @@ struct SegmentBuilder {
             return order
         }
         var key: [UInt8] = []
-        for slot in order {
+        for s in order {
+            let slot = Int(s)
             let k = table.keys[slot]
             key.removeAll(keepingCapacity: true)
             key.append(k.field)
             key += table.key(slot)
-            let info: TermPostingsInfo
+            let acc = accumulators[slot]
+            accumulators[slot] = Accumulator()  // released as soon as written
             do {
-                info = try accumulators.withUnsafeBufferPointer { accs throws(PostingsInputError) in
-                    let acc = accs[slot]
-                    return try postings.add(docIDs: acc.docs, freqs: acc.freqs, flatPositions: acc.positions)
-                }
+                let info = try postings.add(docIDs: acc.docs, freqs: acc.freqs, flatPositions: acc.positions)
+                try dictionary.add(key, info)
             } catch {
-                throw IndexFormatError(.limitExceeded, "postings of a term: \(error)")
+                throw MailsiftError(.corrupt, "building segment \(out.name): \(error)")
             }
-            try dictionary.add(key, info)
+            if postings.bufferedBytes >= SegmentOutput.chunkSize {
+                let (d, p) = postings.drain()
+                try out.write(1, d)
+                try out.write(2, p)
+            }
+            if dictionary.bufferedBytes >= SegmentOutput.chunkSize { try out.write(0, dictionary.drain()) }
         }
+        accumulators = []
         let (docs, positions) = postings.finish()
-        var valuesWriter = DocValuesWriter(columns: DocumentValues.columns)
-        for row in values { valuesWriter.add(row) }
-        return [dictionary.finish(), docs, positions, stored.finish(), valuesWriter.finish()]
+        try out.write(0, dictionary.finish())
+        try out.write(1, docs)
+        try out.write(2, positions)
+        try out.write(3, stored.finish())
+        try out.write(4, values.finish())
     }
 }
 

@@ -4,9 +4,26 @@ import MailsiftCore
 /// Merges segments into one: live documents renumbered in order, deleted ones dropped, term
 /// dictionaries merged key by key with their postings concatenated. Merging keeps the segment
 /// count (and with it the per-segment dictionary overhead) small and reclaims deletions.
+///
+/// Streams: the inputs' dictionaries are walked with cursors, each term's postings go doc by
+/// doc from the input iterators to the output writer, and every codec is drained to disk every
+/// `SegmentOutput.chunkSize`. Memory held: a doc-number map per input (4 bytes a document),
+/// the values (8 bytes a document and column), one doc's positions and the current term's
+/// compressed doc blocks; never the inputs' or the output's files.
 enum SegmentMerger {
-    static func merge(_ inputs: [(reader: SegmentReader, deletions: Deletions)], storedCompressionLevel: Int32) throws(IndexFormatError)
-        -> (files: [[UInt8]], documentCount: UInt32) {
+    static func merge(_ inputs: [(reader: SegmentReader, deletions: Deletions)], storedCompressionLevel: Int32,
+                      into out: SegmentOutput) throws(MailsiftError) -> UInt32 {
+        do {
+            return try run(inputs, storedCompressionLevel: storedCompressionLevel, out: out)
+        } catch let e as MailsiftError {
+            throw e
+        } catch {
+            throw MailsiftError(.corrupt, "merging into \(out.name): \(error)")
+        }
+    }
+
+    private static func run(_ inputs: [(reader: SegmentReader, deletions: Deletions)], storedCompressionLevel: Int32,
+                            out: SegmentOutput) throws -> UInt32 {
         // New doc numbers: live docs of each input, in order.
         var remap: [[UInt32]] = []
         var next: UInt32 = 0
@@ -22,6 +39,7 @@ enum SegmentMerger {
         // Stored text and values, document by document.
         var stored = StoredFieldsWriter(compressionLevel: storedCompressionLevel)
         var values = DocValuesWriter(columns: DocumentValues.columns)
+        var row: [UInt64] = []
         for (reader, deletions) in inputs {
             let columns = reader.values.columnNames.count
             guard reader.values.columnNames == DocumentValues.columns else {
@@ -29,44 +47,40 @@ enum SegmentMerger {
             }
             for d in 0..<reader.documentCount where !deletions.isDeleted(d) {
                 _ = stored.add(document: try reader.stored.document(d))
-                var row: [UInt64] = []
+                row.removeAll(keepingCapacity: true)
                 for c in 0..<columns { row.append(try reader.values.value(column: c, doc: d)) }
                 values.add(row)
+                if stored.bufferedBytes >= SegmentOutput.chunkSize { try out.write(3, stored.drain()) }
             }
         }
+        try out.write(3, stored.finish())
+        try out.write(4, values.finish())
 
-        // Every input's keys, in order (per-segment arrays, merged k ways).
-        var keys: [[(key: [UInt8], info: TermPostingsInfo)]] = []
-        for (reader, _) in inputs {
-            var list: [(key: [UInt8], info: TermPostingsInfo)] = []
-            list.reserveCapacity(reader.terms.termCount)
-            do {
-                try reader.terms.enumerate(prefix: []) { key, info in
-                    list.append((Array(key), info))
-                    return true
-                }
-            } catch let e as IndexFormatError { throw e } catch { throw IndexFormatError(.corrupt, "\(error)") }
-            keys.append(list)
-        }
-        var cursor = [Int](repeating: 0, count: inputs.count)
+        // Terms: a k-way merge of the inputs' dictionaries (k is small: a linear scan for the
+        // smallest key beats a heap).
+        let cursors = inputs.map { TermCursor($0.reader.terms) }
+        var live = [Bool](repeating: false, count: inputs.count)
+        for k in cursors.indices { live[k] = try cursors[k].next() }
         var postings = PostingsWriter()
         var dictionary = TermDictionaryWriter()
-        var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = [], scratch: [UInt32] = []
+        var scratch: [UInt32] = []
+        var key: [UInt8] = []
+        var sources: [Int] = []
         while true {
-            // The smallest current key (k is small: a linear scan beats a heap).
-            var minKey: [UInt8]?
-            for k in keys.indices where cursor[k] < keys[k].count {
-                let key = keys[k][cursor[k]].key
-                if minKey == nil || key.lexicographicallyPrecedes(minKey ?? []) { minKey = key }
+            var minIndex = -1
+            for k in cursors.indices where live[k] {
+                if minIndex < 0 || termKeyOrder(cursors[k].key, cursors[minIndex].key) < 0 { minIndex = k }
             }
-            guard let key = minKey else { break }
-            docs.removeAll(keepingCapacity: true)
-            freqs.removeAll(keepingCapacity: true)
-            positions.removeAll(keepingCapacity: true)
-            for k in keys.indices where cursor[k] < keys[k].count && keys[k][cursor[k]].key == key {
-                let info = keys[k][cursor[k]].info
-                cursor[k] += 1
-                var it = try inputs[k].reader.postings.iterator(info)
+            guard minIndex >= 0 else { break }
+            key = Array(cursors[minIndex].key)
+            sources.removeAll(keepingCapacity: true)
+            for k in cursors.indices where live[k] && (k == minIndex || termKeyOrder(cursors[k].key, cursors[minIndex].key) == 0) {
+                sources.append(k)
+            }
+            postings.startTerm()
+            var any = false
+            for k in sources {
+                var it = try inputs[k].reader.postings.iterator(cursors[k].info)
                 var d = it.doc
                 while d != PostingsIterator.noMoreDocs {
                     guard Int(d) < remap[k].count else {
@@ -74,22 +88,38 @@ enum SegmentMerger {
                     }
                     let newDoc = remap[k][Int(d)]
                     if newDoc != .max {
-                        docs.append(newDoc)
-                        freqs.append(it.freq)
                         try it.positions(into: &scratch)
-                        positions += scratch
+                        try scratch.withUnsafeBufferPointer { p throws(PostingsInputError) in try postings.addDoc(newDoc, positions: p) }
+                        any = true
                     }
                     d = try it.next()
                 }
             }
-            guard !docs.isEmpty else { continue }  // every posting was of a deleted doc
-            let info: TermPostingsInfo
-            do { info = try postings.add(docIDs: docs, freqs: freqs, flatPositions: positions) } catch {
-                throw IndexFormatError(.corrupt, "merging \(key.count)-byte key: \(error)")
+            for k in sources { live[k] = try cursors[k].next() }
+            // A term whose every posting was of a deleted doc is dropped.
+            guard any else {
+                postings.abandonEmptyTerm()
+                continue
             }
-            try dictionary.add(key, info)
+            try dictionary.add(key, try postings.finishTerm())
+            if postings.bufferedBytes >= SegmentOutput.chunkSize {
+                let (d, p) = postings.drain()
+                try out.write(1, d)
+                try out.write(2, p)
+            }
+            if dictionary.bufferedBytes >= SegmentOutput.chunkSize { try out.write(0, dictionary.drain()) }
         }
         let (docsFile, positionsFile) = postings.finish()
-        return ([dictionary.finish(), docsFile, positionsFile, stored.finish(), values.finish()], next)
+        try out.write(0, dictionary.finish())
+        try out.write(1, docsFile)
+        try out.write(2, positionsFile)
+        return next
+    }
+
+    /// Bytewise key order: <0, 0, >0.
+    static func termKeyOrder(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let n = min(a.count, b.count)
+        for i in 0..<n where a[i] != b[i] { return a[i] < b[i] ? -1 : 1 }
+        return a.count - b.count
     }
 }

@@ -1,14 +1,31 @@
-/// Appends little-endian integers and varints to a byte array (codecs build files in memory;
-/// IndexEngine writes them).
+/// Appends little-endian integers and varints to a byte array. Codecs build files in it;
+/// IndexEngine writes them, either whole or a piece at a time: `drain()` hands over the bytes
+/// so far and keeps counting (offsets stay file offsets) and checksumming (the footer covers
+/// the whole file), so a large file is written in bounded memory.
 public struct ByteWriter: Sendable {
+    /// The bytes not yet drained.
     public var bytes: [UInt8]
+    /// Bytes handed over by `drain()` so far, and their CRC-32C.
+    public private(set) var drainedCount = 0
+    public private(set) var drainedCRC: UInt32 = 0
 
     public init(capacity: Int = 0) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
-    public var count: Int { bytes.count }
+    /// Bytes written in all: drained and buffered.
+    public var count: Int { drainedCount + bytes.count }
+
+    /// The buffered bytes, for the caller to write out; the writer keeps going after them.
+    public mutating func drain() -> [UInt8] {
+        let out = bytes
+        drainedCRC = CRC32C.checksum(out, continuing: drainedCRC)
+        drainedCount += out.count
+        bytes = []
+        bytes.reserveCapacity(out.count)
+        return out
+    }
 
     @inline(__always) public mutating func u8(_ v: UInt8) { bytes.append(v) }
 

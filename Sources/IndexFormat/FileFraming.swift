@@ -21,9 +21,9 @@ public enum FileFraming {
         w.u32(version)
     }
 
-    /// Ends a file: the footer with the CRC-32C of everything written so far.
+    /// Ends a file: the footer with the CRC-32C of everything written so far (drained or not).
     public static func finish(_ w: inout ByteWriter) {
-        let crc = CRC32C.checksum(w.bytes)
+        let crc = CRC32C.checksum(w.bytes, continuing: w.drainedCRC)
         w.bytes += footerMagic
         w.u32(crc32cAlgorithm)
         w.u64(UInt64(crc))

@@ -92,18 +92,49 @@ public struct PostingsInputError: Error, Sendable, Equatable, CustomStringConver
     public var description: String { "invalid postings input: \(code.rawValue)" + (index.map { " at doc #\($0)" } ?? "") }
 }
 
-/// Builds the postings and positions files of one segment, term after term.
+/// Builds the postings and positions files of one segment, term after term: either a whole
+/// term at once (`add`) or streamed doc by doc (`startTerm`, `addDoc`, `finishTerm`), which is
+/// how merges write a term of millions of postings without holding it. Memory held: the
+/// current term's doc blocks and skip entries (compressed) and what the caller has not
+/// `drain`ed.
 public struct PostingsWriter: Sendable {
     var docs = ByteWriter()
     var positions = ByteWriter()
     let docsStart: Int
     let positionsStart: Int
 
+    // The term being written.
+    var termOpen = false
+    var termDocs = 0
+    var termTTF: UInt64 = 0
+    var termPositionsStart = 0
+    var lastDoc: Int64 = -1
+    var firstDoc: UInt32 = 0
+    var positionChunk: [UInt32] = []
+    var blockDocs: [UInt32] = []
+    var blockFreqs: [UInt32] = []
+    var skip = ByteWriter()
+    var blocks = ByteWriter()
+    var floor: UInt64 = 0
+    var positionsFP = 0
+    var failed = false
+
     public init() {
         FileFraming.header(format: PostingsFormat.docsFormatName, version: PostingsFormat.version, into: &docs)
         FileFraming.header(format: PostingsFormat.positionsFormatName, version: PostingsFormat.version, into: &positions)
         docsStart = docs.count
         positionsStart = positions.count
+        positionChunk.reserveCapacity(BitPacking.blockSize)
+        blockDocs.reserveCapacity(BitPacking.blockSize)
+        blockFreqs.reserveCapacity(BitPacking.blockSize)
+    }
+
+    /// Bytes buffered and not yet drained (both files).
+    public var bufferedBytes: Int { docs.bytes.count + positions.bytes.count }
+
+    /// Hands over the bytes written so far of each file (see `ByteWriter.drain`).
+    public mutating func drain() -> (docs: [UInt8], positions: [UInt8]) {
+        (docs.drain(), positions.drain())
     }
 
     /// Appends one term's postings. `docIDs` strictly increasing (≤ `PostingsFormat.maxDocID`),
@@ -118,92 +149,147 @@ public struct PostingsWriter: Sendable {
     }
 
     /// The same, with every doc's positions concatenated (`freqs[i]` of them for doc i): what
-    /// an indexer accumulates anyway, without an array per posting.
+    /// an indexer accumulates anyway, without an array per posting. Nothing is written when an
+    /// error is thrown (the input is checked first).
     public mutating func add(docIDs: [UInt32], freqs: [UInt32], flatPositions: [UInt32]) throws(PostingsInputError) -> TermPostingsInfo {
         try Self.validate(docIDs: docIDs, freqs: freqs, flatPositions: flatPositions)
-        var ttf: UInt64 = 0
-        for f in freqs { ttf += UInt64(f) }
-        let positionsOffset = UInt64(self.positions.count - positionsStart)
-
-        // Positions: every doc's position deltas (restarting at 0 per doc), concatenated over
-        // the term's docs, cut into packed blocks of 128 [width u8][16*width bytes] and a tail
-        // of < 128 varints. `blockStarts[b]` = offset of position block b relative to the term;
-        // the last entry is the tail's start, so any position index maps to its block.
-        let termStart = self.positions.count
-        var blockStarts: [Int] = []
-        var chunk: [UInt32] = []
-        chunk.reserveCapacity(BitPacking.blockSize)
-        var at = 0
-        for freq in freqs {
-            var prev: UInt32 = 0
-            for p in flatPositions[at..<(at + Int(freq))] {
-                chunk.append(p - prev)
-                prev = p
-                if chunk.count == BitPacking.blockSize {
-                    blockStarts.append(self.positions.count - termStart)
-                    let w = BitPacking.bitsNeeded(chunk)
-                    self.positions.u8(UInt8(w))
-                    BitPacking.pack(chunk, width: w, into: &self.positions)
-                    chunk.removeAll(keepingCapacity: true)
-                }
+        startTerm()
+        flatPositions.withUnsafeBufferPointer { all in
+            var at = 0
+            for (doc, freq) in zip(docIDs, freqs) {
+                appendDoc(doc, UnsafeBufferPointer(rebasing: all[at..<(at + Int(freq))]))
+                at += Int(freq)
             }
-            at += Int(freq)
         }
-        blockStarts.append(self.positions.count - termStart)
-        for v in chunk { self.positions.varint(UInt64(v)) }
+        return try finishTerm()
+    }
 
-        if docIDs.count == 1 {
-            return TermPostingsInfo(docFreq: 1, totalTermFreq: ttf, docsOffset: UInt64(docIDs[0]), positionsOffset: positionsOffset)
+    /// Starts a term (finish the previous one first).
+    public mutating func startTerm() {
+        precondition(!termOpen, "finishTerm() before the next startTerm()")
+        termOpen = true
+        termDocs = 0
+        termTTF = 0
+        termPositionsStart = positions.count
+        lastDoc = -1
+        positionChunk.removeAll(keepingCapacity: true)
+        blockDocs.removeAll(keepingCapacity: true)
+        blockFreqs.removeAll(keepingCapacity: true)
+        skip = ByteWriter()
+        blocks = ByteWriter()
+        floor = 0
+        positionsFP = 0
+    }
+
+    /// Adds the current term's next doc with its positions (freq = their count). Docs strictly
+    /// increasing, positions non-decreasing. After an error the writer is unusable (bytes of
+    /// the term may be written): the file being built must be discarded.
+    public mutating func addDoc(_ doc: UInt32, positions docPositions: UnsafeBufferPointer<UInt32>) throws(PostingsInputError) {
+        precondition(termOpen, "startTerm() first")
+        let index = termDocs
+        guard !failed else { throw PostingsInputError(.countMismatch, index: index) }
+        guard doc <= PostingsFormat.maxDocID else { failed = true; throw PostingsInputError(.docIDReserved, index: index) }
+        guard Int64(doc) > lastDoc else { failed = true; throw PostingsInputError(.docIDsNotIncreasing, index: index) }
+        guard !docPositions.isEmpty, docPositions.count <= Int(PostingsFormat.maxFreq) else {
+            failed = true
+            throw PostingsInputError(.freqOutOfRange, index: index)
         }
+        var prev: UInt32 = 0
+        for p in docPositions {
+            if p < prev { failed = true; throw PostingsInputError(.positionsDecreasing, index: index) }
+            prev = p
+        }
+        appendDoc(doc, docPositions)
+    }
 
+    /// Ends a term to which no doc was added, writing nothing for it.
+    public mutating func abandonEmptyTerm() {
+        precondition(termOpen && termDocs == 0, "only a term without docs can be abandoned")
+        termOpen = false
+    }
+
+    /// Ends the current term and returns what the dictionary stores for it.
+    public mutating func finishTerm() throws(PostingsInputError) -> TermPostingsInfo {
+        precondition(termOpen, "startTerm() first")
+        termOpen = false
+        guard !failed else { throw PostingsInputError(.countMismatch) }
+        guard termDocs > 0 else { throw PostingsInputError(.empty) }
+        for v in positionChunk { positions.varint(UInt64(v)) }
+        let positionsOffset = UInt64(termPositionsStart - positionsStart)
+        if termDocs == 1 {
+            return TermPostingsInfo(docFreq: 1, totalTermFreq: termTTF, docsOffset: UInt64(firstDoc), positionsOffset: positionsOffset)
+        }
         let docsOffset = UInt64(docs.count - docsStart)
-        let nBlocks = docIDs.count / BitPacking.blockSize
-        var floor: UInt64 = 0
-        if nBlocks > 0 {
-            // Skip entries (one per full block, before the blocks, so advance() can pass a
-            // block by reading only its entry): lastDoc - floor, docWidth u8, freqWidth u8,
-            // freqSum - 128, delta of the positions block offset for the next doc block.
-            var skip = ByteWriter()
-            var blocks = ByteWriter()
-            var posIndex: UInt64 = 0
-            var posFP = 0
-            for b in 0..<nBlocks {
-                let range = (b * 128)..<((b + 1) * 128)
-                let blockFloor = floor
-                let (g, f) = BitPacking.gaps(docIDs[range], floor: floor)
-                floor = f
-                var fm1 = [UInt32]()
-                fm1.reserveCapacity(128)
-                var freqSum: UInt64 = 0
-                for x in freqs[range] {
-                    fm1.append(x - 1)
-                    freqSum += UInt64(x)
-                }
-                let dw = BitPacking.bitsNeeded(g)
-                let fw = BitPacking.bitsNeeded(fm1)
-                BitPacking.pack(g, width: dw, into: &blocks)
-                BitPacking.pack(fm1, width: fw, into: &blocks)
-                skip.varint(UInt64(docIDs[range.upperBound - 1]) - blockFloor)
-                skip.u8(UInt8(dw))
-                skip.u8(UInt8(fw))
-                skip.varint(freqSum - 128)
-                posIndex += freqSum
-                let nextPosFP = blockStarts[Int(posIndex / 128)]
-                skip.varint(UInt64(nextPosFP - posFP))
-                posFP = nextPosFP
-            }
+        if termDocs >= BitPacking.blockSize {
             docs.varint(UInt64(skip.count))
             docs.append(skip.bytes)
             docs.append(blocks.bytes)
         }
         // Tail: per doc varint(gap << 1 | freq == 1), then varint(freq - 2) if freq > 1.
-        for i in (nBlocks * 128)..<docIDs.count {
-            let gap = UInt64(docIDs[i]) - floor
-            floor = UInt64(docIDs[i]) + 1
-            docs.varint(gap << 1 | (freqs[i] == 1 ? 1 : 0))
-            if freqs[i] != 1 { docs.varint(UInt64(freqs[i] - 2)) }
+        for (doc, freq) in zip(blockDocs, blockFreqs) {
+            let gap = UInt64(doc) - floor
+            floor = UInt64(doc) + 1
+            docs.varint(gap << 1 | (freq == 1 ? 1 : 0))
+            if freq != 1 { docs.varint(UInt64(freq - 2)) }
         }
-        return TermPostingsInfo(docFreq: UInt32(docIDs.count), totalTermFreq: ttf, docsOffset: docsOffset, positionsOffset: positionsOffset)
+        return TermPostingsInfo(docFreq: UInt32(termDocs), totalTermFreq: termTTF, docsOffset: docsOffset, positionsOffset: positionsOffset)
+    }
+
+    /// Appends a checked doc. Positions: every doc's position deltas (restarting at 0 per
+    /// doc), concatenated over the term's docs, cut into packed blocks of 128 [width u8]
+    /// [16*width bytes] and a tail of < 128 varints. Docs: full blocks of 128 doc gaps and
+    /// freq - 1, bit-packed, each with a skip entry; the skip entries go before the blocks
+    /// (so advance() can pass a block by reading only its entry), the rest is the tail.
+    @inline(__always)
+    mutating func appendDoc(_ doc: UInt32, _ docPositions: UnsafeBufferPointer<UInt32>) {
+        var prev: UInt32 = 0
+        for p in docPositions {
+            positionChunk.append(p - prev)
+            prev = p
+            if positionChunk.count == BitPacking.blockSize {
+                let w = BitPacking.bitsNeeded(positionChunk)
+                positions.u8(UInt8(w))
+                BitPacking.pack(positionChunk, width: w, into: &positions)
+                positionChunk.removeAll(keepingCapacity: true)
+            }
+        }
+        if termDocs == 0 { firstDoc = doc }
+        termDocs += 1
+        termTTF += UInt64(docPositions.count)
+        lastDoc = Int64(doc)
+        blockDocs.append(doc)
+        blockFreqs.append(UInt32(docPositions.count))
+        if blockDocs.count == BitPacking.blockSize { finishDocBlock() }
+    }
+
+    /// One full block of 128 docs: packed gaps and freqs, and its skip entry: lastDoc - floor,
+    /// docWidth u8, freqWidth u8, freqSum - 128, delta of the positions offset (relative to
+    /// the term) where the next doc's positions start: the block being filled, whose start is
+    /// the current end of the positions file.
+    mutating func finishDocBlock() {
+        let blockFloor = floor
+        let (g, f) = BitPacking.gaps(blockDocs, floor: floor)
+        floor = f
+        var fm1 = [UInt32]()
+        fm1.reserveCapacity(BitPacking.blockSize)
+        var freqSum: UInt64 = 0
+        for x in blockFreqs {
+            fm1.append(x - 1)
+            freqSum += UInt64(x)
+        }
+        let dw = BitPacking.bitsNeeded(g)
+        let fw = BitPacking.bitsNeeded(fm1)
+        BitPacking.pack(g, width: dw, into: &blocks)
+        BitPacking.pack(fm1, width: fw, into: &blocks)
+        skip.varint(UInt64(blockDocs[blockDocs.count - 1]) - blockFloor)
+        skip.u8(UInt8(dw))
+        skip.u8(UInt8(fw))
+        skip.varint(freqSum - UInt64(BitPacking.blockSize))
+        let nextPositionsFP = positions.count - termPositionsStart
+        skip.varint(UInt64(nextPositionsFP - positionsFP))
+        positionsFP = nextPositionsFP
+        blockDocs.removeAll(keepingCapacity: true)
+        blockFreqs.removeAll(keepingCapacity: true)
     }
 
     static func validate(docIDs: [UInt32], freqs: [UInt32], flatPositions: [UInt32]) throws(PostingsInputError) {
@@ -228,7 +314,7 @@ public struct PostingsWriter: Sendable {
         guard at == flatPositions.count else { throw PostingsInputError(.positionsCountMismatch, index: docIDs.count - 1) }
     }
 
-    /// The two complete files: header, content, footer with checksum.
+    /// The two complete files (the rest of them, after what was drained): content, footer.
     public consuming func finish() -> (docs: [UInt8], positions: [UInt8]) {
         FileFraming.finish(&docs)
         FileFraming.finish(&positions)

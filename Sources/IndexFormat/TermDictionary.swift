@@ -357,3 +357,44 @@ struct TermBlockScanner {
     }
     return nil
 }
+
+/// Walks a whole dictionary key by key, in order, keeping its place between calls (what a
+/// k-way merge of segments needs; `enumerate` is for scans done in one call). Holds one key
+/// buffer; the dictionary's bytes must stay mapped while it is used.
+public final class TermCursor {
+    let dictionary: TermDictionary
+    let buffer: UnsafeMutableRawBufferPointer
+    var nextBlock = 0
+    var scanner: TermBlockScanner?
+    /// The current entry's info (valid after `next()` returned true).
+    public private(set) var info = TermPostingsInfo(docFreq: 1, totalTermFreq: 1, docsOffset: 0, positionsOffset: 0)
+
+    public init(_ dictionary: TermDictionary) {
+        self.dictionary = dictionary
+        buffer = .allocate(byteCount: TermDictionaryFormat.maxKeyLength, alignment: 16)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// The current key (field byte + term), valid until the next call to `next()`.
+    public var key: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: buffer[0..<(scanner?.keyLength ?? 0)])
+    }
+
+    /// Moves to the next key; false after the last.
+    public func next() throws(IndexFormatError) -> Bool {
+        while true {
+            if var s = scanner {
+                if try s.next() {
+                    info = try s.info()
+                    scanner = s
+                    return true
+                }
+                scanner = nil
+            }
+            guard nextBlock < dictionary.blockCount else { return false }
+            scanner = try TermBlockScanner(dictionary, block: nextBlock, buffer: UnsafeMutableRawBufferPointer(buffer))
+            nextBlock += 1
+        }
+    }
+}

@@ -106,7 +106,14 @@ public struct TermDictionaryWriter: Sendable {
         blockTerms = 0
     }
 
-    /// The complete framed file. The writer should not be used afterwards.
+    /// Bytes buffered and not yet drained.
+    public var bufferedBytes: Int { out.bytes.count }
+
+    /// Hands over the file's bytes written so far (see `ByteWriter.drain`).
+    public mutating func drain() -> [UInt8] { out.drain() }
+
+    /// The complete framed file, or its rest after what was drained. The writer should not be
+    /// used afterwards.
     public mutating func finish() -> [UInt8] {
         flushBlock()
         let indexOffset = out.count - contentStart

@@ -67,6 +67,41 @@ struct MailsiftPostingsV1: PostingsImplementation {
     }
 }
 
+/// The same format written the way merges write it: doc by doc through `startTerm`/`addDoc`/
+/// `finishTerm`, the files drained after every term and put back together.
+struct MailsiftPostingsV1Streamed: PostingsImplementation {
+    var name: String { "mailsift postings v1 (streamed, drained)" }
+
+    func withSegment<R>(_ terms: [TermInput], _ body: (_ open: (Int) throws -> PostingsIterator) throws -> R) throws -> R {
+        var writer = PostingsWriter()
+        var infos: [TermPostingsInfo] = []
+        var docs: [UInt8] = [], positions: [UInt8] = []
+        for t in terms {
+            writer.startTerm()
+            for (d, p) in zip(t.docIDs, t.positions) {
+                try p.withUnsafeBufferPointer { buf throws(PostingsInputError) in try writer.addDoc(d, positions: buf) }
+            }
+            infos.append(try writer.finishTerm())
+            let drained = writer.drain()
+            docs += drained.docs
+            positions += drained.positions
+        }
+        let rest = writer.finish()
+        docs += rest.docs
+        positions += rest.positions
+        return try docs.withUnsafeBytes { d in
+            try positions.withUnsafeBytes { p in
+                let reader = try PostingsReader(docs: d, positions: p)
+                return try body { i in try reader.iterator(infos[i]) }
+            }
+        }
+    }
+
+    func intersect(_ iterators: inout [PostingsIterator]) throws -> [UInt32] {
+        try PostingsReader.intersect(&iterators)
+    }
+}
+
 enum PostingsConformance {
     /// A random term: `docFreq` docs spread over `space` doc IDs (dense when space ≈ docFreq),
     /// freqs mostly 1-3 with occasional long ones (crossing positions blocks).
@@ -202,6 +237,56 @@ enum PostingsConformance {
 @Suite struct PostingsConformanceTests {
     @Test(arguments: [1, 2, 3] as [UInt64]) func mailsiftV1(seed: UInt64) throws {
         try PostingsConformance.run(MailsiftPostingsV1(), seed: seed)
+    }
+
+    @Test(arguments: [4, 5] as [UInt64]) func mailsiftV1Streamed(seed: UInt64) throws {
+        try PostingsConformance.run(MailsiftPostingsV1Streamed(), seed: seed)
+    }
+
+    /// Streaming and draining change nothing in the bytes: the same terms give the same files
+    /// (and the same infos) whether added whole or doc by doc with drains in between.
+    @Test func streamedFilesAreIdentical() throws {
+        var rng = SplitMix64(seed: 77)
+        let terms = (0..<300).map { i in
+            PostingsConformance.randomTerm(docFreq: [1, 2, 5, 127, 128, 129, 300, 1000][i % 8], space: 5000, rng: &rng)
+        }
+        var whole = PostingsWriter(), streamed = PostingsWriter()
+        var docs: [UInt8] = [], positions: [UInt8] = []
+        for (i, t) in terms.enumerated() {
+            let a = try whole.add(docIDs: t.docIDs, freqs: t.freqs, positions: t.positions)
+            streamed.startTerm()
+            for (d, p) in zip(t.docIDs, t.positions) {
+                try p.withUnsafeBufferPointer { buf throws(PostingsInputError) in try streamed.addDoc(d, positions: buf) }
+            }
+            #expect(try streamed.finishTerm() == a)
+            if i % 7 == 0 {
+                let drained = streamed.drain()
+                docs += drained.docs
+                positions += drained.positions
+            }
+        }
+        let w = whole.finish(), s = streamed.finish()
+        #expect(docs + s.docs == w.docs)
+        #expect(positions + s.positions == w.positions)
+    }
+
+    /// Bad streamed input is refused with the doc's index, and the writer stays refused.
+    @Test func streamedInputIsChecked() throws {
+        var w = PostingsWriter()
+        w.startTerm()
+        try [UInt32(3)].withUnsafeBufferPointer { p throws(PostingsInputError) in try w.addDoc(5, positions: p) }
+        #expect(throws: PostingsInputError(.docIDsNotIncreasing, index: 1)) {
+            try [UInt32(1)].withUnsafeBufferPointer { p throws(PostingsInputError) in try w.addDoc(5, positions: p) }
+        }
+        #expect(throws: PostingsInputError.self) { try w.finishTerm() }
+        var v = PostingsWriter()
+        v.startTerm()
+        #expect(throws: PostingsInputError(.positionsDecreasing, index: 0)) {
+            try [UInt32(4), 2].withUnsafeBufferPointer { p throws(PostingsInputError) in try v.addDoc(1, positions: p) }
+        }
+        var e = PostingsWriter()
+        e.startTerm()
+        #expect(throws: PostingsInputError(.empty)) { try e.finishTerm() }
     }
 
     /// Intersecting a term with itself, with a list of one doc, and with a disjoint list.

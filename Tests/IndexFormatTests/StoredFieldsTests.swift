@@ -59,6 +59,24 @@ import TestSupport
         }
     }
 
+    /// Draining while adding (as merges do) writes the same file as building it whole.
+    @Test func drainedFileIsIdentical() throws {
+        let docs = Self.randomDocs(300, seed: 5, huge: false)
+        var whole = StoredFieldsWriter(targetBlockSize: 4096), drained = StoredFieldsWriter(targetBlockSize: 4096)
+        var pieces: [UInt8] = []
+        for (i, d) in docs.enumerated() {
+            _ = whole.add(document: d)
+            _ = drained.add(document: d)
+            if i % 13 == 0 { pieces += drained.drain() }
+        }
+        let file = whole.finish()
+        #expect(pieces + drained.finish() == file)
+        try file.withUnsafeBytes { raw in
+            let r = try StoredFieldsReader(raw)
+            #expect(r.documentCount == docs.count)
+        }
+    }
+
     @Test func tinyBlocksIncompressibleAndEmpty() throws {
         // One document per block, and text LZ4 cannot shrink (stored raw).
         var rng = SplitMix64(seed: 8)

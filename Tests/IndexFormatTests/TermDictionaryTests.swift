@@ -122,6 +122,34 @@ import TestSupport
         }
     }
 
+    /// A cursor walks every key in order with its info, across blocks; a file written with
+    /// drains in between is byte for byte the file written whole.
+    @Test(arguments: [1, 3, 64])
+    func cursorWalksEverything(perBlock: Int) throws {
+        let keys = Self.randomKeys(3000, seed: UInt64(perBlock))
+        let (file, infos) = try Self.build(keys, perBlock: perBlock)
+        var rng = SplitMix64(seed: 1)
+        var drained = TermDictionaryWriter(maxTermsPerBlock: perBlock)
+        var pieces: [UInt8] = []
+        for (i, k) in keys.enumerated() {
+            try drained.add(k, Self.info(i, &rng))
+            if i % 100 == 0 { pieces += drained.drain() }
+        }
+        #expect(pieces + drained.finish() == file)
+        try file.withUnsafeBytes { raw in
+            let d = try TermDictionary(raw)
+            let cursor = TermCursor(d)
+            var i = 0
+            while try cursor.next() {
+                #expect(Array(cursor.key) == keys[i])
+                #expect(cursor.info == infos[i])
+                i += 1
+            }
+            #expect(i == keys.count)
+            #expect(try cursor.next() == false)
+        }
+    }
+
     @Test func emptyDictionary() throws {
         var w = TermDictionaryWriter()
         let file = w.finish()

@@ -1,0 +1,61 @@
+import IndexFormat
+import MailsiftCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The files of a segment being written, one per kind, filled a piece at a time as the codecs
+/// `drain` their buffers (so a flush or merge holds about `chunkSize` per file, not the
+/// segment), then fsync'd. A segment that fails midway is removed.
+final class SegmentOutput {
+    /// Codecs are drained once they hold this much.
+    static let chunkSize = 1 << 20
+
+    let name: String
+    private let paths: [String]
+    private var fds: [Int32] = []
+    private(set) var sizes: [UInt64]
+
+    init(directory: String, name: String) throws(MailsiftError) {
+        self.name = name
+        paths = SegmentFiles.kinds.map { SegmentFiles.path(directory, name, $0) }
+        sizes = [UInt64](repeating: 0, count: paths.count)
+        for path in paths {
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                let e = DurableFiles.error("create", path)
+                abandon()
+                throw e
+            }
+            fds.append(fd)
+        }
+    }
+
+    deinit { closeAll() }
+
+    /// Appends to file `kind` (an index into `SegmentFiles.kinds`).
+    func write(_ kind: Int, _ bytes: [UInt8]) throws(MailsiftError) {
+        guard !bytes.isEmpty else { return }
+        try DurableFiles.writeAll(fds[kind], bytes, path: paths[kind])
+        sizes[kind] += UInt64(bytes.count)
+    }
+
+    /// Fsyncs and closes every file (the directory is synced by the commit).
+    func finish() throws(MailsiftError) {
+        for (fd, path) in zip(fds, paths) where fsync(fd) != 0 {
+            throw DurableFiles.error("fsync", path)
+        }
+        closeAll()
+    }
+
+    /// Closes and removes whatever was written.
+    func abandon() {
+        closeAll()
+        for path in paths { unlink(path) }
+    }
+
+    private func closeAll() {
+        for fd in fds { close(fd) }
+        fds = []
+    }
+}
