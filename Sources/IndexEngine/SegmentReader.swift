@@ -64,4 +64,51 @@ public final class SegmentReader: Sendable {
     public var fileBytes: [(kind: String, bytes: Int)] {
         zip(SegmentFiles.kinds, files).map { ($0, $1.bytes.count) }
     }
+
+    /// What one field takes in a segment.
+    public struct FieldStatistics: Sendable {
+        public var terms = 0
+        public var postings: UInt64 = 0
+        public var positions: UInt64 = 0
+        public var docsBytes: UInt64 = 0
+        public var positionsBytes: UInt64 = 0
+        public init() {}
+        public mutating func add(_ o: FieldStatistics) {
+            terms += o.terms
+            postings += o.postings
+            positions += o.positions
+            docsBytes += o.docsBytes
+            positionsBytes += o.positionsBytes
+        }
+    }
+
+    /// Per field (by id): terms, postings, positions, and the bytes its postings take in the
+    /// docs and positions files. Terms are written in key order, field by field, so a term's
+    /// bytes run from its offset to the next written term's (singletons write no docs bytes).
+    public func fieldStatistics() throws(MailsiftError) -> [UInt8: FieldStatistics] {
+        var rows: [UInt8: FieldStatistics] = [:]
+        var previousPositions: (field: UInt8, offset: UInt64)?
+        var previousDocs: (field: UInt8, offset: UInt64)?
+        do {
+            try terms.enumerate(prefix: []) { key, info in
+                guard let field = key.first else { return true }
+                if let p = previousPositions { rows[p.field, default: .init()].positionsBytes += info.positionsOffset &- p.offset }
+                if info.docFreq > 1 {
+                    if let p = previousDocs { rows[p.field, default: .init()].docsBytes += info.docsOffset &- p.offset }
+                    previousDocs = (field, info.docsOffset)
+                }
+                rows[field, default: .init()].terms += 1
+                rows[field, default: .init()].postings += UInt64(info.docFreq)
+                rows[field, default: .init()].positions += info.totalTermFreq
+                previousPositions = (field, info.positionsOffset)
+                return true
+            }
+        } catch {
+            throw MailsiftError(.corrupt, "\(files[0].path): \(error)")
+        }
+        // The last term's bytes run to the end of the content.
+        if let p = previousPositions { rows[p.field, default: .init()].positionsBytes += UInt64(postings.positions.count) &- p.offset }
+        if let p = previousDocs { rows[p.field, default: .init()].docsBytes += UInt64(postings.docs.count) &- p.offset }
+        return rows
+    }
 }

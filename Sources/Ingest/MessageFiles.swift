@@ -33,29 +33,46 @@ public enum MessageFiles {
                 out.append(path)
                 continue
             }
-            guard let walker = fm.enumerator(atPath: path) else { continue }
             var found: [String] = []
-            while let rel = walker.nextObject() as? String {
-                let name = (rel as NSString).lastPathComponent
-                let isDirectory = (walker.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory
-                if isDirectory {
-                    // Maildir++ folders are dot-directories (.Sent, .Lists.btrfs): walk them;
-                    // skip version-control and tool directories.
-                    if [".git", ".hg", ".svn", ".cache"].contains(name) || (!name.hasPrefix(".") && isIgnored(name)) { walker.skipDescendants() }
-                    // A Maildir's tmp/ holds deliveries in progress, not mail.
-                    if name == "tmp", fm.fileExists(atPath: ((path + "/" + rel) as NSString).deletingLastPathComponent + "/cur") {
-                        walker.skipDescendants()
-                    }
-                    continue
-                }
-                if isIgnored(name) { continue }
-                if (walker.fileAttributes?[.type] as? FileAttributeType) == .typeRegular {
-                    found.append(path.hasSuffix("/") ? path + rel : path + "/" + rel)
-                }
-            }
+            walk(path.hasSuffix("/") ? String(path.dropLast()) : path, into: &found)
             out += found.sorted()
         }
         return out
+    }
+
+    /// Appends the mail files under `dir`, recursively. readdir's entry types, so no stat per
+    /// file (Foundation's enumerator built an attribute dictionary for each: 8% of a bulk run);
+    /// symbolic links are not followed (as before: neither file nor directory).
+    static func walk(_ dir: String, into found: inout [String]) {
+        guard let d = opendir(dir) else { return }
+        defer { closedir(d) }
+        // A Maildir's tmp/ holds deliveries in progress, not mail.
+        var isMaildir: Bool?
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            let full = dir + "/" + name
+            var type = entry.pointee.d_type
+            if type == UInt8(DT_UNKNOWN) {
+                var st = stat()
+                guard lstat(full, &st) == 0 else { continue }
+                type = (st.st_mode & S_IFMT) == S_IFDIR ? UInt8(DT_DIR) : (st.st_mode & S_IFMT) == S_IFREG ? UInt8(DT_REG) : UInt8(DT_LNK)
+            }
+            if type == UInt8(DT_DIR) {
+                // Maildir++ folders are dot-directories (.Sent, .Lists.btrfs): walk them;
+                // skip version-control and tool directories.
+                if [".git", ".hg", ".svn", ".cache"].contains(name) || (!name.hasPrefix(".") && isIgnored(name)) { continue }
+                if name == "tmp" {
+                    if isMaildir == nil { isMaildir = access(dir + "/cur", F_OK) == 0 }
+                    if isMaildir == true { continue }
+                }
+                walk(full, into: &found)
+            } else if type == UInt8(DT_REG), !isIgnored(name) {
+                found.append(full)
+            }
+        }
     }
 
     /// Reads one file: an mbox gives its messages, any other file one message.

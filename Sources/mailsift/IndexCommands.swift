@@ -129,18 +129,14 @@ struct StatsCommand: ParsableCommand {
             for (kind, bytes) in segment.fileBytes { byKind[kind, default: 0] += bytes }
         }
         for kind in SegmentFiles.kinds { print("  \(kind): \(byKind[kind, default: 0]) bytes") }
-        print("fields (terms, postings, positions):")
+        print("fields: terms, postings, positions, docs bytes, positions bytes")
+        var rows: [UInt8: SegmentReader.FieldStatistics] = [:]
+        for (segment, _) in reader.segments {
+            for (field, st) in try segment.fieldStatistics() { rows[field, default: .init()].add(st) }
+        }
         for field in Field.allCases {
-            var terms = 0, postings: UInt64 = 0, positions: UInt64 = 0
-            for (segment, _) in reader.segments {
-                try segment.terms.enumerateAll(field: field.rawValue) { _, info in
-                    terms += 1
-                    postings += UInt64(info.docFreq)
-                    positions += info.totalTermFreq
-                    return true
-                }
-            }
-            print("  \(field.name): \(terms) terms, \(postings) postings, \(positions) positions")
+            let r = rows[field.rawValue, default: .init()]
+            print("  \(field.name): \(r.terms) terms, \(r.postings) postings, \(r.positions) positions, \(r.docsBytes) B docs, \(r.positionsBytes) B positions")
         }
         let catalogBytes = (try? FileManager.default.attributesOfItem(atPath: dir.catalogPath)[.size] as? Int) ?? 0
         print("  catalog: \(catalogBytes) bytes")
