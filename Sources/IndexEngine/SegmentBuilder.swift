@@ -6,130 +6,180 @@ import MailsiftCore
 
 /// The in-memory part of a segment being written: an inverted index per field, stored text and
 /// document values, flushed to immutable files when the RAM budget is reached or on commit.
+///
+/// Each term's postings so far are two byte streams in a `ByteSlicePool`: docs (per finished
+/// doc: varint(doc gap << 1 | freq == 1), then varint(freq - 2) when freq > 1) and positions
+/// (varint deltas, restarting at each doc), plus a 32-byte state. The current doc of a term
+/// is written to its docs stream when the next one starts (its freq is known then) or at flush.
 struct SegmentBuilder {
-    /// One term's postings so far (positions flat; `freqs[i]` of them belong to `docs[i]`).
-    struct Accumulator {
-        var docs: [UInt32] = []
-        var freqs: [UInt32] = []
-        var positions: [UInt32] = []
+    struct TermState {
+        var docStart: UInt32
+        var docUpto: UInt32
+        var positionStart: UInt32
+        var positionUpto: UInt32
+        /// The doc being collected and its freq so far; the last doc written to the stream.
+        var doc: UInt32
+        var freq: UInt32
+        var lastPosition: UInt32
+        var lastWrittenDoc: UInt32  // + 1; 0 before the first
     }
 
     private var table = TermTable()
-    private var accumulators: [Accumulator] = []
+    private var states: [TermState] = []
+    private let pool = ByteSlicePool()
     private var stored: StoredFieldsWriter
     private var values = DocValuesWriter(columns: DocumentValues.columns)
     private(set) var documentCount: UInt32 = 0
-    /// Rough bytes held, for the RAM budget (arrays, dictionary entries, stored text).
-    private(set) var estimatedBytes = 0
+    private var storedBytes = 0
     private(set) var ids: [Int64] = []
 
     init(storedCompressionLevel: Int32 = 0) {
         stored = StoredFieldsWriter(compressionLevel: storedCompressionLevel)
     }
 
+    /// Bytes held, for the RAM budget: the pool, the term table and states, stored text (its
+    /// compressed blocks and the block being filled), values and ids.
+    var estimatedBytes: Int {
+        pool.bytesHeld + table.bytesHeld + states.capacity * MemoryLayout<TermState>.stride
+            + storedBytes + Int(documentCount) * (8 * DocumentValues.columns.count + 8)
+    }
+
     mutating func add(_ doc: IndexDocument) {
         let local = documentCount
         for field in doc.fields {
             let f = field.field.rawValue
-            for (term, position) in field.terms {
+            // Positions must reach each term in order: the analyzer emits them so, but the
+            // engine takes "any order" (IndexDocument), so an unordered field is sorted first.
+            var ordered = true
+            var previous: UInt32 = 0
+            for (_, p) in field.terms {
+                if p < previous { ordered = false; break }
+                previous = p
+            }
+            let terms = ordered ? field.terms : field.terms.enumerated().sorted {
+                $0.element.position != $1.element.position ? $0.element.position < $1.element.position : $0.offset < $1.offset
+            }.map(\.element)
+            for (term, position) in terms {
                 var t = term
-                let (slot, inserted) = t.withUTF8 { bytes -> (Int32, Bool) in
-                    guard !bytes.isEmpty, bytes.count <= 255 else { return (-1, false) }
-                    return table.findOrInsert(field: f, key: bytes, newSlot: Int32(accumulators.count))
+                t.withUTF8 { bytes in
+                    guard !bytes.isEmpty, bytes.count <= 255 else { return }
+                    let (slot, inserted) = table.findOrInsert(field: f, key: bytes)
+                    if inserted {
+                        let d = pool.newStream(), p = pool.newStream()
+                        states.append(TermState(docStart: d, docUpto: d, positionStart: p, positionUpto: p,
+                                                doc: local, freq: 1, lastPosition: position, lastWrittenDoc: 0))
+                        pool.appendVarint(position, &states[Int(slot)].positionUpto)
+                        return
+                    }
+                    states.withUnsafeMutableBufferPointer { all in
+                        Self.add(&all[Int(slot)], doc: local, position: position, pool: pool)
+                    }
                 }
-                guard slot >= 0 else { continue }
-                if inserted {
-                    accumulators.append(Accumulator())
-                    // Table entry, key bytes, accumulator and its three arrays' first allocations.
-                    estimatedBytes += term.utf8.count + 200
-                }
-                accumulators[Int(slot)].add(doc: local, position: position)
-                estimatedBytes += 10  // a position, and a doc and freq for a term's first use in a doc
             }
         }
         let text = doc.stored.map { (UInt8($0.field.rawValue), $0.text) }
-        estimatedBytes += text.reduce(0) { $0 + $1.1.utf8.count } / 2  // compressed as it goes
         _ = stored.add(document: text)
+        storedBytes = stored.bufferedBytes + stored.pendingBytes
         values.add(doc.values.row)
         ids.append(doc.id)
-        estimatedBytes += 64
         documentCount += 1
     }
 
-    /// Writes the segment's files into `out`, a term at a time: each term's accumulated
-    /// postings are released once encoded, and the codecs' buffers are drained to disk every
-    /// `SegmentOutput.chunkSize`, so a flush needs little beyond what the buffer already holds.
-    /// The builder is spent afterwards.
+    @inline(__always)
+    private static func add(_ s: inout TermState, doc: UInt32, position: UInt32, pool: ByteSlicePool) {
+        if s.doc != doc {
+            writeDoc(&s, pool: pool)
+            s.doc = doc
+            s.freq = 1
+            s.lastPosition = position
+            pool.appendVarint(position, &s.positionUpto)
+            return
+        }
+        // Same term at the same position twice (a folded variant equal to the term): once.
+        guard position > s.lastPosition else { return }
+        s.freq += 1
+        pool.appendVarint(position - s.lastPosition, &s.positionUpto)
+        s.lastPosition = position
+    }
+
+    /// Writes the term's current doc (and its freq) to its docs stream.
+    @inline(__always)
+    private static func writeDoc(_ s: inout TermState, pool: ByteSlicePool) {
+        let gap = s.doc + 1 - s.lastWrittenDoc
+        pool.appendVarint(gap << 1 | (s.freq == 1 ? 1 : 0), &s.docUpto)
+        if s.freq != 1 { pool.appendVarint(s.freq - 2, &s.docUpto) }
+        s.lastWrittenDoc = s.doc + 1
+    }
+
+    /// Writes the segment's files into `out`, a term at a time, the codecs' buffers drained to
+    /// disk every `SegmentOutput.chunkSize`, so a flush needs little beyond what the buffer
+    /// already holds. The builder is spent afterwards.
     mutating func write(to out: SegmentOutput) throws(MailsiftError) {
         var postings = PostingsWriter()
         var dictionary = TermDictionaryWriter()
-        // Keys in bytewise order (field byte first): sort the slots by their key bytes.
-        let order = table.arena.withUnsafeBufferPointer { arena -> [Int32] in
-            var order = (0..<Int32(table.count)).map { $0 }
-            guard let base = arena.baseAddress else { return order }
-            let keys = table.keys
-            order.sort { (a: Int32, b: Int32) -> Bool in
-                let ka = keys[Int(a)], kb = keys[Int(b)]
-                if ka.field != kb.field { return ka.field < kb.field }
-                let la = Int(ka.length), lb = Int(kb.length)
-                let c = memcmp(base + Int(ka.offset), base + Int(kb.offset), Swift.min(la, lb))
-                return c != 0 ? c < 0 : la < lb
-            }
-            return order
-        }
+        let order = sortedSlots()
         var key: [UInt8] = []
-        for s in order {
-            let slot = Int(s)
-            let k = table.keys[slot]
+        var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = []
+        for slot in order {
+            let k = table.key(Int(slot))
             key.removeAll(keepingCapacity: true)
             key.append(k.field)
-            key += table.key(slot)
-            let acc = accumulators[slot]
-            accumulators[slot] = Accumulator()  // released as soon as written
+            key += table.arena[k.bytes]
+            var s = states[Int(slot)]
+            Self.writeDoc(&s, pool: pool)
+            docs.removeAll(keepingCapacity: true)
+            freqs.removeAll(keepingCapacity: true)
+            positions.removeAll(keepingCapacity: true)
+            var d = ByteSlicePool.Reader(pool: pool, start: s.docStart, end: s.docUpto)
+            var p = ByteSlicePool.Reader(pool: pool, start: s.positionStart, end: s.positionUpto)
+            var doc: UInt32 = 0
+            while !d.atEnd {
+                let v = d.varint()
+                doc = doc &+ (v >> 1)  // gap from the previous doc + 1 (docs are written + 1)
+                let freq = v & 1 == 1 ? 1 : d.varint() &+ 2
+                docs.append(doc &- 1)
+                freqs.append(freq)
+                var position: UInt32 = 0
+                for _ in 0..<freq {
+                    position = position &+ p.varint()
+                    positions.append(position)
+                }
+            }
             do {
-                let info = try postings.add(docIDs: acc.docs, freqs: acc.freqs, flatPositions: acc.positions)
+                let info = try postings.add(docIDs: docs, freqs: freqs, flatPositions: positions)
                 try dictionary.add(key, info)
             } catch {
                 throw MailsiftError(.corrupt, "building segment \(out.name): \(error)")
             }
             if postings.bufferedBytes >= SegmentOutput.chunkSize {
-                let (d, p) = postings.drain()
-                try out.write(1, d)
-                try out.write(2, p)
+                let (dd, pp) = postings.drain()
+                try out.write(1, dd)
+                try out.write(2, pp)
             }
             if dictionary.bufferedBytes >= SegmentOutput.chunkSize { try out.write(0, dictionary.drain()) }
         }
-        accumulators = []
-        let (docs, positions) = postings.finish()
+        let (docsFile, positionsFile) = postings.finish()
         try out.write(0, dictionary.finish())
-        try out.write(1, docs)
-        try out.write(2, positions)
+        try out.write(1, docsFile)
+        try out.write(2, positionsFile)
         try out.write(3, stored.finish())
         try out.write(4, values.finish())
     }
-}
 
-extension SegmentBuilder.Accumulator {
-    @inline(__always)
-    mutating func add(doc: UInt32, position: UInt32) {
-        guard docs.last == doc else {
-            docs.append(doc)
-            freqs.append(1)
-            positions.append(position)
-            return
+    /// Slots in key order (field byte, then term bytes).
+    private func sortedSlots() -> [Int32] {
+        table.arena.withUnsafeBufferPointer { arena -> [Int32] in
+            var order = (0..<Int32(table.count)).map { $0 }
+            guard let base = arena.baseAddress else { return order }
+            let offsets = table.offsets
+            order.sort { (a: Int32, b: Int32) -> Bool in
+                let pa = base + Int(offsets[Int(a)]), pb = base + Int(offsets[Int(b)])
+                if pa[0] != pb[0] { return pa[0] < pb[0] }
+                let la = Int(pa[1]) | Int(pa[2]) << 8, lb = Int(pb[1]) | Int(pb[2]) << 8
+                let c = memcmp(pa + 3, pb + 3, Swift.min(la, lb))
+                return c != 0 ? c < 0 : la < lb
+            }
+            return order
         }
-        // Positions of one document mostly arrive in order: append; otherwise insert in place.
-        if let last = positions.last, position > last {
-            positions.append(position)
-            freqs[freqs.count - 1] += 1
-            return
-        }
-        let freq = Int(freqs[freqs.count - 1])
-        let start = positions.count - freq
-        var i = positions.count
-        while i > start, positions[i - 1] > position { i -= 1 }
-        if i > start, positions[i - 1] == position { return }  // same term at the same position twice
-        positions.insert(position, at: i)
-        freqs[freqs.count - 1] += 1
     }
 }

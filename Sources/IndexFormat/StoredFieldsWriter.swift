@@ -153,8 +153,11 @@ public struct StoredFieldsWriter: Sendable {
         docEnds.removeAll(keepingCapacity: true)
     }
 
-    /// Bytes buffered and not yet drained.
+    /// Bytes buffered and not yet drained (compressed blocks).
     public var bufferedBytes: Int { out.bytes.count }
+
+    /// Raw bytes of the block being filled.
+    public var pendingBytes: Int { data.count + 4 * docEnds.count }
 
     /// Hands over the file's bytes written so far (see `ByteWriter.drain`).
     public mutating func drain() -> [UInt8] { out.drain() }

@@ -1,0 +1,127 @@
+/// Growable byte streams for many terms in one pool (Lucene's ByteBlockPool slices): each
+/// stream starts as a 5-byte slice; a full slice links to one of the next size (up to 200
+/// bytes) through a 4-byte forwarding address. A rare term costs a few bytes instead of the
+/// three heap arrays it used to have, and appending touches one cache line.
+///
+/// Layout: pages of 32 KiB, zero-filled; an address is page << 15 | offset (so at most
+/// 2^17 pages, 4 GiB). A slice's last byte is a non-zero marker 16 | level that the writer
+/// runs into when the slice is full; the slice's last 4 bytes (3 data bytes and the marker)
+/// then become the address of the next slice, and the 3 data bytes move there.
+final class ByteSlicePool {
+    static let pageShift = 15
+    static let pageSize = 1 << pageShift
+    static let sizes: [Int] = [5, 14, 20, 30, 40, 40, 80, 80, 120, 200]
+    static let nextLevel: [Int] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 9]
+
+    private var pages: [UnsafeMutablePointer<UInt8>] = []
+    private var used = pageSize  // in the last page; a full "page" forces the first allocation
+
+    /// Bytes allocated (for the RAM budget).
+    var bytesHeld: Int { pages.count * Self.pageSize }
+
+    deinit { for p in pages { p.deallocate() } }
+
+    /// Starts a stream; returns its address (where its first byte goes).
+    func newStream() -> UInt32 { allocate(level: 0) }
+
+    private func allocate(level: Int) -> UInt32 {
+        let size = Self.sizes[level]
+        if used + size > Self.pageSize {
+            let p = UnsafeMutablePointer<UInt8>.allocate(capacity: Self.pageSize)
+            p.initialize(repeating: 0, count: Self.pageSize)
+            pages.append(p)
+            used = 0
+        }
+        let page = pages[pages.count - 1]
+        page[used + size - 1] = UInt8(16 | level)
+        let address = UInt32((pages.count - 1) << Self.pageShift | used)
+        used += size
+        return address
+    }
+
+    @inline(__always) private func pointer(_ address: UInt32) -> UnsafeMutablePointer<UInt8> {
+        pages[Int(address >> UInt32(Self.pageShift))] + Int(address & UInt32(Self.pageSize - 1))
+    }
+
+    /// Appends a byte to the stream whose next byte goes at `upto`; advances `upto`.
+    @inline(__always) func append(_ byte: UInt8, _ upto: inout UInt32) {
+        var p = pointer(upto)
+        if p.pointee != 0 {  // the end-of-slice marker: move to a new, larger slice
+            let level = Int(p.pointee & 15)
+            let next = allocate(level: Self.nextLevel[level])
+            let np = pointer(next)
+            // The 3 bytes before the marker move; the address goes in their place.
+            let old = p - 3
+            np[0] = old[0]
+            np[1] = old[1]
+            np[2] = old[2]
+            old[0] = UInt8(truncatingIfNeeded: next)
+            old[1] = UInt8(truncatingIfNeeded: next >> 8)
+            old[2] = UInt8(truncatingIfNeeded: next >> 16)
+            old[3] = UInt8(truncatingIfNeeded: next >> 24)
+            upto = next + 3
+            p = np + 3
+        }
+        p.pointee = byte
+        upto += 1
+    }
+
+    @inline(__always) func appendVarint(_ value: UInt32, _ upto: inout UInt32) {
+        var x = value
+        while x >= 0x80 {
+            append(UInt8(truncatingIfNeeded: x) | 0x80, &upto)
+            x >>= 7
+        }
+        append(UInt8(x), &upto)
+    }
+
+    /// Reads a stream from `start` to `end` (its writer's `upto`).
+    struct Reader {
+        let pool: ByteSlicePool
+        var at: UInt32
+        var limit: UInt32  // where the current slice's data ends (its forwarding address)
+        var level = 0
+        let end: UInt32
+
+        init(pool: ByteSlicePool, start: UInt32, end: UInt32) {
+            self.pool = pool
+            at = start
+            self.end = end
+            limit = Self.dataEnd(start, level: 0, end: end)
+        }
+
+        /// The end of a slice's data: the stream's end when it lies in this slice, else the
+        /// slice's forwarding address.
+        static func dataEnd(_ start: UInt32, level: Int, end: UInt32) -> UInt32 {
+            let size = UInt32(ByteSlicePool.sizes[level])
+            return end >= start && end < start + size ? end : start + size - 4
+        }
+
+        var atEnd: Bool { at == end }
+
+        @inline(__always) mutating func byte() -> UInt8 {
+            if at == limit {
+                let p = pool.pointer(at)
+                let next = UInt32(p[0]) | UInt32(p[1]) << 8 | UInt32(p[2]) << 16 | UInt32(p[3]) << 24
+                level = ByteSlicePool.nextLevel[level]
+                at = next
+                limit = Self.dataEnd(next, level: level, end: end)
+            }
+            let b = pool.pointer(at).pointee
+            at += 1
+            return b
+        }
+
+        @inline(__always) mutating func varint() -> UInt32 {
+            var b = byte()
+            var v = UInt32(b & 0x7F)
+            var shift: UInt32 = 7
+            while b & 0x80 != 0, shift < 32 {
+                b = byte()
+                v |= UInt32(b & 0x7F) << shift
+                shift += 7
+            }
+            return v
+        }
+    }
+}
