@@ -31,6 +31,10 @@ struct SegmentBuilder {
     private var values = DocValuesWriter(columns: DocumentValues.columns)
     private(set) var documentCount: UInt32 = 0
     private var storedBytes = 0
+    /// Stored text drained from its writer in 1 MiB pieces (one growing array would reserve up
+    /// to twice its size).
+    private var storedChunks: [[UInt8]] = []
+    private var storedChunkBytes = 0
     private(set) var ids: [Int64] = []
 
     init(storedCompressionLevel: Int32 = 0) {
@@ -41,7 +45,7 @@ struct SegmentBuilder {
     /// compressed blocks and the block being filled), values and ids.
     var estimatedBytes: Int {
         pool.bytesHeld + table.bytesHeld + states.capacity * MemoryLayout<TermState>.stride
-            + storedBytes + Int(documentCount) * (8 * DocumentValues.columns.count + 8)
+            + storedBytes + ids.capacity * 8 + values.bytesHeld
     }
 
     mutating func add(_ doc: IndexDocument) {
@@ -79,7 +83,12 @@ struct SegmentBuilder {
         }
         let text = doc.stored.map { (UInt8($0.field.rawValue), $0.text) }
         _ = stored.add(document: text)
-        storedBytes = stored.bufferedBytes + stored.pendingBytes
+        if stored.bufferedBytes >= SegmentOutput.chunkSize {
+            let chunk = stored.drain()
+            storedChunkBytes += chunk.count
+            storedChunks.append(chunk)
+        }
+        storedBytes = stored.bytesHeld + storedChunkBytes
         values.add(doc.values.row)
         ids.append(doc.id)
         documentCount += 1
@@ -162,6 +171,8 @@ struct SegmentBuilder {
         try out.write(0, dictionary.finish())
         try out.write(1, docsFile)
         try out.write(2, positionsFile)
+        for chunk in storedChunks { try out.write(3, chunk) }
+        storedChunks = []
         try out.write(3, stored.finish())
         try out.write(4, values.finish())
     }

@@ -50,6 +50,9 @@ public struct DocValuesWriter: Sendable {
         return UInt32(documentCount - 1)
     }
 
+    /// Memory held by the buffered values.
+    public var bytesHeld: Int { values.reduce(0) { $0 + $1.capacity * 8 } }
+
     public func finish() -> [UInt8] {
         var out = ByteWriter(capacity: 64 + documentCount * columns.count * 4)
         FileFraming.header(format: DocValuesFormat.name, version: DocValuesFormat.version, into: &out)

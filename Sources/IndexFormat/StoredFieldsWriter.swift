@@ -156,8 +156,9 @@ public struct StoredFieldsWriter: Sendable {
     /// Bytes buffered and not yet drained (compressed blocks).
     public var bufferedBytes: Int { out.bytes.count }
 
-    /// Raw bytes of the block being filled.
-    public var pendingBytes: Int { data.count + 4 * docEnds.count }
+    /// Memory held: the buffer's capacity (array growth may reserve up to twice what it
+    /// holds), the block being filled and the block index.
+    public var bytesHeld: Int { out.bytes.capacity + data.bytes.capacity + 4 * docEnds.capacity + index.bytes.capacity }
 
     /// Hands over the file's bytes written so far (see `ByteWriter.drain`).
     public mutating func drain() -> [UInt8] { out.drain() }
