@@ -107,19 +107,26 @@ public final class Catalog: Sendable {
         try write { db in
             var ids: [(docid: Int64, uid: Int64)] = []
             ids.reserveCapacity(messages.count)
+            // Prepared once per transaction; each mailbox's next UID read once and written once.
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO messages (mailbox_id, uid, internal_date, sent_date, size, flags, keywords, content_hash, source_path, source_mtime)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            var nextUID: [Int64: Int64] = [:]
             for m in messages {
-                var uid = m.uid
-                if uid == nil {
-                    uid = try Int64.fetchOne(db, sql: "SELECT next_uid FROM mailboxes WHERE id = ?", arguments: [m.mailboxID]) ?? 1
+                var next: Int64
+                if let known = nextUID[m.mailboxID] { next = known } else {
+                    next = try Int64.fetchOne(db, sql: "SELECT next_uid FROM mailboxes WHERE id = ?", arguments: [m.mailboxID]) ?? 1
                 }
-                let u = uid ?? 1
-                try db.execute(sql: "UPDATE mailboxes SET next_uid = MAX(next_uid, ?) WHERE id = ?", arguments: [u + 1, m.mailboxID])
-                try db.execute(sql: """
-                    INSERT INTO messages (mailbox_id, uid, internal_date, sent_date, size, flags, keywords, content_hash, source_path, source_mtime)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [m.mailboxID, u, m.internalDate, m.sentDate, m.size, m.flags, m.keywords.joined(separator: " "),
-                                     m.contentHash, m.sourcePath, m.sourceMTime])
+                let u = m.uid ?? next
+                next = max(next, u + 1)
+                nextUID[m.mailboxID] = next
+                try insert.execute(arguments: [m.mailboxID, u, m.internalDate, m.sentDate, m.size, m.flags, m.keywords.joined(separator: " "),
+                                               m.contentHash, m.sourcePath, m.sourceMTime])
                 ids.append((db.lastInsertedRowID, u))
+            }
+            for (mailbox, next) in nextUID {
+                try db.execute(sql: "UPDATE mailboxes SET next_uid = MAX(next_uid, ?) WHERE id = ?", arguments: [next, mailbox])
             }
             return ids
         }
