@@ -25,6 +25,10 @@ struct SegmentBuilder {
     }
 
     private var table = TermTable()
+    /// Positions that arrived below their term's last position in the same doc (stacked
+    /// tokens can: an address's parts come after the address, at its positions), by slot.
+    /// Rare; merged into the term's postings at flush.
+    private var latePositions: [Int32: [(doc: UInt32, position: UInt32)]] = [:]
     private var states: [TermState] = []
     private let pool = ByteSlicePool()
     private var stored: StoredFieldsWriter
@@ -52,18 +56,7 @@ struct SegmentBuilder {
         let local = documentCount
         for field in doc.fields {
             let f = field.field.rawValue
-            // Positions must reach each term in order: the analyzer emits them so, but the
-            // engine takes "any order" (IndexDocument), so an unordered field is sorted first.
-            var ordered = true
-            var previous: UInt32 = 0
-            for (_, p) in field.terms {
-                if p < previous { ordered = false; break }
-                previous = p
-            }
-            let terms = ordered ? field.terms : field.terms.enumerated().sorted {
-                $0.element.position != $1.element.position ? $0.element.position < $1.element.position : $0.offset < $1.offset
-            }.map(\.element)
-            for (term, position) in terms {
+            for (term, position) in field.terms {
                 var t = term
                 t.withUTF8 { bytes in
                     guard !bytes.isEmpty, bytes.count <= 255 else { return }
@@ -75,9 +68,10 @@ struct SegmentBuilder {
                         pool.appendVarint(position, &states[Int(slot)].positionUpto)
                         return
                     }
-                    states.withUnsafeMutableBufferPointer { all in
+                    let late = states.withUnsafeMutableBufferPointer { all in
                         Self.add(&all[Int(slot)], doc: local, position: position, pool: pool)
                     }
+                    if late { latePositions[slot, default: []].append((local, position)) }
                 }
             }
         }
@@ -94,21 +88,25 @@ struct SegmentBuilder {
         documentCount += 1
     }
 
+    /// Adds a posting; returns true when the position is below the term's last one in this
+    /// doc (the caller keeps it aside, merged in at flush).
     @inline(__always)
-    private static func add(_ s: inout TermState, doc: UInt32, position: UInt32, pool: ByteSlicePool) {
+    private static func add(_ s: inout TermState, doc: UInt32, position: UInt32, pool: ByteSlicePool) -> Bool {
         if s.doc != doc {
             writeDoc(&s, pool: pool)
             s.doc = doc
             s.freq = 1
             s.lastPosition = position
             pool.appendVarint(position, &s.positionUpto)
-            return
+            return false
         }
         // Same term at the same position twice (a folded variant equal to the term): once.
-        guard position > s.lastPosition else { return }
+        if position == s.lastPosition { return false }
+        if position < s.lastPosition { return true }
         s.freq += 1
         pool.appendVarint(position - s.lastPosition, &s.positionUpto)
         s.lastPosition = position
+        return false
     }
 
     /// Writes the term's current doc (and its freq) to its docs stream.
@@ -154,6 +152,7 @@ struct SegmentBuilder {
                     positions.append(position)
                 }
             }
+            if let late = latePositions[slot] { Self.merge(late, docs: docs, freqs: &freqs, positions: &positions) }
             do {
                 let info = try postings.add(docIDs: docs, freqs: freqs, flatPositions: positions)
                 try dictionary.add(key, info)
@@ -175,6 +174,35 @@ struct SegmentBuilder {
         storedChunks = []
         try out.write(3, stored.finish())
         try out.write(4, values.finish())
+    }
+
+    /// Puts late positions into a term's decoded postings: each into its doc's positions, in
+    /// order, unless already there. Their docs are always present (a late position is below
+    /// one of its doc's positions).
+    static func merge(_ late: [(doc: UInt32, position: UInt32)], docs: [UInt32], freqs: inout [UInt32], positions: inout [UInt32]) {
+        var starts: [Int] = []
+        starts.reserveCapacity(docs.count + 1)
+        var at = 0
+        for f in freqs {
+            starts.append(at)
+            at += Int(f)
+        }
+        starts.append(at)
+        // Later docs first, so earlier docs' start offsets stay valid while inserting.
+        for (doc, position) in late.sorted(by: { $0.doc > $1.doc }) {
+            var lo = 0, hi = docs.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if docs[mid] < doc { lo = mid + 1 } else { hi = mid }
+            }
+            guard lo < docs.count, docs[lo] == doc else { continue }
+            let range = starts[lo]..<(starts[lo] + Int(freqs[lo]))
+            var i = range.lowerBound
+            while i < range.upperBound, positions[i] < position { i += 1 }
+            if i < range.upperBound, positions[i] == position { continue }
+            positions.insert(position, at: i)
+            freqs[lo] += 1
+        }
     }
 
     /// Slots in key order (field byte, then term bytes).

@@ -113,8 +113,16 @@ public enum MessageFiles {
 
     /// Flags from a Maildir file name: `1234.M5P6.host:2,FRS` → F, R, S.
     public static func maildirFlags(_ path: String) -> [Character] {
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        guard let r = name.range(of: ":2,", options: .backwards) else { return [] }
-        return name[r.upperBound...].filter { $0.isLetter && $0.isUppercase }
+        // Bytes, from the end: the info part follows the last ":2," of the last component.
+        let u = Array(path.utf8)
+        var i = u.count - 3
+        while i >= 0 {
+            if u[i] == UInt8(ascii: "/") { return [] }
+            if u[i] == UInt8(ascii: ":"), u[i + 1] == UInt8(ascii: "2"), u[i + 2] == UInt8(ascii: ",") {
+                return u[(i + 3)...].filter { $0 >= 0x41 && $0 <= 0x5A }.map { Character(Unicode.Scalar($0)) }
+            }
+            i -= 1
+        }
+        return []
     }
 }

@@ -156,7 +156,10 @@ public final class UserIndexer {
 
     /// The last path component (string operations: URL parsing per message cost 2% of a run).
     static func lastComponent(_ path: String) -> Substring {
-        path.split(separator: "/", omittingEmptySubsequences: true).last ?? Substring(path)
+        var p = Substring(path)
+        while p.count > 1, p.hasSuffix("/") { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/") else { return p }
+        return p[p.index(after: slash)...]
     }
 
     static func pathExtension(_ path: String) -> Substring {
