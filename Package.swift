@@ -29,6 +29,7 @@ let package = Package(
             ]
         ),
         .target(name: "CLZ4", linkerSettings: [.linkedLibrary("lz4")]),
+        .target(name: "CPrefetch"),
 
         .target(name: "MailsiftCore"),
         .target(name: "Analysis", dependencies: ["MailsiftCore", "CICUShim"]),
@@ -44,7 +45,7 @@ let package = Package(
         ),
         .target(
             name: "IndexEngine",
-            dependencies: ["IndexFormat", "MailsiftCore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["IndexFormat", "MailsiftCore", "CPrefetch", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "Query", dependencies: ["Analysis", "IndexEngine", "IndexFormat", "Catalog", "MailsiftCore"]),
         .target(name: "Ingest", dependencies: ["MIME", "Analysis", "IndexEngine", "Catalog", "MailsiftCore"]),

@@ -25,6 +25,7 @@ struct SegmentBuilder {
     }
 
     private var table = TermTable()
+    private var hashes: [UInt64] = []
     /// Positions that arrived below their term's last position in the same doc (stacked
     /// tokens can: an address's parts come after the address, at its positions), by slot.
     /// Rare; merged into the term's postings at flush.
@@ -56,11 +57,22 @@ struct SegmentBuilder {
         let local = documentCount
         for field in doc.fields {
             let f = field.field.rawValue
-            for (term, position) in field.terms {
+            // Hashes first, so the lookup loop can prefetch the bucket of a term a few tokens
+            // ahead: the table is far larger than the caches and its probes are the indexer's
+            // largest single cost.
+            hashes.removeAll(keepingCapacity: true)
+            for (term, _) in field.terms {
+                var t = term
+                hashes.append(t.withUTF8 { TermTable.hash(f, $0) })
+            }
+            let ahead = 6
+            for (i, (term, position)) in field.terms.enumerated() {
+                if i + ahead < hashes.count { table.prefetch(hashes[i + ahead]) }
+                let h = hashes[i]
                 var t = term
                 t.withUTF8 { bytes in
                     guard !bytes.isEmpty, bytes.count <= 255 else { return }
-                    let (slot, inserted) = table.findOrInsert(field: f, key: bytes)
+                    let (slot, inserted) = table.findOrInsert(field: f, key: bytes, hash: h)
                     if inserted {
                         let d = pool.newStream(), p = pool.newStream()
                         states.append(TermState(docStart: d, docUpto: d, positionStart: p, positionUpto: p,

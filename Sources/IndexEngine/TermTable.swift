@@ -5,6 +5,8 @@
 /// one 16-byte bucket (full 64-bit hash, slot, arena offset) and, on a hash match, the key in
 /// the arena: two cache misses, not one per column. One cheap seeded hash instead of SipHash,
 /// no per-entry objects.
+import CPrefetch
+
 struct TermTable {
     struct Bucket {
         var hash: UInt64  // 0 = empty
@@ -60,11 +62,24 @@ struct TermTable {
         return h | 1  // never 0 (0 marks an empty bucket)
     }
 
+    /// Asks the CPU for the bucket a hash starts probing at (see CPrefetch).
+    @inline(__always)
+    func prefetch(_ h: UInt64) {
+        buckets.withUnsafeBufferPointer { bk in
+            ms_prefetch(bk.baseAddress.map { UnsafeRawPointer($0 + (Int(truncatingIfNeeded: h) & mask)) })
+        }
+    }
+
     /// The slot of (field, key), inserting it as slot `count` when absent. Keys are at most
     /// 65,535 bytes (the builder passes ≤ 255). Returns (slot, inserted).
     @inline(__always)
     mutating func findOrInsert(field: UInt8, key: UnsafeBufferPointer<UInt8>) -> (Int32, Bool) {
-        let h = Self.hash(field, key)
+        findOrInsert(field: field, key: key, hash: Self.hash(field, key))
+    }
+
+    /// The same with the key's hash already computed (`hash(field, key)`).
+    @inline(__always)
+    mutating func findOrInsert(field: UInt8, key: UnsafeBufferPointer<UInt8>, hash h: UInt64) -> (Int32, Bool) {
         var b = Int(truncatingIfNeeded: h) & mask
         let found: Int32? = buckets.withUnsafeBufferPointer { bk in
             arena.withUnsafeBufferPointer { a in

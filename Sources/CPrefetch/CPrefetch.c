@@ -1,0 +1,1 @@
+// Header-only target: the function is static inline in include/CPrefetch.h.
