@@ -1,5 +1,8 @@
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 import MailsiftCore
 
 /// One user's catalog (`catalog.sqlite`, WAL mode): mailboxes, the messages with their IMAP
@@ -13,6 +16,10 @@ public final class Catalog: Sendable {
     /// Opens (creating and migrating when needed) the catalog at `path`.
     public init(path: String) throws(MailsiftError) {
         self.path = path
+        // Mail metadata: readable by the service's user only. SQLite gives its -wal and -shm
+        // files the database file's mode, so creating it 0600 first covers all three.
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        if fd >= 0 { close(fd) }
         do {
             var config = Configuration()
             config.busyMode = .timeout(10)
