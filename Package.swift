@@ -77,6 +77,10 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "MIME", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["mailsift", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "MIME", "MailsiftCore"]),
+        .testTarget(
+            name: "QueryTests",
+            dependencies: ["Query", "Ingest", "IndexEngine", "Catalog", "MIME", "Analysis", "MailsiftCore", "TestSupport"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
