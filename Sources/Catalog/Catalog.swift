@@ -182,6 +182,29 @@ public final class Catalog: Sendable {
         try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE expunged = 0") ?? 0 }
     }
 
+    /// What a search needs of each live message (of the given mailboxes, all when nil):
+    /// docid → mailbox, uid, flags, keywords, source path.
+    public func messageStates(mailboxIDs: [Int64]? = nil) throws(MailsiftError) -> [Int64: MessageState] {
+        try read { db in
+            var out: [Int64: MessageState] = [:]
+            var sql = "SELECT docid, mailbox_id, uid, flags, keywords, source_path FROM messages WHERE expunged = 0"
+            var args: [Int64] = []
+            if let ids = mailboxIDs {
+                guard !ids.isEmpty else { return out }
+                sql += " AND mailbox_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))"
+                args = ids
+            }
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
+            while let r = try rows.next() {
+                let keywords = (r["keywords"] as String? ?? "")
+                out[r["docid"]] = MessageState(mailboxID: r["mailbox_id"], uid: r["uid"], flags: MessageFlags(rawValue: r["flags"]),
+                                               keywords: keywords.isEmpty ? [] : keywords.split(separator: " ").map(String.init),
+                                               sourcePath: r["source_path"])
+            }
+            return out
+        }
+    }
+
     /// Live docids (for verify: catalog and index must agree).
     public func liveDocids() throws(MailsiftError) -> Set<Int64> {
         try read { db in Set(try Int64.fetchAll(db, sql: "SELECT docid FROM messages WHERE expunged = 0")) }
@@ -234,6 +257,14 @@ public struct NewMessage: Sendable {
     }
 }
 
+public struct MessageState: Sendable, Hashable {
+    public var mailboxID: Int64
+    public var uid: Int64
+    public var flags: MessageFlags
+    public var keywords: [String]
+    public var sourcePath: String?
+}
+
 public struct MailboxRow: Sendable, Hashable {
     public var id: Int64
     public var name: String
@@ -283,6 +314,8 @@ public struct MessageFlags: OptionSet, Sendable, Hashable {
     public static let flagged = MessageFlags(rawValue: 4)
     public static let deleted = MessageFlags(rawValue: 8)
     public static let draft = MessageFlags(rawValue: 16)
+    /// IMAP \Recent (RFC 3501; gone in RFC 9051): not set by file ingestion today.
+    public static let recent = MessageFlags(rawValue: 32)
 
     /// Maildir info letters (`:2,DFRST`): D draft, F flagged, R replied, S seen, T trashed.
     public init(maildir letters: [Character]) {

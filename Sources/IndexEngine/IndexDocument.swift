@@ -29,29 +29,50 @@ public struct IndexDocument: Sendable {
 }
 
 /// Per-document values kept in the segment for filtering and sorting without the catalog.
+///
+/// Columns are found by name: a segment written before a column existed reads it as its
+/// default (`SegmentReader.value`), so adding one never breaks older segments.
 public struct DocumentValues: Sendable, Hashable {
-    public static let columns = ["id", "internalDate", "sentDate", "size", "mailbox", "uid"]
+    public static let columns = ["id", "internalDate", "sentDate", "size", "mailbox", "uid", "sentDay", "attachments"]
     /// Indexes into `columns`, for `SegmentReader.value(_:_:)`.
-    public enum Column: Int, Sendable { case id = 0, internalDate, sentDate, size, mailbox, uid }
+    public enum Column: Int, Sendable, CaseIterable { case id = 0, internalDate, sentDate, size, mailbox, uid, sentDay, attachments }
     public var id: Int64
     public var internalDate: Int64
+    /// The Date header's instant (seconds since 1970), 0 when the message has none.
     public var sentDate: Int64
     public var size: Int64
     public var mailbox: Int64
     public var uid: Int64
+    /// The Date header's day in its own zone (days since 1970-01-01; IMAP SENTON and friends
+    /// compare days "disregarding time and timezone"), `Int64.min` when there is no date.
+    public var sentDay: Int64
+    /// Attachments (parts with a file name or an attachment disposition).
+    public var attachments: Int64
 
-    public init(id: Int64, internalDate: Int64, sentDate: Int64, size: Int64, mailbox: Int64, uid: Int64) {
+    public init(id: Int64, internalDate: Int64, sentDate: Int64, size: Int64, mailbox: Int64, uid: Int64,
+                sentDay: Int64 = .min, attachments: Int64 = 0) {
         self.id = id
         self.internalDate = internalDate
         self.sentDate = sentDate
         self.size = size
         self.mailbox = mailbox
         self.uid = uid
+        self.sentDay = sentDay
+        self.attachments = attachments
     }
 
     /// Column values as stored (signed values biased so that order is kept in UInt64).
     var row: [UInt64] {
-        [id, internalDate, sentDate, size, mailbox, uid].map { UInt64(bitPattern: $0) &+ (1 << 63) }
+        [id, internalDate, sentDate, size, mailbox, uid, sentDay, attachments].map { UInt64(bitPattern: $0) &+ (1 << 63) }
+    }
+
+    /// What a segment without the column reads: the sent day from the sent date in UTC, no
+    /// attachments known.
+    static func defaultValue(_ column: Column, sentDate: Int64) -> Int64 {
+        switch column {
+        case .sentDay: return sentDate == 0 ? .min : (sentDate >= 0 ? sentDate / 86_400 : (sentDate - 86_399) / 86_400)
+        default: return 0
+        }
     }
 
     static func value(_ stored: UInt64) -> Int64 { Int64(bitPattern: stored &- (1 << 63)) }

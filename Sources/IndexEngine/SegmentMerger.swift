@@ -41,14 +41,13 @@ enum SegmentMerger {
         var values = DocValuesWriter(columns: DocumentValues.columns)
         var row: [UInt64] = []
         for (reader, deletions) in inputs {
-            let columns = reader.values.columnNames.count
-            guard reader.values.columnNames == DocumentValues.columns else {
-                throw IndexFormatError(.corrupt, "segment \(reader.name): unexpected value columns \(reader.values.columnNames)")
-            }
             for d in 0..<reader.documentCount where !deletions.isDeleted(d) {
                 _ = stored.add(document: try reader.stored.document(d))
                 row.removeAll(keepingCapacity: true)
-                for c in 0..<columns { row.append(try reader.values.value(column: c, doc: d)) }
+                // By name: columns an input predates get their defaults.
+                for c in DocumentValues.Column.allCases {
+                    row.append(UInt64(bitPattern: try reader.value(c, d)) &+ (1 << 63))
+                }
                 values.add(row)
                 if stored.bufferedBytes >= SegmentOutput.chunkSize { try out.write(3, stored.drain()) }
             }

@@ -10,6 +10,8 @@ public final class SegmentReader: Sendable {
     public let postings: PostingsReader
     public let stored: StoredFieldsReader
     public let values: DocValuesReader
+    /// For each of `DocumentValues.columns`, its index in this segment's values (nil: absent).
+    let columnMap: [Int?]
 
     /// Opens and verifies every file of the segment (checksums, formats, sizes).
     public init(directory: String, entry: Manifest.SegmentEntry) throws(MailsiftError) {
@@ -39,9 +41,12 @@ public final class SegmentReader: Sendable {
                                   positions: UnsafeRawBufferPointer(rebasing: files[2].bytes[pos.content]), positionsBase: pos.content.lowerBound)
         stored = try wrap(3) { () throws(IndexFormatError) in try StoredFieldsReader(files[3].bytes) }
         values = try wrap(4) { () throws(IndexFormatError) in try DocValuesReader(files[4].bytes) }
-        guard values.columnNames == DocumentValues.columns else {
-            throw MailsiftError(.corrupt, "\(files[4].path): columns \(values.columnNames), expected \(DocumentValues.columns)")
+        // Columns by name; the first six have been there since version 1.
+        let names = values.columnNames
+        guard names.count >= 6, Array(names.prefix(6)) == Array(DocumentValues.columns.prefix(6)) else {
+            throw MailsiftError(.corrupt, "\(files[4].path): columns \(names), expected \(DocumentValues.columns)")
         }
+        columnMap = DocumentValues.columns.map { names.firstIndex(of: $0) }
         guard stored.documentCount == Int(entry.documentCount), values.documentCount == Int(entry.documentCount) else {
             throw MailsiftError(.corrupt, "segment \(entry.name): files disagree on the document count")
         }
@@ -52,10 +57,16 @@ public final class SegmentReader: Sendable {
         try value(.id, doc)
     }
 
-    /// A per-document value.
+    /// A per-document value (a column the segment predates reads as its default).
     public func value(_ column: DocumentValues.Column, _ doc: UInt32) throws(MailsiftError) -> Int64 {
         do {
-            return DocumentValues.value(try values.value(column: column.rawValue, doc: doc))
+            guard let c = columnMap[column.rawValue] else {
+                let sent = column == .sentDay ? try value(.sentDate, doc) : 0
+                return DocumentValues.defaultValue(column, sentDate: sent)
+            }
+            return DocumentValues.value(try values.value(column: c, doc: doc))
+        } catch let e as MailsiftError {
+            throw e
         } catch {
             throw MailsiftError(.corrupt, "\(files[4].path): \(error)")
         }

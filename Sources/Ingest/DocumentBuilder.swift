@@ -11,6 +11,10 @@ enum DocumentBuilder {
         "resent-from", "resent-to", "x-original-to", "delivered-to", "mailing-list",
     ]
 
+    /// The term a field gets when part of its text has no terms (see `build`): U+0001, which
+    /// the analyzer never emits.
+    public static let unindexedMarker = "\u{1}"
+
     static func build(_ doc: MailDocument, id: Int64, mailbox: Int64, uid: Int64, internalDate: Int64, size: Int64,
                       analyzer: Analyzer) -> IndexDocument {
         let body = (doc.body.map(\.text) + doc.alternatives.map(\.text)).joined(separator: "\n")
@@ -28,6 +32,7 @@ enum DocumentBuilder {
         var fields: [IndexDocument.FieldTerms] = []
         for (field, text) in texts where !text.isEmpty {
             var terms: [(term: String, position: UInt32)] = []
+            let before = analyzer.stats
             let tokens = analyzer.tokens(text)
             terms.reserveCapacity(tokens.count + tokens.count / 8)
             for t in tokens {
@@ -35,12 +40,27 @@ enum DocumentBuilder {
                 terms.append((t.term, p))
                 if let f = t.folded { terms.append((f, p)) }
             }
+            // Text the analysis left out (words over 64 bytes, base64 and PGP runs) has no
+            // terms, so IMAP substring search could not find it through the dictionary: the
+            // field gets the marker term, and substring search always checks such messages.
+            let after = analyzer.stats
+            if after.longTokens != before.longTokens || after.noiseBytes != before.noiseBytes {
+                terms.append((Self.unindexedMarker, 0))
+            }
             fields.append(IndexDocument.FieldTerms(field: field, terms: terms))
         }
-        let stored: [(field: Field, text: String)] = texts.filter { !$0.1.isEmpty && $0.0 != .attachmentText && $0.0 != .headers }
-            .map { (field: $0.0, text: $0.1) }
+        // Stored: every field as text for snippets and exact substring checks; for headers,
+        // all of them (IMAP HEADER and TEXT search any header), decoded, one per line.
+        var stored: [(field: Field, text: String)] = texts.filter { !$0.1.isEmpty && $0.0 != .headers }.map { (field: $0.0, text: $0.1) }
+        let allHeaders = doc.headers.map { "\($0.name): \($0.value)\n" }.joined()
+        if !allHeaders.isEmpty { stored.append((.headers, allHeaders)) }
+        var sentDay = Int64.min
+        if let d = doc.date {
+            let local = d.secondsSinceEpoch + Int64(d.offsetMinutes) * 60
+            sentDay = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
+        }
         let values = DocumentValues(id: id, internalDate: internalDate, sentDate: doc.date?.secondsSinceEpoch ?? 0,
-                                    size: size, mailbox: mailbox, uid: uid)
+                                    size: size, mailbox: mailbox, uid: uid, sentDay: sentDay, attachments: Int64(doc.attachments.count))
         return IndexDocument(id: id, fields: fields, stored: stored, values: values)
     }
 }

@@ -1,0 +1,883 @@
+import Analysis
+import Catalog
+import IndexEngine
+import IndexFormat
+import MailsiftCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How results are ordered.
+public enum SearchSort: String, Sendable, Hashable {
+    /// BM25F score, best first (date breaks ties).
+    case relevance
+    case newest
+    case oldest
+    /// Mailbox, then UID (IMAP order).
+    case uid
+}
+
+public struct SearchOptions: Sendable {
+    /// Mailboxes searched, by name; nil: all of the user's.
+    public var mailboxes: [String]?
+    public var sort: SearchSort = .relevance
+    public var offset = 0
+    public var limit = 50
+    public var snippets = true
+    /// Catalog docids of the saved result (IMAP `$`), when the caller keeps one.
+    public var savedResult: Set<Int64>?
+    public var limits = QueryLimits()
+    /// "Now" for relative dates, seconds since 1970.
+    public var now: Int64
+
+    public init(mailboxes: [String]? = nil, now: Int64? = nil) {
+        self.mailboxes = mailboxes
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        self.now = now ?? Int64(ts.tv_sec)
+    }
+}
+
+/// The best passage of a hit with the matched words marked (as JMAP SearchSnippet).
+public struct Snippet: Sendable, Hashable {
+    /// The field the passage is from (`subject`, `body`, …).
+    public var field: String
+    public var text: String
+    /// UTF-8 byte ranges of `text` that matched.
+    public var highlights: [Range<Int>]
+    /// `text` with the matches wrapped in `<mark>` and `</mark>` (HTML-escaped otherwise).
+    public var marked: String
+}
+
+public struct SearchResultHit: Sendable, Hashable {
+    public var docid: Int64
+    public var mailbox: String
+    public var uid: Int64
+    public var internalDate: Int64
+    public var sentDate: Int64?
+    public var size: Int64
+    public var from: String
+    public var subject: String
+    public var path: String?
+    public var score: Double
+    public var snippet: Snippet?
+}
+
+public struct SearchResults: Sendable {
+    /// All matches (before offset/limit).
+    public var total: Int
+    public var hits: [SearchResultHit]
+}
+
+/// Executes query trees against one index snapshot and the catalog: the one engine behind
+/// IMAP SEARCH, the webmail language, the CLI and the daemon.
+///
+/// Plan: every node evaluates to a `DocSet` within the set its context already allows (AND
+/// evaluates cheap children first and narrows the rest to what survived; NOT is a difference
+/// within that set). Text keys:
+/// - IMAP substrings: the term dictionary narrows (terms containing each word of the key, plus
+///   messages whose text has unindexed parts), the stored text confirms: exact.
+/// - Webmail words and phrases: postings and positions, folded as indexing folds.
+public final class QueryEngine {
+    public let reader: IndexReader
+    public let catalog: Catalog
+    let analyzer: Analyzer
+
+    public init(reader: IndexReader, catalog: Catalog, analyzer: Analyzer = Analyzer()) {
+        self.reader = reader
+        self.catalog = catalog
+        self.analyzer = analyzer
+    }
+
+    /// Matches, ranked and cut to a page, with snippets.
+    public func search(_ node: QueryNode, options: SearchOptions = SearchOptions()) throws(MailsiftError) -> SearchResults {
+        let run = try Execution(engine: self, options: options)
+        let matches = try run.evaluate(node, within: run.scope)
+        return try run.results(matches, node: node)
+    }
+
+    /// UIDs matching `node` in one mailbox, ascending (for IMAP SEARCH / ESEARCH).
+    public func uids(_ node: QueryNode, mailbox: String, options: SearchOptions = SearchOptions()) throws(MailsiftError) -> [UInt32] {
+        var o = options
+        o.mailboxes = [mailbox]
+        let run = try Execution(engine: self, options: o)
+        let matches = try run.evaluate(node, within: run.scope)
+        var out: [UInt32] = []
+        try run.forEachDoc(matches) { s, d throws(MailsiftError) in
+            out.append(UInt32(truncatingIfNeeded: try run.segments[s].value(.uid, d)))
+        }
+        return out.sorted()
+    }
+}
+
+/// One query's execution state (lazy catalog data, deadline).
+final class Execution {
+    let engine: QueryEngine
+    let options: SearchOptions
+    let segments: [SegmentReader]
+    let counts: [UInt32]
+    /// Live documents of the mailboxes searched.
+    private(set) var scope: DocSet
+    let mailboxIDs: [Int64: String]
+    let deadline: UInt64
+    private var states: [Int64: MessageState]?
+    private var locations: [Int64: (Int, UInt32)]?
+
+    init(engine: QueryEngine, options: SearchOptions) throws(MailsiftError) {
+        self.engine = engine
+        self.options = options
+        segments = engine.reader.segments.map(\.reader)
+        counts = segments.map(\.documentCount)
+        deadline = Self.nowNanos() &+ UInt64(max(0, options.limits.timeBudget) * 1e9)
+        let rows = try engine.catalog.mailboxes()
+        var names: [Int64: String] = [:]
+        for r in rows { names[r.id] = r.name }
+        mailboxIDs = names
+        var wanted: Set<Int64>?
+        if let m = options.mailboxes {
+            let lower = Set(m.map { $0.uppercased() == "INBOX" ? "INBOX" : $0 })
+            wanted = Set(rows.filter { lower.contains($0.name.uppercased() == "INBOX" ? "INBOX" : $0.name) }.map(\.id))
+        }
+        var s = DocSet(empty: counts)
+        for (k, (segment, deletions)) in engine.reader.segments.enumerated() {
+            for d in 0..<segment.documentCount where !deletions.isDeleted(d) {
+                if let wanted, !wanted.contains(try segment.value(.mailbox, d)) { continue }
+                s.insert(k, d)
+            }
+        }
+        scope = s
+    }
+
+    static func nowNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    func checkDeadline() throws(MailsiftError) {
+        if Self.nowNanos() > deadline {
+            throw MailsiftError(.limitExceeded, "the query ran past its time budget of \(options.limits.timeBudget) s")
+        }
+    }
+
+    func forEachDoc(_ set: DocSet, _ body: (Int, UInt32) throws(MailsiftError) -> Void) throws(MailsiftError) {
+        for (s, words) in set.bits.enumerated() {
+            for (w, word) in words.enumerated() where word != 0 {
+                var x = word
+                while x != 0 {
+                    try body(s, UInt32(w * 64 + x.trailingZeroBitCount))
+                    x &= x - 1
+                }
+            }
+        }
+    }
+
+    // MARK: - Evaluation
+
+    func evaluate(_ node: QueryNode, within: DocSet, depth: Int = 0) throws(MailsiftError) -> DocSet {
+        guard depth <= options.limits.maxDepth else {
+            throw MailsiftError(.limitExceeded, "the query nests deeper than \(options.limits.maxDepth)")
+        }
+        try checkDeadline()
+        if within.isEmpty { return within }
+        switch node {
+        case .all:
+            return within
+        case .and(let children):
+            var current = within
+            for child in children.sorted(by: { Self.cost($0) < Self.cost($1) }) {
+                current = try evaluate(child, within: current, depth: depth + 1)
+                if current.isEmpty { break }
+            }
+            return current
+        case .or(let children):
+            var result = DocSet(empty: counts)
+            var rest = within
+            for child in children.sorted(by: { Self.cost($0) < Self.cost($1) }) {
+                let m = try evaluate(child, within: rest, depth: depth + 1)
+                result.formUnion(m)
+                rest.subtract(m)  // what matched need not be checked again
+                if rest.isEmpty { break }
+            }
+            return result
+        case .not(let inner):
+            var result = within
+            result.subtract(try evaluate(inner, within: within, depth: depth + 1))
+            return result
+        case .text(let field, let string, let match):
+            switch match {
+            case .substring: return try substring(field, string, within: within)
+            case .words, .phrase, .prefix: return try words(field, string, match, within: within)
+            }
+        case .header(let name, let value):
+            return try header(name, value, within: within)
+        case .date(let field, let comparison, let day):
+            let target = day.daysSinceEpoch
+            return try filterValues(within) { s, d throws(MailsiftError) in
+                let dayOf: Int64
+                switch field {
+                case .arrival:
+                    let t = try segments[s].value(.internalDate, d)
+                    dayOf = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+                case .sent:
+                    dayOf = try segments[s].value(.sentDay, d)
+                    // No Date header: RFC 9051 says the internal date stands in.
+                    if dayOf == .min {
+                        let t = try segments[s].value(.internalDate, d)
+                        return Self.compare(t >= 0 ? t / 86_400 : (t - 86_399) / 86_400, comparison, target)
+                    }
+                }
+                return Self.compare(dayOf, comparison, target)
+            }
+        case .relativeDate(let field, let olderThan, let seconds):
+            let cut = options.now - seconds
+            return try filterValues(within) { s, d throws(MailsiftError) in
+                let t = field == .arrival ? try segments[s].value(.internalDate, d) : try segments[s].value(.sentDate, d)
+                return olderThan ? t < cut : t >= cut
+            }
+        case .size(let larger, let n):
+            return try filterValues(within) { s, d throws(MailsiftError) in
+                let size = try segments[s].value(.size, d)
+                return larger ? size > n : size < n
+            }
+        case .hasAttachment:
+            return try filterValues(within) { s, d throws(MailsiftError) in try segments[s].value(.attachments, d) > 0 }
+        case .mailbox(let name):
+            let ids = Set(mailboxIDs.filter { Self.sameMailbox($0.value, name) }.map(\.key))
+            return try filterValues(within) { s, d throws(MailsiftError) in ids.contains(try segments[s].value(.mailbox, d)) }
+        case .flag(let flag, let set):
+            let bit: MessageFlags
+            switch flag {
+            case .seen: bit = .seen
+            case .answered: bit = .answered
+            case .flagged: bit = .flagged
+            case .deleted: bit = .deleted
+            case .draft: bit = .draft
+            case .recent: bit = .recent
+            }
+            let st = try messageStates()
+            return try filterIDs(within) { id in (st[id]?.flags.contains(bit) ?? false) == set }
+        case .keyword(let name, let set):
+            let st = try messageStates()
+            let lower = name.lowercased()
+            return try filterIDs(within) { id in (st[id]?.keywords.contains { $0.lowercased() == lower } ?? false) == set }
+        case .uids(let set):
+            let largest = try largestUID()
+            return try filterValues(within) { s, d throws(MailsiftError) in
+                let uid = try segments[s].value(.uid, d)
+                return uid > 0 && uid <= Int64(UInt32.max) && set.contains(UInt32(uid), largest: largest)
+            }
+        case .sequence(let set):
+            // Sequence numbers: position by UID among the mailbox's live messages (one
+            // mailbox; over several each has its own numbering).
+            let st = try messageStates()
+            var byMailbox: [Int64: [(uid: Int64, id: Int64)]] = [:]
+            for (id, s) in st { byMailbox[s.mailboxID, default: []].append((s.uid, id)) }
+            var numbers: [Int64: UInt32] = [:]
+            var largest: [Int64: UInt32] = [:]
+            for (m, list) in byMailbox {
+                for (k, e) in list.sorted(by: { $0.uid < $1.uid }).enumerated() { numbers[e.id] = UInt32(truncatingIfNeeded: k + 1) }
+                largest[m] = UInt32(truncatingIfNeeded: list.count)
+            }
+            return try filterIDs(within) { id in
+                guard let n = numbers[id], let m = st[id]?.mailboxID else { return false }
+                return set.contains(n, largest: largest[m] ?? 0)
+            }
+        case .savedResult:
+            let saved = options.savedResult ?? []
+            return try filterIDs(within) { id in saved.contains(id) }
+        case .fuzzy(let inner):
+            return try evaluate(Self.fuzzified(inner), within: within, depth: depth + 1)
+        case .around(let a, let b, let distance):
+            return try around(a, b, distance: distance, within: within)
+        }
+    }
+
+    static func compare(_ day: Int64, _ c: DateComparison, _ target: Int64) -> Bool {
+        switch c {
+        case .before: return day < target
+        case .on: return day == target
+        case .since: return day >= target
+        }
+    }
+
+    static func sameMailbox(_ a: String, _ b: String) -> Bool {
+        a == b || (a.uppercased() == "INBOX" && b.uppercased() == "INBOX")
+    }
+
+    /// Rough cost for ordering AND/OR children: values and flags first, then indexed words,
+    /// then substrings (stored text), then header scans.
+    static func cost(_ node: QueryNode) -> Int {
+        switch node {
+        case .all, .date, .relativeDate, .size, .mailbox, .uids, .hasAttachment: return 1
+        case .flag, .keyword, .sequence, .savedResult: return 2
+        case .text(_, _, let m): return m == .substring ? 20 : 5
+        case .fuzzy: return 8
+        case .around: return 10
+        case .header: return 30
+        case .not(let n): return cost(n) + 1
+        case .and(let c): return c.map(cost).min() ?? 1
+        case .or(let c): return c.map(cost).reduce(0, +)
+        }
+    }
+
+    /// RFC 6203 FUZZY: text keys match as words (the analysis folds case and diacritics), not
+    /// as substrings; typo tolerance beyond that is not implemented yet.
+    static func fuzzified(_ node: QueryNode) -> QueryNode {
+        switch node {
+        case .text(let f, let s, .substring): return .text(f, s, .words)
+        case .and(let c): return .and(c.map(fuzzified))
+        case .or(let c): return .or(c.map(fuzzified))
+        case .not(let n): return .not(fuzzified(n))
+        default: return node
+        }
+    }
+
+    func filterValues(_ within: DocSet, _ keep: (Int, UInt32) throws(MailsiftError) -> Bool) throws(MailsiftError) -> DocSet {
+        var out = DocSet(empty: counts)
+        try forEachDoc(within) { s, d throws(MailsiftError) in if try keep(s, d) { out.insert(s, d) } }
+        return out
+    }
+
+    func filterIDs(_ within: DocSet, _ keep: (Int64) -> Bool) throws(MailsiftError) -> DocSet {
+        try filterValues(within) { s, d throws(MailsiftError) in keep(try segments[s].id(of: d)) }
+    }
+
+    func messageStates() throws(MailsiftError) -> [Int64: MessageState] {
+        if let states { return states }
+        let ids = options.mailboxes == nil ? nil : Array(Set(mailboxIDs.filter { m in options.mailboxes?.contains { Self.sameMailbox(m.value, $0) } ?? true }.map(\.key)))
+        let s = try engine.catalog.messageStates(mailboxIDs: ids)
+        states = s
+        return s
+    }
+
+    func largestUID() throws(MailsiftError) -> UInt32 {
+        var m: Int64 = 0
+        try forEachDoc(scope) { s, d throws(MailsiftError) in m = max(m, try segments[s].value(.uid, d)) }
+        return UInt32(clamping: m)
+    }
+
+    // MARK: - Fields
+
+    /// Index fields a text key covers.
+    static func indexFields(_ f: TextField) -> [Field] {
+        switch f {
+        case .from: return [.from]
+        case .to: return [.to]
+        case .cc: return [.cc]
+        case .bcc: return [.bcc]
+        case .subject: return [.subject]
+        case .body: return [.body, .attachmentText]
+        case .text: return Field.allCases
+        case .filename: return [.attachmentName]
+        case .list, .messageID: return [.headers]
+        }
+    }
+
+    /// Stored fields whose text a substring key must be found in.
+    static func storedFields(_ f: TextField) -> [Field] {
+        switch f {
+        case .text: return [.headers, .body, .attachmentText]
+        case .body: return [.body, .attachmentText]
+        default: return indexFields(f)
+        }
+    }
+
+    // MARK: - Substrings (IMAP)
+
+    func substring(_ field: TextField, _ string: String, within: DocSet) throws(MailsiftError) -> DocSet {
+        let needle = TextNormalizer.caseFold(string)
+        if needle.isEmpty { return within }  // "" is a substring of every text
+        // Narrow: a message whose field text contains the key has, for each word of the key,
+        // a term containing it (or text the analysis left out: the marker term). TEXT also
+        // covers headers that are not indexed, so it is checked against stored text only.
+        var candidates = within
+        if field != .text && field != .list && field != .messageID {
+            for piece in Self.needles(engine.analyzer, string) {
+                var hits = DocSet(empty: counts)
+                var narrowed = true
+                for f in Self.indexFields(field) {
+                    for (s, segment) in segments.enumerated() {
+                        let terms: [([UInt8], TermPostingsInfo)]
+                        do {
+                            terms = try segment.terms.terms(field: f.rawValue, containing: Array(piece.utf8), limit: options.limits.maxExpandedTerms + 1)
+                        } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
+                        if terms.count > options.limits.maxExpandedTerms { narrowed = false; break }
+                        for (_, info) in terms { try addPostings(info, segment: s, into: &hits) }
+                        if let marker = try lookup(segment, f, Self.marker) { try addPostings(marker, segment: s, into: &hits) }
+                    }
+                    if !narrowed { break }
+                }
+                // Too many terms contain this piece to be worth it: confirm without narrowing.
+                if narrowed { candidates.formIntersection(hits) }
+                if candidates.isEmpty { return candidates }
+            }
+        }
+        // Confirm on the stored text, folded as the key was.
+        let fields = Set(Self.storedFields(field).map(\.rawValue))
+        var out = DocSet(empty: counts)
+        var checked = 0
+        try forEachDoc(candidates) { s, d throws(MailsiftError) in
+            checked += 1
+            if checked & 255 == 0 { try checkDeadline() }
+            let doc: [(UInt8, String)]
+            do { doc = try segments[s].stored.document(d) } catch {
+                throw MailsiftError(.corrupt, "segment \(segments[s].name): \(error)")
+            }
+            for (f, text) in doc where fields.contains(f) {
+                let hay: String
+                if field == .list || field == .messageID {
+                    hay = Self.headerValues(text, names: field == .list ? ["list-id", "list-post"] : ["message-id"]).joined(separator: "\n")
+                } else {
+                    hay = text
+                }
+                if Self.containsFolded(hay, needle) {
+                    out.insert(s, d)
+                    return
+                }
+            }
+        }
+        return out
+    }
+
+    static let marker = "\u{1}"
+
+    /// The pieces of a substring key the dictionary can narrow by: its finest tokens (words
+    /// and numbers, not compounds, which may be cut at the key's edges); for scripts written
+    /// without spaces (Han, Kana, Thai…), single characters, since the key may straddle the
+    /// dictionary's word boundaries.
+    static func needles(_ analyzer: Analyzer, _ string: String) -> [String] {
+        var out: [String] = []
+        for t in analyzer.queryTokens(string) where t.kind == .word || t.kind == .number {
+            if t.term.unicodeScalars.contains(where: isUnspacedScript) {
+                for ch in t.term { out.append(String(ch)) }
+            } else {
+                out.append(t.term)
+            }
+        }
+        return Array(Set(out))
+    }
+
+    static func isUnspacedScript(_ s: Unicode.Scalar) -> Bool {
+        switch s.value {
+        case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF, 0x3040...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF,
+             0xF900...0xFAFF, 0x20000...0x2FFFF, 0xAC00...0xD7AF, 0x1100...0x11FF:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Whether the case-folded `text` contains `needle` (already folded).
+    static func containsFolded(_ text: String, _ needle: String) -> Bool {
+        let folded = text.utf8.allSatisfy({ $0 < 0x80 }) ? text.lowercased() : TextNormalizer.caseFold(text)
+        var f = folded, n = needle
+        return f.withUTF8 { hay in
+            n.withUTF8 { nd in
+                guard nd.count <= hay.count, let hb = hay.baseAddress, let nb = nd.baseAddress else { return nd.isEmpty }
+                return findBytes(hb, hay.count, nb, nd.count)
+            }
+        }
+    }
+
+    /// Whether `needle` occurs in `hay` (a first-byte scan with memchr, then memcmp).
+    static func findBytes(_ hay: UnsafePointer<UInt8>, _ n: Int, _ needle: UnsafePointer<UInt8>, _ m: Int) -> Bool {
+        guard m > 0 else { return true }
+        var i = 0
+        let first = Int32(needle[0])
+        while i + m <= n {
+            guard let p = memchr(hay + i, first, n - i - m + 1) else { return false }
+            let at = UnsafePointer<UInt8>(p.assumingMemoryBound(to: UInt8.self))
+            if memcmp(at, needle, m) == 0 { return true }
+            i = at - hay + 1
+        }
+        return false
+    }
+
+    func lookup(_ segment: SegmentReader, _ field: Field, _ term: String) throws(MailsiftError) -> TermPostingsInfo? {
+        do { return try segment.terms.lookup([field.rawValue] + Array(term.utf8)) } catch {
+            throw MailsiftError(.corrupt, "segment \(segment.name): \(error)")
+        }
+    }
+
+    func addPostings(_ info: TermPostingsInfo, segment s: Int, into set: inout DocSet) throws(MailsiftError) {
+        do {
+            var it = try segments[s].postings.iterator(info)
+            var d = it.doc
+            while d != PostingsIterator.noMoreDocs {
+                set.insert(s, d)
+                d = try it.next()
+            }
+        } catch {
+            throw MailsiftError(.corrupt, "segment \(segments[s].name): \(error)")
+        }
+    }
+
+    // MARK: - Headers
+
+    func header(_ name: String, _ value: String, within: DocSet) throws(MailsiftError) -> DocSet {
+        let lowerName = name.lowercased()
+        let needle = TextNormalizer.caseFold(value)
+        var out = DocSet(empty: counts)
+        var checked = 0
+        try forEachDoc(within) { s, d throws(MailsiftError) in
+            checked += 1
+            if checked & 255 == 0 { try checkDeadline() }
+            let doc: [(UInt8, String)]
+            do { doc = try segments[s].stored.document(d) } catch {
+                throw MailsiftError(.corrupt, "segment \(segments[s].name): \(error)")
+            }
+            for (f, text) in doc where f == Field.headers.rawValue {
+                for v in Self.headerValues(text, names: [lowerName]) where needle.isEmpty || Self.containsFolded(v, needle) {
+                    out.insert(s, d)
+                    return
+                }
+            }
+        }
+        return out
+    }
+
+    /// Values of the header fields named `names` (lowercase) in stored header text
+    /// ("Name: value" lines).
+    static func headerValues(_ text: String, names: Set<String>) -> [String] {
+        var out: [String] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let n = line[..<colon].lowercased()
+            guard names.contains(n) else { continue }
+            var v = line[line.index(after: colon)...]
+            if v.first == " " { v = v.dropFirst() }
+            out.append(String(v))
+        }
+        return out
+    }
+
+    // MARK: - Words (webmail)
+
+    /// One word or phrase to find: terms at relative positions, each with its alternatives
+    /// (the term and its diacritic-folded form).
+    struct Phrase {
+        var terms: [(alternatives: [String], offset: UInt32)]
+        var isPhrase: Bool { terms.count > 1 }
+    }
+
+    /// Clauses of a webmail text key: for `.words`, each space-separated piece (a word indexed
+    /// whole, such as an address, is one term; otherwise its parts as a phrase); for
+    /// `.phrase`, all of it as one phrase.
+    func phrases(_ string: String, _ match: TextMatch) -> [Phrase] {
+        let pieces: [String] = match == .phrase ? [string] : string.split(whereSeparator: { $0.isWhitespace }).map(String.init)
+        var out: [Phrase] = []
+        for piece in pieces {
+            let tokens = engine.analyzer.queryTokens(piece)
+            guard !tokens.isEmpty else { continue }
+            let length = piece.utf8.count
+            if match != .phrase, let whole = tokens.first(where: { $0.start == 0 && $0.end == length }) {
+                out.append(Phrase(terms: [(Self.alternatives(whole), 0)]))
+                continue
+            }
+            var byPosition: [Int: Token] = [:]
+            for t in tokens {
+                if let seen = byPosition[t.position], seen.end - seen.start <= t.end - t.start { continue }
+                byPosition[t.position] = t
+            }
+            let first = byPosition.keys.min() ?? 0
+            out.append(Phrase(terms: byPosition.sorted { $0.key < $1.key }.map { (Self.alternatives($0.value), UInt32($0.key - first)) }))
+        }
+        return out
+    }
+
+    static func alternatives(_ t: Token) -> [String] {
+        if let f = t.folded, f != t.term { return [t.term, f] }
+        return [t.term]
+    }
+
+    func words(_ field: TextField, _ string: String, _ match: TextMatch, within: DocSet) throws(MailsiftError) -> DocSet {
+        if field == .messageID || field == .list, match != .prefix {
+            return try substring(field, string, within: within)
+        }
+        let fields = Self.indexFields(field)
+        if match == .prefix {
+            guard let last = engine.analyzer.queryTokens(string).last else { return DocSet(empty: counts) }
+            let prefix = last.folded ?? last.term
+            var out = DocSet(empty: counts)
+            var expanded = 0
+            for f in fields {
+                for (s, segment) in segments.enumerated() {
+                    var infos: [TermPostingsInfo] = []
+                    do {
+                        try segment.terms.enumerate(prefix: [f.rawValue] + Array(prefix.utf8)) { _, info in
+                            infos.append(info)
+                            expanded += 1
+                            return expanded <= options.limits.maxExpandedTerms
+                        }
+                    } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
+                    if expanded > options.limits.maxExpandedTerms {
+                        throw MailsiftError(.limitExceeded, "\"\(prefix)*\" matches more than \(options.limits.maxExpandedTerms) terms")
+                    }
+                    for info in infos { try addPostings(info, segment: s, into: &out) }
+                }
+            }
+            out.formIntersection(within)
+            return out
+        }
+        var current = within
+        for phrase in phrases(string, match) {
+            var any = DocSet(empty: counts)
+            for f in fields {
+                for (s, segment) in segments.enumerated() {
+                    for d in try phraseDocs(phrase, field: f, segment: segment) { any.insert(s, d) }
+                }
+            }
+            current.formIntersection(any)
+            if current.isEmpty { break }
+        }
+        return current
+    }
+
+    /// Docs of a segment with the phrase in one field (a single term: its postings).
+    func phraseDocs(_ phrase: Phrase, field: Field, segment: SegmentReader) throws(MailsiftError) -> [UInt32] {
+        // Per position: (doc → positions) of the alternatives, merged.
+        var perTerm: [[UInt32: [UInt32]]] = []
+        for (alternatives, _) in phrase.terms {
+            var map: [UInt32: [UInt32]] = [:]
+            for term in alternatives {
+                guard let info = try lookup(segment, field, term) else { continue }
+                do {
+                    var it = try segment.postings.iterator(info)
+                    var d = it.doc
+                    while d != PostingsIterator.noMoreDocs {
+                        map[d, default: []] += phrase.isPhrase ? try it.positions() : []
+                        d = try it.next()
+                    }
+                } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
+            }
+            if map.isEmpty { return [] }
+            perTerm.append(map)
+        }
+        guard let first = perTerm.first else { return [] }
+        if !phrase.isPhrase { return first.keys.sorted() }
+        var out: [UInt32] = []
+        for (doc, starts) in first {
+            let sets = perTerm.map { Set($0[doc] ?? []) }
+            if sets.contains(where: \.isEmpty) { continue }
+            let o0 = Int64(phrase.terms[0].offset)
+            let found = starts.contains { p in
+                phrase.terms.indices.allSatisfy { k in
+                    let target = Int64(p) - o0 + Int64(phrase.terms[k].offset)
+                    return target >= 0 && target <= Int64(UInt32.max) && sets[k].contains(UInt32(target))
+                }
+            }
+            if found { out.append(doc) }
+        }
+        return out.sorted()
+    }
+
+    /// AROUND: a word of `a` within `distance` positions of a word of `b`, in the same field.
+    func around(_ a: QueryNode, _ b: QueryNode, distance: Int, within: DocSet) throws(MailsiftError) -> DocSet {
+        guard case .text(let fa, let sa, _) = a, case .text(let fb, let sb, _) = b else {
+            var both = try evaluate(a, within: within)
+            both.formIntersection(try evaluate(b, within: within))
+            return both
+        }
+        let fields = Set(Self.indexFields(fa)).intersection(Self.indexFields(fb))
+        let pa = phrases(sa, .phrase).first, pb = phrases(sb, .phrase).first
+        guard let pa, let pb else { return DocSet(empty: counts) }
+        var out = DocSet(empty: counts)
+        for f in fields {
+            for (s, segment) in segments.enumerated() {
+                let posA = try positions(pa, field: f, segment: segment)
+                let posB = try positions(pb, field: f, segment: segment)
+                for (doc, xs) in posA where within.contains(s, doc) {
+                    guard let ys = posB[doc] else { continue }
+                    if xs.contains(where: { x in ys.contains { y in abs(Int64(x) - Int64(y)) <= Int64(distance) + 1 } }) { out.insert(s, doc) }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Positions of a phrase's first term per doc (phrase checked).
+    func positions(_ phrase: Phrase, field: Field, segment: SegmentReader) throws(MailsiftError) -> [UInt32: [UInt32]] {
+        var out: [UInt32: [UInt32]] = [:]
+        let docs = Set(try phraseDocs(phrase, field: field, segment: segment))
+        guard let first = phrase.terms.first else { return out }
+        for term in first.alternatives {
+            guard let info = try lookup(segment, field, term) else { continue }
+            do {
+                var it = try segment.postings.iterator(info)
+                var d = it.doc
+                while d != PostingsIterator.noMoreDocs {
+                    if docs.contains(d) { out[d, default: []] += try it.positions() }
+                    d = try it.next()
+                }
+            } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
+        }
+        return out
+    }
+}
+
+// MARK: - Ranking, pages and snippets
+
+extension Execution {
+    /// BM25F field weights: a word in the subject or sender says more than one in the body.
+    static let fieldWeights: [Field: Double] = [
+        .subject: 3, .from: 2.5, .to: 1.5, .cc: 1.2, .bcc: 1.2, .body: 1, .attachmentName: 2, .attachmentText: 0.7, .headers: 0.5,
+    ]
+    static let k1 = 1.2
+
+    /// The positive words of a query (not under NOT), for scoring and highlighting.
+    static func positiveTexts(_ node: QueryNode, negated: Bool = false, into out: inout [(TextField, String, TextMatch)]) {
+        switch node {
+        case .text(let f, let s, let m): if !negated { out.append((f, s, m)) }
+        case .and(let c), .or(let c): for n in c { positiveTexts(n, negated: negated, into: &out) }
+        case .not(let n): positiveTexts(n, negated: !negated, into: &out)
+        case .fuzzy(let n): positiveTexts(n, negated: negated, into: &out)
+        case .around(let a, let b, _):
+            positiveTexts(a, negated: negated, into: &out)
+            positiveTexts(b, negated: negated, into: &out)
+        default: break
+        }
+    }
+
+    func results(_ matches: DocSet, node: QueryNode) throws(MailsiftError) -> SearchResults {
+        var texts: [(TextField, String, TextMatch)] = []
+        Self.positiveTexts(node, into: &texts)
+        // Query terms (with alternatives) and the fields each may score in.
+        var queryTerms: [(alternatives: [String], fields: [Field])] = []
+        var highlightTerms = Set<String>()
+        for (field, string, _) in texts {
+            for t in engine.analyzer.queryTokens(string) {
+                let alts = Self.alternatives(t)
+                queryTerms.append((alts, Self.indexFields(field)))
+                for a in alts { highlightTerms.insert(a) }
+            }
+        }
+        // Hits with their sort keys.
+        struct Entry { var segment: Int; var doc: UInt32; var id: Int64; var date: Int64; var mailbox: Int64; var uid: Int64; var score: Double }
+        var entries: [Entry] = []
+        var index: [Int64: Int] = [:]  // (segment << 32 | doc) → entry
+        try forEachDoc(matches) { s, d throws(MailsiftError) in
+            let seg = segments[s]
+            let sent = try seg.value(.sentDate, d)
+            let date = sent != 0 ? sent : try seg.value(.internalDate, d)
+            index[Int64(s) << 32 | Int64(d)] = entries.count
+            entries.append(Entry(segment: s, doc: d, id: try seg.id(of: d), date: date, mailbox: try seg.value(.mailbox, d),
+                                 uid: try seg.value(.uid, d), score: 0))
+        }
+        if options.sort == .relevance, !queryTerms.isEmpty, !entries.isEmpty {
+            let n = Double(max(1, engine.reader.documentCount))
+            for (alternatives, fields) in queryTerms {
+                var tf: [Int: Double] = [:]
+                var df = 0
+                for f in fields {
+                    let w = Self.fieldWeights[f] ?? 1
+                    for (s, segment) in segments.enumerated() {
+                        for term in alternatives {
+                            guard let info = try lookup(segment, f, term) else { continue }
+                            df = max(df, Int(info.docFreq))
+                            do {
+                                var it = try segment.postings.iterator(info)
+                                var d = it.doc
+                                while d != PostingsIterator.noMoreDocs {
+                                    if let e = index[Int64(s) << 32 | Int64(d)] { tf[e, default: 0] += w * Double(it.freq) }
+                                    d = try it.next()
+                                }
+                            } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
+                        }
+                    }
+                }
+                guard df > 0 else { continue }
+                let idf = log(1 + (n - Double(df) + 0.5) / (Double(df) + 0.5))
+                for (e, t) in tf { entries[e].score += idf * t / (Self.k1 + t) }
+            }
+        }
+        switch options.sort {
+        case .relevance: entries.sort { ($0.score, $0.date, $0.id) > ($1.score, $1.date, $1.id) }
+        case .newest: entries.sort { ($0.date, $0.id) > ($1.date, $1.id) }
+        case .oldest: entries.sort { ($0.date, $0.id) < ($1.date, $1.id) }
+        case .uid: entries.sort { ($0.mailbox, $0.uid) < ($1.mailbox, $1.uid) }
+        }
+        let from = min(max(0, options.offset), entries.count)
+        let to = min(entries.count, from + max(0, options.limit))
+        var hits: [SearchResultHit] = []
+        for e in entries[from..<to] {
+            let row = try engine.catalog.message(e.id)
+            let doc: [(UInt8, String)]
+            do { doc = try segments[e.segment].stored.document(e.doc) } catch {
+                throw MailsiftError(.corrupt, "segment \(segments[e.segment].name): \(error)")
+            }
+            var fromText = "", subject = ""
+            for (f, text) in doc {
+                if f == Field.subject.rawValue { subject = text }
+                if f == Field.from.rawValue { fromText = text }
+            }
+            let sent = try segments[e.segment].value(.sentDate, e.doc)
+            hits.append(SearchResultHit(
+                docid: e.id, mailbox: mailboxIDs[e.mailbox] ?? row?.mailbox ?? "", uid: e.uid,
+                internalDate: try segments[e.segment].value(.internalDate, e.doc), sentDate: sent == 0 ? nil : sent,
+                size: try segments[e.segment].value(.size, e.doc), from: fromText, subject: subject, path: row?.sourcePath,
+                score: e.score, snippet: options.snippets ? snippet(doc, terms: highlightTerms) : nil))
+        }
+        return SearchResults(total: entries.count, hits: hits)
+    }
+
+    /// The passage of the subject or body with the most matched words (about 200 bytes).
+    func snippet(_ doc: [(UInt8, String)], terms: Set<String>) -> Snippet? {
+        var best: (field: UInt8, text: String, ranges: [Range<Int>], start: Int, end: Int, count: Int)?
+        for (f, text) in doc where f == Field.subject.rawValue || f == Field.body.rawValue {
+            let matched = engine.analyzer.queryTokens(text).filter { terms.contains($0.term) || ($0.folded.map(terms.contains) ?? false) }
+            var ranges: [Range<Int>] = []
+            for t in matched where ranges.last.map({ $0.upperBound <= t.start }) ?? true { ranges.append(t.start..<t.end) }
+            if f == Field.subject.rawValue {
+                if !ranges.isEmpty, best == nil || ranges.count > best?.count ?? 0 {
+                    best = (f, text, ranges, 0, text.utf8.count, ranges.count)
+                }
+                continue
+            }
+            // The 200-byte window holding the most matches.
+            let window = 200
+            var i = 0
+            for j in ranges.indices {
+                while ranges[j].upperBound - ranges[i].lowerBound > window { i += 1 }
+                let count = j - i + 1
+                if best == nil || count > best?.count ?? 0 || (best?.field == Field.subject.rawValue && count >= best?.count ?? 0) {
+                    let start = max(0, ranges[i].lowerBound - 40)
+                    best = (f, text, Array(ranges[i...j]), start, min(text.utf8.count, start + window + 40), count)
+                }
+            }
+            if best == nil, !text.isEmpty { best = (f, text, [], 0, min(text.utf8.count, window), 0) }
+        }
+        guard let b = best else { return nil }
+        let utf8 = Array(b.text.utf8)
+        var start = b.start, end = b.end
+        while start > 0, start < utf8.count, utf8[start] & 0xC0 == 0x80 { start -= 1 }
+        while end < utf8.count, utf8[end] & 0xC0 == 0x80 { end += 1 }
+        let passage = String(decoding: utf8[start..<end], as: UTF8.self)
+        let highlights = b.ranges.filter { $0.lowerBound >= start && $0.upperBound <= end }.map { ($0.lowerBound - start)..<($0.upperBound - start) }
+        var marked = ""
+        let bytes = Array(passage.utf8)
+        var at = 0
+        for r in highlights {
+            marked += Self.escape(String(decoding: bytes[at..<r.lowerBound], as: UTF8.self))
+            marked += "<mark>" + Self.escape(String(decoding: bytes[r], as: UTF8.self)) + "</mark>"
+            at = r.upperBound
+        }
+        marked += Self.escape(String(decoding: bytes[at...], as: UTF8.self))
+        let name = Field(rawValue: b.field)?.name ?? "body"
+        return Snippet(field: name, text: passage, highlights: highlights, marked: marked)
+    }
+
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            switch c {
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "&": out += "&amp;"
+            case "\"": out += "&quot;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}
