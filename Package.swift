@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "Analysis", targets: ["Analysis"]),
         .library(name: "IndexFormat", targets: ["IndexFormat"]),
         .library(name: "IndexEngine", targets: ["IndexEngine"]),
+        .library(name: "Query", targets: ["Query"]),
+        .library(name: "Catalog", targets: ["Catalog"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -48,6 +48,18 @@ let package = Package(
             path: "Benchmarks/IndexBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "QueryBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Query", package: mailsiftIdentity),
+                .product(name: "Ingest", package: mailsiftIdentity),
+                .product(name: "IndexEngine", package: mailsiftIdentity),
+                .product(name: "Catalog", package: mailsiftIdentity),
+            ],
+            path: "Benchmarks/QueryBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
