@@ -7,10 +7,18 @@ public struct IndexDocument: Sendable {
         public var field: Field
         /// Terms and their positions, in any order; a term may repeat (with other positions).
         public var terms: [(term: String, position: UInt32)]
-        public init(field: Field, terms: [(term: String, position: UInt32)]) {
+        /// Diacritic-folded variants of the field's terms, kept apart from the terms proper
+        /// (`Field.variantKeyByte`): a variant is not text the message contains, so exact
+        /// substring search must be able to tell them apart.
+        public var variants: Bool
+        public init(field: Field, terms: [(term: String, position: UInt32)], variants: Bool = false) {
             self.field = field
             self.terms = terms
+            self.variants = variants
         }
+
+        /// The key byte the terms are indexed under.
+        public var keyByte: UInt8 { variants ? field.variantKeyByte : field.rawValue }
     }
 
     /// The catalog's docid.

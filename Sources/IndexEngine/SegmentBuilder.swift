@@ -56,7 +56,7 @@ struct SegmentBuilder {
     mutating func add(_ doc: IndexDocument) {
         let local = documentCount
         for field in doc.fields {
-            let f = field.field.rawValue
+            let f = field.keyByte
             // Hashes first, so the lookup loop can prefetch the bucket of a term a few tokens
             // ahead: the table is far larger than the caches and its probes are the indexer's
             // largest single cost.

@@ -32,13 +32,14 @@ enum DocumentBuilder {
         var fields: [IndexDocument.FieldTerms] = []
         for (field, text) in texts where !text.isEmpty {
             var terms: [(term: String, position: UInt32)] = []
+            var variants: [(term: String, position: UInt32)] = []
             let before = analyzer.stats
             let tokens = analyzer.tokens(text)
             terms.reserveCapacity(tokens.count + tokens.count / 8)
             for t in tokens {
                 let p = UInt32(clamping: t.position)
                 terms.append((t.term, p))
-                if let f = t.folded { terms.append((f, p)) }
+                if let f = t.folded { variants.append((f, p)) }
             }
             // Text the analysis left out (words over 64 bytes, base64 and PGP runs) has no
             // terms, so IMAP substring search could not find it through the dictionary: the
@@ -48,6 +49,7 @@ enum DocumentBuilder {
                 terms.append((Self.unindexedMarker, 0))
             }
             fields.append(IndexDocument.FieldTerms(field: field, terms: terms))
+            if !variants.isEmpty { fields.append(IndexDocument.FieldTerms(field: field, terms: variants, variants: true)) }
         }
         // Stored: every field as text for snippets and exact substring checks; for headers,
         // all of them (IMAP HEADER and TEXT search any header), decoded, one per line.

@@ -12,6 +12,13 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
     /// Other header fields' values (List-Id, Reply-To, X-Mailer, …).
     case headers = 9
 
+    /// The term-key byte of the field's diacritic-folded variants (`rawValue | 0x20`): terms
+    /// the analysis derived ("muller" for "Müller"), kept apart from the text's own terms.
+    public var variantKeyByte: UInt8 { rawValue | 0x20 }
+
+    /// The field of a term-key byte, its own or its variants'.
+    public init?(keyByte: UInt8) { self.init(rawValue: keyByte & ~0x20) }
+
     /// The name used in queries and JSON (`from:`, `subject:`, `filename:`).
     public var name: String {
         switch self {

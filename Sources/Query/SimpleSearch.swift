@@ -125,7 +125,9 @@ public struct SimpleSearch {
         for clause in clauses {
             var docs = Set<UInt32>()
             for field in Field.allCases {
-                for d in try clauseDocs(clause, field: field, segment: segment) { docs.insert(d) }
+                for key in [field.rawValue, field.variantKeyByte] {
+                    for d in try clauseDocs(clause, field: key, segment: segment) { docs.insert(d) }
+                }
             }
             let sorted = docs.sorted()
             if let r = result {
@@ -139,10 +141,10 @@ public struct SimpleSearch {
         return result ?? []
     }
 
-    func clauseDocs(_ clause: Clause, field: Field, segment: SegmentReader) throws(IndexFormatError) -> [UInt32] {
+    func clauseDocs(_ clause: Clause, field: UInt8, segment: SegmentReader) throws(IndexFormatError) -> [UInt32] {
         var infos: [TermPostingsInfo] = []
         for (term, _) in clause.terms {
-            guard let info = try segment.terms.lookup([field.rawValue] + Array(term.utf8)) else { return [] }
+            guard let info = try segment.terms.lookup([field] + Array(term.utf8)) else { return [] }
             infos.append(info)
         }
         if !clause.isPhrase, let info = infos.first {

@@ -135,7 +135,8 @@ struct StatsCommand: ParsableCommand {
             for (field, st) in try segment.fieldStatistics() { rows[field, default: .init()].add(st) }
         }
         for field in Field.allCases {
-            let r = rows[field.rawValue, default: .init()]
+            var r = rows[field.rawValue, default: .init()]
+            r.add(rows[field.variantKeyByte, default: .init()])  // diacritic-folded variants
             print("  \(field.name): \(r.terms) terms, \(r.postings) postings, \(r.positions) positions, \(r.docsBytes) B docs, \(r.positionsBytes) B positions")
         }
         let catalogBytes = (try? FileManager.default.attributesOfItem(atPath: dir.catalogPath)[.size] as? Int) ?? 0
