@@ -106,6 +106,15 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// Mailbox names by id (cheap: no message counts).
+    public func mailboxNames() throws(MailsiftError) -> [Int64: String] {
+        try read { db in
+            var out: [Int64: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM mailboxes") { out[row["id"]] = row["name"] }
+            return out
+        }
+    }
+
     // MARK: - Messages
 
     /// Registers messages (in one transaction) and returns their docids and UIDs in order.

@@ -129,14 +129,12 @@ final class Execution {
         segments = engine.reader.segments.map(\.reader)
         counts = segments.map(\.documentCount)
         deadline = Self.nowNanos() &+ UInt64(max(0, options.limits.timeBudget) * 1e9)
-        let rows = try engine.catalog.mailboxes()
-        var names: [Int64: String] = [:]
-        for r in rows { names[r.id] = r.name }
+        let names = try engine.catalog.mailboxNames()
         mailboxIDs = names
         var wanted: Set<Int64>?
         if let m = options.mailboxes {
             let lower = Set(m.map { $0.uppercased() == "INBOX" ? "INBOX" : $0 })
-            wanted = Set(rows.filter { lower.contains($0.name.uppercased() == "INBOX" ? "INBOX" : $0.name) }.map(\.id))
+            wanted = Set(names.filter { lower.contains($0.value.uppercased() == "INBOX" ? "INBOX" : $0.value) }.map(\.key))
         }
         var s = DocSet(empty: counts)
         for (k, (segment, deletions)) in engine.reader.segments.enumerated() {
@@ -392,9 +390,17 @@ final class Execution {
         // a term containing it (or text the analysis left out: the marker term). TEXT also
         // covers headers that are not indexed, so it is checked against stored text only.
         var candidates = within
+        var exact = DocSet(empty: counts)
         if field != .text && field != .list && field != .messageID {
-            for piece in Self.needles(engine.analyzer, string) {
+            let pieces = Self.needles(engine.analyzer, string)
+            // A key that is one word's worth of letters and digits, folded exactly as the
+            // dictionary's terms are: a message has a term of its own (not a derived variant)
+            // containing it exactly when its folded text does, so those need no check on the
+            // stored text; only messages with unindexed text (the marker) do.
+            let single = pieces.count == 1 && pieces[0] == needle && needle.unicodeScalars.allSatisfy { Self.isWordScalar($0) }
+            for piece in pieces {
                 var hits = DocSet(empty: counts)
+                var markers = DocSet(empty: counts)
                 var narrowed = true
                 for f in Self.indexFields(field) {
                     for (s, segment) in segments.enumerated() {
@@ -403,19 +409,29 @@ final class Execution {
                             terms = try segment.terms.terms(field: f.rawValue, containing: Array(piece.utf8), limit: options.limits.maxExpandedTerms + 1)
                         } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
                         if terms.count > options.limits.maxExpandedTerms { narrowed = false; break }
-                        for (_, info) in terms { try addPostings(info, segment: s, into: &hits) }
-                        if let marker = try lookup(segment, f, Self.marker) { try addPostings(marker, segment: s, into: &hits) }
+                        for (_, info) in terms { try addPostings(info, segment: s, into: &hits, within: candidates) }
+                        if let marker = try lookup(segment, f, Self.marker) { try addPostings(marker, segment: s, into: &markers, within: candidates) }
                     }
                     if !narrowed { break }
                 }
                 // Too many terms contain this piece to be worth it: confirm without narrowing.
-                if narrowed { candidates.formIntersection(hits) }
-                if candidates.isEmpty { return candidates }
+                guard narrowed else { continue }
+                if single {
+                    hits.formIntersection(candidates)
+                    markers.formIntersection(candidates)
+                    markers.subtract(hits)
+                    exact = hits
+                    candidates = markers
+                } else {
+                    hits.formUnion(markers)
+                    candidates.formIntersection(hits)
+                }
+                if candidates.isEmpty { return exact }
             }
         }
         // Confirm on the stored text, folded as the key was.
         let fields = Set(Self.storedFields(field).map(\.rawValue))
-        var out = DocSet(empty: counts)
+        var out = exact
         var checked = 0
         try forEachDoc(candidates) { s, d throws(MailsiftError) in
             checked += 1
@@ -441,6 +457,12 @@ final class Execution {
     }
 
     static let marker = "\u{1}"
+
+    /// Letters, marks and digits: what a term is made of, apart from joiners and apostrophes.
+    static func isWordScalar(_ s: Unicode.Scalar) -> Bool {
+        s.properties.isAlphabetic || s.properties.generalCategory == .decimalNumber
+            || s.properties.generalCategory == .nonspacingMark || s.properties.generalCategory == .spacingMark
+    }
 
     /// The pieces of a substring key the dictionary can narrow by: its finest tokens (words
     /// and numbers, not compounds, which may be cut at the key's edges); for scripts written
@@ -494,18 +516,29 @@ final class Execution {
         return false
     }
 
+    /// The term in the field's own terms and among its diacritic-folded variants.
+    func lookupBoth(_ segment: SegmentReader, _ field: Field, _ term: String) throws(MailsiftError) -> [TermPostingsInfo] {
+        var out: [TermPostingsInfo] = []
+        for key in [field.rawValue, field.variantKeyByte] {
+            do {
+                if let info = try segment.terms.lookup([key] + Array(term.utf8)) { out.append(info) }
+            } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
+        }
+        return out
+    }
+
     func lookup(_ segment: SegmentReader, _ field: Field, _ term: String) throws(MailsiftError) -> TermPostingsInfo? {
         do { return try segment.terms.lookup([field.rawValue] + Array(term.utf8)) } catch {
             throw MailsiftError(.corrupt, "segment \(segment.name): \(error)")
         }
     }
 
-    func addPostings(_ info: TermPostingsInfo, segment s: Int, into set: inout DocSet) throws(MailsiftError) {
+    func addPostings(_ info: TermPostingsInfo, segment s: Int, into set: inout DocSet, within: DocSet? = nil) throws(MailsiftError) {
         do {
             var it = try segments[s].postings.iterator(info)
             var d = it.doc
             while d != PostingsIterator.noMoreDocs {
-                set.insert(s, d)
+                if within?.contains(s, d) ?? true { set.insert(s, d) }
                 d = try it.next()
             }
         } catch {
@@ -602,10 +635,11 @@ final class Execution {
             var out = DocSet(empty: counts)
             var expanded = 0
             for f in fields {
+                for key in [f.rawValue, f.variantKeyByte] {
                 for (s, segment) in segments.enumerated() {
                     var infos: [TermPostingsInfo] = []
                     do {
-                        try segment.terms.enumerate(prefix: [f.rawValue] + Array(prefix.utf8)) { _, info in
+                        try segment.terms.enumerate(prefix: [key] + Array(prefix.utf8)) { _, info in
                             infos.append(info)
                             expanded += 1
                             return expanded <= options.limits.maxExpandedTerms
@@ -614,10 +648,10 @@ final class Execution {
                     if expanded > options.limits.maxExpandedTerms {
                         throw MailsiftError(.limitExceeded, "\"\(prefix)*\" matches more than \(options.limits.maxExpandedTerms) terms")
                     }
-                    for info in infos { try addPostings(info, segment: s, into: &out) }
+                    for info in infos { try addPostings(info, segment: s, into: &out, within: within) }
+                }
                 }
             }
-            out.formIntersection(within)
             return out
         }
         var current = within
@@ -625,6 +659,13 @@ final class Execution {
             var any = DocSet(empty: counts)
             for f in fields {
                 for (s, segment) in segments.enumerated() {
+                    if !phrase.isPhrase, let alternatives = phrase.terms.first?.alternatives {
+                        // One term: its postings straight into the set.
+                        for term in alternatives {
+                            for info in try lookupBoth(segment, f, term) { try addPostings(info, segment: s, into: &any, within: current) }
+                        }
+                        continue
+                    }
                     for d in try phraseDocs(phrase, field: f, segment: segment) { any.insert(s, d) }
                 }
             }
@@ -641,7 +682,7 @@ final class Execution {
         for (alternatives, _) in phrase.terms {
             var map: [UInt32: [UInt32]] = [:]
             for term in alternatives {
-                guard let info = try lookup(segment, field, term) else { continue }
+                for info in try lookupBoth(segment, field, term) {
                 do {
                     var it = try segment.postings.iterator(info)
                     var d = it.doc
@@ -650,6 +691,7 @@ final class Execution {
                         d = try it.next()
                     }
                 } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
+                }
             }
             if map.isEmpty { return [] }
             perTerm.append(map)
@@ -702,7 +744,7 @@ final class Execution {
         let docs = Set(try phraseDocs(phrase, field: field, segment: segment))
         guard let first = phrase.terms.first else { return out }
         for term in first.alternatives {
-            guard let info = try lookup(segment, field, term) else { continue }
+            for info in try lookupBoth(segment, field, term) {
             do {
                 var it = try segment.postings.iterator(info)
                 var d = it.doc
@@ -711,6 +753,7 @@ final class Execution {
                     d = try it.next()
                 }
             } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
+            }
         }
         return out
     }
@@ -773,7 +816,7 @@ extension Execution {
                     let w = Self.fieldWeights[f] ?? 1
                     for (s, segment) in segments.enumerated() {
                         for term in alternatives {
-                            guard let info = try lookup(segment, f, term) else { continue }
+                            for info in try lookupBoth(segment, f, term) {
                             df = max(df, Int(info.docFreq))
                             do {
                                 var it = try segment.postings.iterator(info)
@@ -783,6 +826,7 @@ extension Execution {
                                     d = try it.next()
                                 }
                             } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
+                            }
                         }
                     }
                 }

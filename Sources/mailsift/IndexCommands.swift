@@ -68,7 +68,8 @@ struct IndexCommand: ParsableCommand {
 struct SearchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
-        abstract: "Search a user's index: every word must match; \"quoted phrases\" match in order."
+        abstract: "Search a user's index: a webmail query (from:anna invoice \"a phrase\" after:2024/01/01), or IMAP SEARCH criteria with --imap.",
+        discussion: "docs/queries.md describes both languages. With --imap the criteria are RFC 9051 search keys (FROM \"anna\" SINCE 1-Feb-2024 NOT SEEN); text keys match as case-insensitive substrings, exactly; RETURN (MIN MAX COUNT ALL) prints ESEARCH data."
     )
 
     @OptionGroup var options: IndexOptions
@@ -76,8 +77,17 @@ struct SearchCommand: ParsableCommand {
     @Argument(help: "The query.")
     var query: [String]
 
-    @Option(help: "Only this mailbox.")
-    var mailbox: String?
+    @Flag(help: "The query is IMAP SEARCH criteria (what follows SEARCH).")
+    var imap = false
+
+    @Option(name: .customLong("mailbox"), help: "Only these mailboxes (repeat for several; default all).")
+    var mailboxes: [String] = []
+
+    @Option(help: "Order: relevance, newest, oldest, uid (default: relevance, uid with --imap).")
+    var sort: String?
+
+    @Option(help: "Skip this many results.")
+    var offset = 0
 
     @Option(help: "At most this many results.")
     var limit = 50
@@ -89,23 +99,65 @@ struct SearchCommand: ParsableCommand {
         let dir = try options.directory()
         guard dir.exists else { throw ValidationError("no index for user \(options.user) under \(options.dataRoot)") }
         let catalog = try Catalog(path: dir.catalogPath)
-        let reader = try IndexReader(directory: dir)
-        let search = SimpleSearch(query.joined(separator: " "))
-        let hits = try search.run(reader: reader, catalog: catalog, mailbox: mailbox, limit: limit)
-        for h in hits {
+        let engine = QueryEngine(reader: try IndexReader(directory: dir), catalog: catalog)
+        let text = query.joined(separator: " ")
+        var searchOptions = SearchOptions(mailboxes: mailboxes.isEmpty ? nil : mailboxes)
+        searchOptions.offset = offset
+        searchOptions.limit = limit
+        let node: QueryNode
+        var returnOptions: [ESearchReturn] = []
+        do {
+            if imap {
+                let command = try IMAPSearchParser.parse(text)
+                if let charset = command.charset, !["UTF-8", "US-ASCII"].contains(charset.uppercased()) {
+                    throw ValidationError("BAD [BADCHARSET (UTF-8 US-ASCII)] charset \(charset) is not supported")
+                }
+                node = command.criteria
+                returnOptions = command.returnOptions
+                searchOptions.sort = .uid
+            } else {
+                node = try WebmailQueryParser.parse(text)
+            }
+        } catch let e as QueryError {
+            throw ValidationError("BAD query: \(e.message) at byte \(e.offset)")
+        }
+        if let sort {
+            guard let s = SearchSort(rawValue: sort) else { throw ValidationError("--sort: relevance, newest, oldest or uid") }
+            searchOptions.sort = s
+        }
+        if imap, !returnOptions.isEmpty || !json {
+            // IMAP answers: UIDs of one mailbox (SEARCH / ESEARCH data).
+            guard mailboxes.count == 1 else { throw ValidationError("--imap without --json needs exactly one --mailbox (UIDs are per mailbox)") }
+            let uids = try engine.uids(node, mailbox: mailboxes[0], options: searchOptions)
+            if returnOptions.isEmpty {
+                print("* SEARCH" + uids.map { " \($0)" }.joined())
+            } else {
+                print("* ESEARCH UID " + IMAPSearchParser.esearchData(uids, options: returnOptions))
+            }
+            return
+        }
+        let results = try engine.search(node, options: searchOptions)
+        for h in results.hits {
             if json {
                 var obj: [String: Any] = ["mailbox": h.mailbox, "uid": h.uid, "docid": h.docid, "from": h.from, "subject": h.subject,
-                                          "internalDate": h.internalDate]
+                                          "internalDate": h.internalDate, "size": h.size, "score": h.score]
                 if let p = h.path { obj["path"] = p }
                 if let d = h.sentDate { obj["date"] = d }
+                if let sn = h.snippet {
+                    obj["snippet"] = ["field": sn.field, "text": sn.text, "marked": sn.marked,
+                                      "highlights": sn.highlights.map { [$0.lowerBound, $0.upperBound] }]
+                }
                 let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
                 print(String(decoding: data, as: UTF8.self))
             } else {
                 let date = Date(timeIntervalSince1970: TimeInterval(h.sentDate ?? h.internalDate))
                 print("\(h.mailbox)\t\(h.uid)\t\(ISO8601DateFormatter().string(from: date))\t\(h.from.prefix(40))\t\(h.subject.prefix(80))")
+                if let sn = h.snippet, !sn.text.isEmpty {
+                    print("    " + sn.marked.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "<mark>", with: "[").replacingOccurrences(of: "</mark>", with: "]"))
+                }
             }
         }
-        if !json { print("# \(hits.count) hit\(hits.count == 1 ? "" : "s")") }
+        if !json { print("# \(results.hits.count) of \(results.total) hit\(results.total == 1 ? "" : "s")") }
     }
 }
 
