@@ -136,11 +136,22 @@ final class Execution {
             let lower = Set(m.map { $0.uppercased() == "INBOX" ? "INBOX" : $0 })
             wanted = Set(names.filter { lower.contains($0.value.uppercased() == "INBOX" ? "INBOX" : $0.value) }.map(\.key))
         }
+        // Every doc, minus deletions, minus other mailboxes' when some are asked for.
         var s = DocSet(empty: counts)
         for (k, (segment, deletions)) in engine.reader.segments.enumerated() {
-            for d in 0..<segment.documentCount where !deletions.isDeleted(d) {
-                if let wanted, !wanted.contains(try segment.value(.mailbox, d)) { continue }
-                s.insert(k, d)
+            let n = Int(segment.documentCount)
+            for w in 0..<s.bits[k].count {
+                let left = n - w * 64
+                s.bits[k][w] = left >= 64 ? .max : (1 << UInt64(left)) - 1
+            }
+            if deletions.deletedCount > 0 || wanted != nil {
+                for d in 0..<segment.documentCount {
+                    if deletions.isDeleted(d) {
+                        s.bits[k][Int(d >> 6)] &= ~(1 << UInt64(d & 63))
+                    } else if let wanted, !wanted.contains(try segment.value(.mailbox, d)) {
+                        s.bits[k][Int(d >> 6)] &= ~(1 << UInt64(d & 63))
+                    }
+                }
             }
         }
         scope = s
@@ -677,6 +688,40 @@ final class Execution {
 
     /// Docs of a segment with the phrase in one field (a single term: its postings).
     func phraseDocs(_ phrase: Phrase, field: Field, segment: SegmentReader) throws(MailsiftError) -> [UInt32] {
+        // The common case, one posting list per term: intersect with skips, then read
+        // positions only for the docs that have every term.
+        var single: [TermPostingsInfo] = []
+        for (alternatives, _) in phrase.terms {
+            var infos: [TermPostingsInfo] = []
+            for term in alternatives { infos += try lookupBoth(segment, field, term) }
+            if infos.isEmpty { return [] }
+            if infos.count == 1 { single.append(infos[0]) }
+        }
+        if single.count == phrase.terms.count, phrase.isPhrase {
+            do {
+                var iterators = try single.map { (info) throws(IndexFormatError) -> PostingsIterator in try segment.postings.iterator(info) }
+                let candidates = try PostingsReader.intersect(&iterators)
+                guard !candidates.isEmpty else { return [] }
+                iterators = try single.map { (info) throws(IndexFormatError) -> PostingsIterator in try segment.postings.iterator(info) }
+                var out: [UInt32] = []
+                for doc in candidates {
+                    var sets: [Set<UInt32>] = []
+                    for k in iterators.indices {
+                        _ = try iterators[k].advance(to: doc)
+                        sets.append(Set(try iterators[k].positions()))
+                    }
+                    let o0 = Int64(phrase.terms[0].offset)
+                    let found = sets[0].contains { p in
+                        phrase.terms.indices.allSatisfy { k in
+                            let target = Int64(p) - o0 + Int64(phrase.terms[k].offset)
+                            return target >= 0 && target <= Int64(UInt32.max) && sets[k].contains(UInt32(target))
+                        }
+                    }
+                    if found { out.append(doc) }
+                }
+                return out
+            } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
+        }
         // Per position: (doc → positions) of the alternatives, merged.
         var perTerm: [[UInt32: [UInt32]]] = []
         for (alternatives, _) in phrase.terms {
@@ -795,57 +840,80 @@ extension Execution {
                 for a in alts { highlightTerms.insert(a) }
             }
         }
-        // Hits with their sort keys.
-        struct Entry { var segment: Int; var doc: UInt32; var id: Int64; var date: Int64; var mailbox: Int64; var uid: Int64; var score: Double }
-        var entries: [Entry] = []
-        var index: [Int64: Int] = [:]  // (segment << 32 | doc) → entry
-        try forEachDoc(matches) { s, d throws(MailsiftError) in
-            let seg = segments[s]
-            let sent = try seg.value(.sentDate, d)
-            let date = sent != 0 ? sent : try seg.value(.internalDate, d)
-            index[Int64(s) << 32 | Int64(d)] = entries.count
-            entries.append(Entry(segment: s, doc: d, id: try seg.id(of: d), date: date, mailbox: try seg.value(.mailbox, d),
-                                 uid: try seg.value(.uid, d), score: 0))
+        // Global doc numbers: segment base + local doc.
+        var bases: [Int] = []
+        var totalDocs = 0
+        for c in counts {
+            bases.append(totalDocs)
+            totalDocs += Int(c)
         }
-        if options.sort == .relevance, !queryTerms.isEmpty, !entries.isEmpty {
+        struct Entry { var segment: Int; var doc: UInt32; var key: Double; var tie: Int64 }
+        var scores: [Double] = []
+        if options.sort == .relevance, !queryTerms.isEmpty {
+            scores = [Double](repeating: 0, count: totalDocs)
+            var tf = [Double](repeating: 0, count: totalDocs)
+            var touched: [Int] = []
             let n = Double(max(1, engine.reader.documentCount))
             for (alternatives, fields) in queryTerms {
-                var tf: [Int: Double] = [:]
                 var df = 0
                 for f in fields {
                     let w = Self.fieldWeights[f] ?? 1
                     for (s, segment) in segments.enumerated() {
                         for term in alternatives {
                             for info in try lookupBoth(segment, f, term) {
-                            df = max(df, Int(info.docFreq))
-                            do {
-                                var it = try segment.postings.iterator(info)
-                                var d = it.doc
-                                while d != PostingsIterator.noMoreDocs {
-                                    if let e = index[Int64(s) << 32 | Int64(d)] { tf[e, default: 0] += w * Double(it.freq) }
-                                    d = try it.next()
-                                }
-                            } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
+                                df = max(df, Int(info.docFreq))
+                                do {
+                                    var it = try segment.postings.iterator(info)
+                                    var d = it.doc
+                                    while d != PostingsIterator.noMoreDocs {
+                                        if matches.contains(s, d) {
+                                            let g = bases[s] + Int(d)
+                                            if tf[g] == 0 { touched.append(g) }
+                                            tf[g] += w * Double(it.freq)
+                                        }
+                                        d = try it.next()
+                                    }
+                                } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
                             }
                         }
                     }
                 }
-                guard df > 0 else { continue }
-                let idf = log(1 + (n - Double(df) + 0.5) / (Double(df) + 0.5))
-                for (e, t) in tf { entries[e].score += idf * t / (Self.k1 + t) }
+                let idf = df > 0 ? log(1 + (n - Double(df) + 0.5) / (Double(df) + 0.5)) : 0
+                for g in touched {
+                    scores[g] += idf * tf[g] / (Self.k1 + tf[g])
+                    tf[g] = 0
+                }
+                touched.removeAll(keepingCapacity: true)
+            }
+        }
+        // Sort keys: read only what the order needs (relevance ties go to the later doc).
+        var entries: [Entry] = []
+        entries.reserveCapacity(matches.count)
+        try forEachDoc(matches) { s, d throws(MailsiftError) in
+            let seg = segments[s]
+            let g = bases[s] + Int(d)
+            switch options.sort {
+            case .relevance:
+                entries.append(Entry(segment: s, doc: d, key: scores.isEmpty ? 0 : scores[g], tie: Int64(g)))
+            case .newest, .oldest:
+                let sent = try seg.value(.sentDate, d)
+                let date = sent != 0 ? sent : try seg.value(.internalDate, d)
+                entries.append(Entry(segment: s, doc: d, key: Double(date), tie: Int64(g)))
+            case .uid:
+                entries.append(Entry(segment: s, doc: d, key: Double(try seg.value(.mailbox, d)), tie: try seg.value(.uid, d)))
             }
         }
         switch options.sort {
-        case .relevance: entries.sort { ($0.score, $0.date, $0.id) > ($1.score, $1.date, $1.id) }
-        case .newest: entries.sort { ($0.date, $0.id) > ($1.date, $1.id) }
-        case .oldest: entries.sort { ($0.date, $0.id) < ($1.date, $1.id) }
-        case .uid: entries.sort { ($0.mailbox, $0.uid) < ($1.mailbox, $1.uid) }
+        case .relevance, .newest: entries.sort { ($0.key, $0.tie) > ($1.key, $1.tie) }
+        case .oldest, .uid: entries.sort { ($0.key, $0.tie) < ($1.key, $1.tie) }
         }
         let from = min(max(0, options.offset), entries.count)
         let to = min(entries.count, from + max(0, options.limit))
         var hits: [SearchResultHit] = []
         for e in entries[from..<to] {
-            let row = try engine.catalog.message(e.id)
+            let id = try segments[e.segment].id(of: e.doc)
+            let mailbox = try segments[e.segment].value(.mailbox, e.doc)
+            let row = try engine.catalog.message(id)
             let doc: [(UInt8, String)]
             do { doc = try segments[e.segment].stored.document(e.doc) } catch {
                 throw MailsiftError(.corrupt, "segment \(segments[e.segment].name): \(error)")
@@ -857,10 +925,10 @@ extension Execution {
             }
             let sent = try segments[e.segment].value(.sentDate, e.doc)
             hits.append(SearchResultHit(
-                docid: e.id, mailbox: mailboxIDs[e.mailbox] ?? row?.mailbox ?? "", uid: e.uid,
+                docid: id, mailbox: mailboxIDs[mailbox] ?? row?.mailbox ?? "", uid: try segments[e.segment].value(.uid, e.doc),
                 internalDate: try segments[e.segment].value(.internalDate, e.doc), sentDate: sent == 0 ? nil : sent,
                 size: try segments[e.segment].value(.size, e.doc), from: fromText, subject: subject, path: row?.sourcePath,
-                score: e.score, snippet: options.snippets ? snippet(doc, terms: highlightTerms) : nil))
+                score: options.sort == .relevance ? e.key : 0, snippet: options.snippets ? snippet(doc, terms: highlightTerms) : nil))
         }
         return SearchResults(total: entries.count, hits: hits)
     }
@@ -868,8 +936,18 @@ extension Execution {
     /// The passage of the subject or body with the most matched words (about 200 bytes).
     func snippet(_ doc: [(UInt8, String)], terms: Set<String>) -> Snippet? {
         var best: (field: UInt8, text: String, ranges: [Range<Int>], start: Int, end: Int, count: Int)?
-        for (f, text) in doc where f == Field.subject.rawValue || f == Field.body.rawValue {
-            let matched = engine.analyzer.queryTokens(text).filter { terms.contains($0.term) || ($0.folded.map(terms.contains) ?? false) }
+        for (f, whole) in doc where f == Field.subject.rawValue || f == Field.body.rawValue {
+            // Long bodies: analyze only the region where the words occur (found by a byte
+            // search on the ASCII-lowercased text), not the whole message.
+            let (part, shift) = f == Field.body.rawValue ? Self.region(whole, terms: terms) : (whole, 0)
+            let matched = engine.analyzer.queryTokens(part).filter { terms.contains($0.term) || ($0.folded.map(terms.contains) ?? false) }
+                .map { t -> Token in
+                    var t = t
+                    t.start += shift
+                    t.end += shift
+                    return t
+                }
+            let text = whole
             var ranges: [Range<Int>] = []
             for t in matched where ranges.last.map({ $0.upperBound <= t.start }) ?? true { ranges.append(t.start..<t.end) }
             if f == Field.subject.rawValue {
@@ -909,6 +987,45 @@ extension Execution {
         marked += Self.escape(String(decoding: bytes[at...], as: UTF8.self))
         let name = Field(rawValue: b.field)?.name ?? "body"
         return Snippet(field: name, text: passage, highlights: highlights, marked: marked)
+    }
+
+    /// The part of a long text worth analyzing for a snippet: 2 KiB around the densest run of
+    /// occurrences of the (ASCII) terms, or the first 16 KiB; with its byte offset.
+    static func region(_ text: String, terms: Set<String>) -> (String, Int) {
+        let utf8 = Array(text.utf8)
+        guard utf8.count > 4096 else { return (text, 0) }
+        let lower = utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        var hits: [Int] = []
+        lower.withUnsafeBufferPointer { hay in
+            guard let hb = hay.baseAddress else { return }
+            for term in terms where term.utf8.allSatisfy({ $0 < 0x80 }) && !term.isEmpty {
+                let needle = Array(term.utf8)
+                needle.withUnsafeBufferPointer { nd in
+                    guard let nb = nd.baseAddress else { return }
+                    var i = 0
+                    while hits.count < 200, i + nd.count <= hay.count {
+                        guard let p = memchr(hb + i, Int32(nd[0]), hay.count - i - nd.count + 1) else { break }
+                        let at = UnsafePointer<UInt8>(p.assumingMemoryBound(to: UInt8.self)) - hb
+                        if memcmp(hb + at, nb, nd.count) == 0 { hits.append(at) }
+                        i = at + 1
+                    }
+                }
+            }
+        }
+        var start = 0, end = min(utf8.count, 16 * 1024)
+        if !hits.isEmpty {
+            hits.sort()
+            var best = 0, bestCount = 0, i = 0
+            for j in hits.indices {
+                while hits[j] - hits[i] > 200 { i += 1 }
+                if j - i + 1 > bestCount { bestCount = j - i + 1; best = hits[i] }
+            }
+            start = max(0, best - 1024)
+            end = min(utf8.count, best + 1024)
+        }
+        while start > 0, utf8[start] & 0xC0 == 0x80 { start -= 1 }
+        while end < utf8.count, utf8[end] & 0xC0 == 0x80 { end += 1 }
+        return (String(decoding: utf8[start..<end], as: UTF8.self), start)
     }
 
     static func escape(_ s: String) -> String {
