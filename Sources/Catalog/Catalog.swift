@@ -187,6 +187,26 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// Several messages in one read (a results page).
+    public func messages(_ docids: [Int64]) throws(MailsiftError) -> [Int64: MessageRow] {
+        guard !docids.isEmpty else { return [:] }
+        return try read { db in
+            var out: [Int64: MessageRow] = [:]
+            for chunk in stride(from: 0, to: docids.count, by: 500) {
+                let part = Array(docids[chunk..<min(docids.count, chunk + 500)])
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT m.*, b.name AS mailbox FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+                    WHERE m.docid IN (\(part.map { _ in "?" }.joined(separator: ",")))
+                    """, arguments: StatementArguments(part))
+                for r in rows {
+                    let m = MessageRow(r)
+                    out[m.docid] = m
+                }
+            }
+            return out
+        }
+    }
+
     public func messageCount() throws(MailsiftError) -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE expunged = 0") ?? 0 }
     }

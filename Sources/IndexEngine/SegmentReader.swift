@@ -1,5 +1,9 @@
 import IndexFormat
 import MailsiftCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One segment, memory-mapped and checked: immutable, shared by every query and thread.
 public final class SegmentReader: Sendable {
@@ -12,6 +16,77 @@ public final class SegmentReader: Sendable {
     public let values: DocValuesReader
     /// For each of `DocumentValues.columns`, its index in this segment's values (nil: absent).
     let columnMap: [Int?]
+    /// Term texts built for substring search, by key byte.
+    private let termTexts = Mutex<[UInt8: TermText]>([:])
+
+    /// Every term of one key byte (a field, or its variants) in dictionary order, as one
+    /// buffer: term bytes each followed by a 0 byte, and where each starts. Substring search
+    /// (IMAP) scans this with memchr/memcmp instead of decoding the dictionary's blocks; built
+    /// on first use and kept with the segment (about 1.5× the field's term bytes).
+    public struct TermText: Sendable {
+        public let bytes: [UInt8]
+        public let starts: [UInt32]
+
+        /// Indexes of the terms containing `needle` (no 0 byte in it), in order, at most
+        /// `limit + 1` of them (so a caller can tell "more than limit").
+        public func terms(containing needle: [UInt8], limit: Int) -> [Int] {
+            guard !needle.isEmpty, !needle.contains(0) else { return needle.isEmpty ? Array(0..<min(starts.count, limit + 1)) : [] }
+            var out: [Int] = []
+            bytes.withUnsafeBufferPointer { hay in
+                needle.withUnsafeBufferPointer { nd in
+                    guard let hb = hay.baseAddress, let nb = nd.baseAddress else { return }
+                    var from = 0
+                    let m = nd.count
+                    while from + m <= hay.count {
+                        guard let p = memchr(hb + from, Int32(nd[0]), hay.count - from - m + 1) else { return }
+                        let at = UnsafePointer<UInt8>(p.assumingMemoryBound(to: UInt8.self)) - hb
+                        if memcmp(hb + at, nb, m) == 0 {
+                            // The term holding offset `at`: the last start <= at.
+                            var lo = 0, hi = starts.count
+                            while lo < hi {
+                                let mid = (lo + hi) / 2
+                                if Int(starts[mid]) <= at { lo = mid + 1 } else { hi = mid }
+                            }
+                            let term = lo - 1
+                            out.append(term)
+                            if out.count > limit { return }
+                            // Next term: one match per term is enough.
+                            from = term + 1 < starts.count ? Int(starts[term + 1]) : hay.count
+                        } else {
+                            from = at + 1
+                        }
+                    }
+                }
+            }
+            return out
+        }
+
+        /// The bytes of term `i`.
+        public func term(_ i: Int) -> ArraySlice<UInt8> {
+            let start = Int(starts[i])
+            let end = i + 1 < starts.count ? Int(starts[i + 1]) - 1 : bytes.count - 1
+            return bytes[start..<max(start, end)]
+        }
+    }
+
+    public func termText(_ keyByte: UInt8) throws(MailsiftError) -> TermText {
+        if let t = termTexts.withLock({ $0[keyByte] }) { return t }
+        var bytes: [UInt8] = []
+        var starts: [UInt32] = []
+        do {
+            try terms.enumerateAll(field: keyByte) { key, _ in
+                starts.append(UInt32(truncatingIfNeeded: bytes.count))
+                bytes.append(contentsOf: key.dropFirst())
+                bytes.append(0)
+                return true
+            }
+        } catch {
+            throw MailsiftError(.corrupt, "\(files[0].path): \(error)")
+        }
+        let t = TermText(bytes: bytes, starts: starts)
+        termTexts.withLock { $0[keyByte] = t }
+        return t
+    }
 
     /// Opens and verifies every file of the segment (checksums, formats, sizes).
     public init(directory: String, entry: Manifest.SegmentEntry) throws(MailsiftError) {

@@ -3,6 +3,7 @@ import Catalog
 import IndexEngine
 import IndexFormat
 import MailsiftCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -83,10 +84,20 @@ public final class QueryEngine {
     public let catalog: Catalog
     let analyzer: Analyzer
 
+    /// Mailbox names by id, read once (a mailbox unknown to it triggers a re-read).
+    private let names = Mutex<[Int64: String]?>(nil)
+
     public init(reader: IndexReader, catalog: Catalog, analyzer: Analyzer = Analyzer()) {
         self.reader = reader
         self.catalog = catalog
         self.analyzer = analyzer
+    }
+
+    func mailboxNames(refresh: Bool = false) throws(MailsiftError) -> [Int64: String] {
+        if !refresh, let n = names.withLock({ $0 }) { return n }
+        let n = try catalog.mailboxNames()
+        names.withLock { $0 = n }
+        return n
     }
 
     /// Matches, ranked and cut to a page, with snippets.
@@ -129,7 +140,10 @@ final class Execution {
         segments = engine.reader.segments.map(\.reader)
         counts = segments.map(\.documentCount)
         deadline = Self.nowNanos() &+ UInt64(max(0, options.limits.timeBudget) * 1e9)
-        let names = try engine.catalog.mailboxNames()
+        var names = try engine.mailboxNames()
+        if let m = options.mailboxes, m.contains(where: { name in !names.values.contains { Self.sameMailbox($0, name) } }) {
+            names = try engine.mailboxNames(refresh: true)
+        }
         mailboxIDs = names
         var wanted: Set<Int64>?
         if let m = options.mailboxes {
@@ -415,12 +429,13 @@ final class Execution {
                 var narrowed = true
                 for f in Self.indexFields(field) {
                     for (s, segment) in segments.enumerated() {
-                        let terms: [([UInt8], TermPostingsInfo)]
-                        do {
-                            terms = try segment.terms.terms(field: f.rawValue, containing: Array(piece.utf8), limit: options.limits.maxExpandedTerms + 1)
-                        } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
-                        if terms.count > options.limits.maxExpandedTerms { narrowed = false; break }
-                        for (_, info) in terms { try addPostings(info, segment: s, into: &hits, within: candidates) }
+                        let text = try segment.termText(f.rawValue)
+                        let found = text.terms(containing: Array(piece.utf8), limit: options.limits.maxExpandedTerms)
+                        if found.count > options.limits.maxExpandedTerms { narrowed = false; break }
+                        for i in found {
+                            guard let info = try lookup(segment, f, key: [f.rawValue] + text.term(i)) else { continue }
+                            try addPostings(info, segment: s, into: &hits, within: candidates)
+                        }
                         if let marker = try lookup(segment, f, Self.marker) { try addPostings(marker, segment: s, into: &markers, within: candidates) }
                     }
                     if !narrowed { break }
@@ -503,8 +518,10 @@ final class Execution {
 
     /// Whether the case-folded `text` contains `needle` (already folded).
     static func containsFolded(_ text: String, _ needle: String) -> Bool {
-        let folded = text.utf8.allSatisfy({ $0 < 0x80 }) ? text.lowercased() : TextNormalizer.caseFold(text)
-        var f = folded, n = needle
+        var n = needle
+        let asciiNeedle = n.withUTF8 { $0.allSatisfy { $0 < 0x80 } }
+        if asciiNeedle, let answer = asciiContains(text, needle) { return answer }
+        var f = TextNormalizer.caseFold(text)
         return f.withUTF8 { hay in
             n.withUTF8 { nd in
                 guard nd.count <= hay.count, let hb = hay.baseAddress, let nb = nd.baseAddress else { return nd.isEmpty }
@@ -512,6 +529,68 @@ final class Execution {
             }
         }
     }
+
+    /// The ASCII shortcut for an ASCII (folded) needle, or nil when only the full fold can
+    /// tell. Lowercasing ASCII bytes is what case folding does to them; the answer is exact
+    /// unless the text's other characters could change it: a combining mark right after the
+    /// match composes with its last letter ("cafe" + U+0301 folds to "café"), and some
+    /// characters fold to ASCII (fullwidth letters, ligatures, the Kelvin sign, "½"…).
+    static func asciiContains(_ text: String, _ needle: String) -> Bool? {
+        var t = text, n = needle
+        return t.withUTF8 { hay -> Bool? in
+            n.withUTF8 { nd -> Bool? in
+                guard let nb = nd.baseAddress, !nd.isEmpty else { return true }
+                var lower = [UInt8](repeating: 0, count: hay.count)
+                var nonASCII = false
+                for i in 0..<hay.count {
+                    let b = hay[i]
+                    lower[i] = b >= 0x41 && b <= 0x5A ? b | 0x20 : b
+                    if b >= 0x80 { nonASCII = true }
+                }
+                return lower.withUnsafeBufferPointer { lb -> Bool? in
+                    guard let base = lb.baseAddress, nd.count <= lb.count else { return nonASCII ? nil : false }
+                    var from = 0
+                    while from + nd.count <= lb.count {
+                        guard let p = memchr(base + from, Int32(nd[0]), lb.count - from - nd.count + 1) else { break }
+                        let at = UnsafePointer<UInt8>(p.assumingMemoryBound(to: UInt8.self)) - base
+                        if memcmp(base + at, nb, nd.count) == 0 {
+                            let end = at + nd.count
+                            // Accept unless a non-ASCII character follows (it might combine).
+                            if end == lb.count || lb[end] < 0x80 { return true }
+                            return nil
+                        }
+                        from = at + 1
+                    }
+                    // Not found in the ASCII-lowered bytes: certain only for pure ASCII text or
+                    // text none of whose characters folds to ASCII.
+                    if !nonASCII { return false }
+                    // Only ASCII the needle uses matters: a no-break space folding to " " or
+                    // an ellipsis to "..." cannot make "lloca" appear.
+                    var needleMask: (UInt64, UInt64) = (0, 0)
+                    for b in nd { if b < 64 { needleMask.0 |= 1 << UInt64(b) } else { needleMask.1 |= 1 << UInt64(b - 64) } }
+                    for scalar in text.unicodeScalars where scalar.value >= 0x80 {
+                        let m = asciiFolds(scalar)
+                        if m.0 & needleMask.0 != 0 || m.1 & needleMask.1 != 0 { return nil }
+                    }
+                    return false
+                }
+            }
+        }
+    }
+
+    /// The ASCII bytes a character's case fold contains, as a 128-bit mask (cached; most
+    /// characters have none).
+    static func asciiFolds(_ s: Unicode.Scalar) -> (UInt64, UInt64) {
+        if let known = foldCache.withLock({ $0[s.value] }) { return known }
+        var m: (UInt64, UInt64) = (0, 0)
+        for b in TextNormalizer.caseFold(String(s)).utf8 where b < 0x80 {
+            if b < 64 { m.0 |= 1 << UInt64(b) } else { m.1 |= 1 << UInt64(b - 64) }
+        }
+        foldCache.withLock { $0[s.value] = m }
+        return m
+    }
+
+    static let foldCache = Mutex<[UInt32: (UInt64, UInt64)]>([:])
 
     /// Whether `needle` occurs in `hay` (a first-byte scan with memchr, then memcmp).
     static func findBytes(_ hay: UnsafePointer<UInt8>, _ n: Int, _ needle: UnsafePointer<UInt8>, _ m: Int) -> Bool {
@@ -536,6 +615,12 @@ final class Execution {
             } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
         }
         return out
+    }
+
+    func lookup(_ segment: SegmentReader, _ field: Field, key: [UInt8]) throws(MailsiftError) -> TermPostingsInfo? {
+        do { return try segment.terms.lookup(key) } catch {
+            throw MailsiftError(.corrupt, "segment \(segment.name): \(error)")
+        }
     }
 
     func lookup(_ segment: SegmentReader, _ field: Field, _ term: String) throws(MailsiftError) -> TermPostingsInfo? {
@@ -910,10 +995,12 @@ extension Execution {
         let from = min(max(0, options.offset), entries.count)
         let to = min(entries.count, from + max(0, options.limit))
         var hits: [SearchResultHit] = []
-        for e in entries[from..<to] {
-            let id = try segments[e.segment].id(of: e.doc)
+        var ids: [Int64] = []
+        for e in entries[from..<to] { ids.append(try segments[e.segment].id(of: e.doc)) }
+        let rows = try engine.catalog.messages(ids)
+        for (e, id) in zip(entries[from..<to], ids) {
             let mailbox = try segments[e.segment].value(.mailbox, e.doc)
-            let row = try engine.catalog.message(id)
+            let row = rows[id]
             let doc: [(UInt8, String)]
             do { doc = try segments[e.segment].stored.document(e.doc) } catch {
                 throw MailsiftError(.corrupt, "segment \(segments[e.segment].name): \(error)")

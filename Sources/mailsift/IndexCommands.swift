@@ -95,11 +95,28 @@ struct SearchCommand: ParsableCommand {
     @Flag(help: "One JSON object per hit.")
     var json = false
 
+    @Option(help: "Run the query this many times in process and print the median time (for measuring).")
+    var repeatCount: Int?
+
     func run() throws {
         let dir = try options.directory()
         guard dir.exists else { throw ValidationError("no index for user \(options.user) under \(options.dataRoot)") }
         let catalog = try Catalog(path: dir.catalogPath)
         let engine = QueryEngine(reader: try IndexReader(directory: dir), catalog: catalog)
+        defer {
+            if let n = repeatCount, n > 0, let node = try? (imap ? IMAPSearchParser.parse(query.joined(separator: " ")).criteria : WebmailQueryParser.parse(query.joined(separator: " "))) {
+                var times: [Duration] = []
+                var o = SearchOptions(mailboxes: mailboxes.isEmpty ? nil : mailboxes)
+                o.limit = limit
+                for _ in 0..<n {
+                    let start = ContinuousClock.now
+                    _ = try? engine.search(node, options: o)
+                    times.append(ContinuousClock.now - start)
+                }
+                times.sort()
+                print("# median \(times[times.count / 2]) over \(n) runs (p90 \(times[times.count * 9 / 10]))")
+            }
+        }
         let text = query.joined(separator: " ")
         var searchOptions = SearchOptions(mailboxes: mailboxes.isEmpty ? nil : mailboxes)
         searchOptions.offset = offset
