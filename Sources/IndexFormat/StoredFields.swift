@@ -74,8 +74,9 @@ public final class StoredFieldsReader: @unchecked Sendable {
         return BlockEntry(firstDoc: first, rawSize: raw, storedSize: stored, codec: codec, offset: contentStart + Int(off))
     }
 
-    /// The fields of document `docID`, in the order they were added.
-    public func document(_ docID: UInt32) throws(IndexFormatError) -> [(UInt8, String)] {
+    /// The fields of document `docID`, in the order they were added; with `only`, just those
+    /// fields (the others are skipped without decoding their text).
+    public func document(_ docID: UInt32, only: Set<UInt8>? = nil) throws(IndexFormatError) -> [(UInt8, String)] {
         let doc = Int(docID)
         guard doc < documentCount else {
             throw IndexFormatError(.limitExceeded, "document \(docID) beyond the \(documentCount) stored")
@@ -104,7 +105,7 @@ public final class StoredFieldsReader: @unchecked Sendable {
         }
         let count = next - e.firstDoc
         return try withUnsafeBytesTyped(raw) { (bytes) throws(IndexFormatError) in
-            try decodeDocument(bytes, count: count, index: doc - e.firstDoc, blockOffset: e.offset)
+            try decodeDocument(bytes, count: count, index: doc - e.firstDoc, blockOffset: e.offset, only: only)
         }
     }
 
@@ -137,7 +138,7 @@ public final class StoredFieldsReader: @unchecked Sendable {
     }
 
     /// Document `index` of a raw block holding `count` documents.
-    func decodeDocument(_ raw: UnsafeRawBufferPointer, count: Int, index: Int, blockOffset: Int) throws(IndexFormatError) -> [(UInt8, String)] {
+    func decodeDocument(_ raw: UnsafeRawBufferPointer, count: Int, index: Int, blockOffset: Int, only: Set<UInt8>? = nil) throws(IndexFormatError) -> [(UInt8, String)] {
         // Offsets in errors point at the compressed block: raw bytes have no file position.
         guard count <= raw.count / 4 else {
             throw IndexFormatError(.corrupt, "stored block of \(raw.count) bytes cannot hold \(count) document offsets", offset: blockOffset)
@@ -156,6 +157,10 @@ public final class StoredFieldsReader: @unchecked Sendable {
         fields.reserveCapacity(fieldCount)
         for _ in 0..<fieldCount {
             let id = try r.u8()
+            if let only, !only.contains(id) {
+                _ = try r.bytes(try r.length(limit: r.remaining))
+                continue
+            }
             let value = try r.string(limit: r.remaining)
             fields.append((id, value))
         }

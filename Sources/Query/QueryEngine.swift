@@ -463,7 +463,7 @@ final class Execution {
             checked += 1
             if checked & 255 == 0 { try checkDeadline() }
             let doc: [(UInt8, String)]
-            do { doc = try segments[s].stored.document(d) } catch {
+            do { doc = try segments[s].stored.document(d, only: fields) } catch {
                 throw MailsiftError(.corrupt, "segment \(segments[s].name): \(error)")
             }
             for (f, text) in doc where fields.contains(f) {
@@ -653,7 +653,7 @@ final class Execution {
             checked += 1
             if checked & 255 == 0 { try checkDeadline() }
             let doc: [(UInt8, String)]
-            do { doc = try segments[s].stored.document(d) } catch {
+            do { doc = try segments[s].stored.document(d, only: [Field.headers.rawValue]) } catch {
                 throw MailsiftError(.corrupt, "segment \(segments[s].name): \(error)")
             }
             for (f, text) in doc where f == Field.headers.rawValue {
@@ -934,7 +934,7 @@ extension Execution {
         }
         struct Entry { var segment: Int; var doc: UInt32; var key: Double; var tie: Int64 }
         var scores: [Double] = []
-        if options.sort == .relevance, !queryTerms.isEmpty {
+        if options.sort == .relevance, !queryTerms.isEmpty, !matches.isEmpty {
             scores = [Double](repeating: 0, count: totalDocs)
             var tf = [Double](repeating: 0, count: totalDocs)
             var touched: [Int] = []
@@ -1002,7 +1002,9 @@ extension Execution {
             let mailbox = try segments[e.segment].value(.mailbox, e.doc)
             let row = rows[id]
             let doc: [(UInt8, String)]
-            do { doc = try segments[e.segment].stored.document(e.doc) } catch {
+            let wanted: Set<UInt8> = options.snippets ? [Field.from.rawValue, Field.subject.rawValue, Field.body.rawValue]
+                : [Field.from.rawValue, Field.subject.rawValue]
+            do { doc = try segments[e.segment].stored.document(e.doc, only: wanted) } catch {
                 throw MailsiftError(.corrupt, "segment \(segments[e.segment].name): \(error)")
             }
             var fromText = "", subject = ""
@@ -1079,40 +1081,51 @@ extension Execution {
     /// The part of a long text worth analyzing for a snippet: 2 KiB around the densest run of
     /// occurrences of the (ASCII) terms, or the first 16 KiB; with its byte offset.
     static func region(_ text: String, terms: Set<String>) -> (String, Int) {
-        let utf8 = Array(text.utf8)
-        guard utf8.count > 4096 else { return (text, 0) }
-        let lower = utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
-        var hits: [Int] = []
-        lower.withUnsafeBufferPointer { hay in
-            guard let hb = hay.baseAddress else { return }
-            for term in terms where term.utf8.allSatisfy({ $0 < 0x80 }) && !term.isEmpty {
+        var t = text
+        return t.withUTF8 { utf8 -> (String, Int) in
+            guard utf8.count > 4096, let base = utf8.baseAddress else { return (text, 0) }
+            // Case-insensitive (ASCII) search for each term in the first 32 KiB, a few hits
+            // per term (a snippet is one passage; most come from a message's start).
+            let limit = min(utf8.count, 32 * 1024)
+            var hits: [Int] = []
+            for term in terms where !term.isEmpty && term.utf8.allSatisfy({ $0 < 0x80 }) {
                 let needle = Array(term.utf8)
-                needle.withUnsafeBufferPointer { nd in
-                    guard let nb = nd.baseAddress else { return }
-                    var i = 0
-                    while hits.count < 200, i + nd.count <= hay.count {
-                        guard let p = memchr(hb + i, Int32(nd[0]), hay.count - i - nd.count + 1) else { break }
-                        let at = UnsafePointer<UInt8>(p.assumingMemoryBound(to: UInt8.self)) - hb
-                        if memcmp(hb + at, nb, nd.count) == 0 { hits.append(at) }
-                        i = at + 1
+                let first = needle[0]
+                let firstUpper = first >= 0x61 && first <= 0x7A ? first - 0x20 : first
+                var i = 0
+                var found = 0
+                while i + needle.count <= limit, found < 8 {
+                    let b = base[i]
+                    if b == first || b == firstUpper {
+                        var j = 1
+                        while j < needle.count {
+                            let c = base[i + j]
+                            if (c >= 0x41 && c <= 0x5A ? c | 0x20 : c) != needle[j] { break }
+                            j += 1
+                        }
+                        if j == needle.count {
+                            hits.append(i)
+                            found += 1
+                        }
                     }
+                    i += 1
                 }
             }
-        }
-        var start = 0, end = min(utf8.count, 16 * 1024)
-        if !hits.isEmpty {
-            hits.sort()
-            var best = 0, bestCount = 0, i = 0
-            for j in hits.indices {
-                while hits[j] - hits[i] > 200 { i += 1 }
-                if j - i + 1 > bestCount { bestCount = j - i + 1; best = hits[i] }
+            var start = 0, end = min(utf8.count, 16 * 1024)
+            if !hits.isEmpty {
+                hits.sort()
+                var best = 0, bestCount = 0, i = 0
+                for j in hits.indices {
+                    while hits[j] - hits[i] > 200 { i += 1 }
+                    if j - i + 1 > bestCount { bestCount = j - i + 1; best = hits[i] }
+                }
+                start = max(0, best - 1024)
+                end = min(utf8.count, best + 1024)
             }
-            start = max(0, best - 1024)
-            end = min(utf8.count, best + 1024)
+            while start > 0, utf8[start] & 0xC0 == 0x80 { start -= 1 }
+            while end < utf8.count, utf8[end] & 0xC0 == 0x80 { end += 1 }
+            return (String(decoding: UnsafeBufferPointer(rebasing: utf8[start..<end]), as: UTF8.self), start)
         }
-        while start > 0, utf8[start] & 0xC0 == 0x80 { start -= 1 }
-        while end < utf8.count, utf8[end] & 0xC0 == 0x80 { end += 1 }
-        return (String(decoding: utf8[start..<end], as: UTF8.self), start)
     }
 
     static func escape(_ s: String) -> String {
