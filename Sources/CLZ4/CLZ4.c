@@ -16,3 +16,7 @@ int32_t mslz4_decompress(const uint8_t *src, int32_t srcSize, uint8_t *dst, int3
 }
 
 int32_t mslz4_version(void) { return LZ4_versionNumber(); }
+
+int32_t mslz4_decompress_partial(const uint8_t *src, int32_t srcSize, uint8_t *dst, int32_t targetSize, int32_t dstCapacity) {
+    return LZ4_decompress_safe_partial((const char *)src, (char *)dst, srcSize, targetSize, dstCapacity);
+}

@@ -74,8 +74,8 @@ public final class StoredFieldsReader: @unchecked Sendable {
         return BlockEntry(firstDoc: first, rawSize: raw, storedSize: stored, codec: codec, offset: contentStart + Int(off))
     }
 
-    /// The fields of document `docID`, in the order they were added; with `only`, just those
-    /// fields (the others are skipped without decoding their text).
+    /// The fields of document `docID`, in the order they were added; with `only`, just the
+    /// first value of each of those fields (the others are skipped without decoding).
     public func document(_ docID: UInt32, only: Set<UInt8>? = nil) throws(IndexFormatError) -> [(UInt8, String)] {
         let doc = Int(docID)
         guard doc < documentCount else {
@@ -97,15 +97,65 @@ public final class StoredFieldsReader: @unchecked Sendable {
             throw IndexFormatError(.corrupt, "stored block \(b) holds documents \(e.firstDoc)..<\(next)", offset: indexStart + b * StoredFieldsFormat.indexEntrySize)
         }
         let raw: [UInt8]
+        let count = next - e.firstDoc
         if let hit = cache.withLock({ c in c?.block == b ? c?.raw : nil }) {
             raw = hit
+        } else if let only, e.codec == StoredFieldsFormat.codecLZ4, e.rawSize > 16 * 1024,
+                  let fields = try partialDocument(e, block: b, count: count, index: doc - e.firstDoc, only: only) {
+            // A few fields of a large block: decode only its start (a results page wants the
+            // sender and subject, which come first).
+            return fields
         } else {
             raw = try decompress(e, block: b)
             cache.withLock { $0 = CachedBlock(block: b, raw: raw) }
         }
-        let count = next - e.firstDoc
         return try withUnsafeBytesTyped(raw) { (bytes) throws(IndexFormatError) in
             try decodeDocument(bytes, count: count, index: doc - e.firstDoc, blockOffset: e.offset, only: only)
+        }
+    }
+
+    /// The wanted fields of a document from the first 16 KiB past its start, or nil when they
+    /// may lie beyond (the caller then decodes the whole block).
+    func partialDocument(_ e: BlockEntry, block b: Int, count: Int, index: Int, only: Set<UInt8>) throws(IndexFormatError) -> [(UInt8, String)]? {
+        guard e.rawSize <= StoredFieldsFormat.maxBlockRawSize, count * 4 <= e.rawSize else { return nil }
+        let src = UnsafeRawBufferPointer(rebasing: file[e.offset..<(e.offset + e.storedSize)])
+        func decode(_ target: Int) -> [UInt8]? {
+            var ok = true
+            let out = [UInt8](unsafeUninitializedCapacity: e.rawSize) { buf, n in
+                let got = mslz4_decompress_partial(src.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(e.storedSize),
+                                                   buf.baseAddress, Int32(target), Int32(e.rawSize))
+                if got < Int32(target) { ok = false; n = 0 } else { n = Int(got) }
+            }
+            return ok ? out : nil
+        }
+        guard let head = decode(count * 4) else { return nil }
+        let start = index == 0 ? 0 : head.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: (index - 1) * 4, as: UInt32.self).littleEndian) }
+        let end = head.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self).littleEndian) }
+        let dataStart = count * 4
+        guard start <= end, dataStart + end <= e.rawSize else { return nil }
+        let target = min(dataStart + end, dataStart + start + 16 * 1024)
+        guard let raw = decode(target), raw.count >= target else { return nil }
+        // Fields in order until the decoded bytes run out; every wanted one must be seen
+        // complete (or the document must end inside the decoded part).
+        var r = ByteReader(UnsafeRawBufferPointer(start: nil, count: 0))
+        return raw.withUnsafeBytes { bytes -> [(UInt8, String)]? in
+            let docBytes = UnsafeRawBufferPointer(rebasing: bytes[(dataStart + start)..<target])
+            let complete = target == dataStart + end
+            r = ByteReader(docBytes, base: e.offset)
+            guard let fieldCount = try? r.length(limit: complete ? r.remaining / 2 : Int(UInt32.max)) else { return nil }
+            var fields: [(UInt8, String)] = []
+            var seen = Set<UInt8>()
+            for _ in 0..<fieldCount {
+                guard let id = try? r.u8(), let n = try? r.length(limit: Int(UInt32.max)) else { return complete ? nil : (only.isSubset(of: seen) ? fields : nil) }
+                guard n <= r.remaining, let value = try? r.bytes(n) else { return complete ? nil : (only.isSubset(of: seen) ? fields : nil) }
+                if only.contains(id), !seen.contains(id) {
+                    fields.append((id, String(decoding: value, as: UTF8.self)))
+                    seen.insert(id)
+                    if seen == only { return fields }
+                }
+            }
+            // The whole document was read: fields it lacks are absent, not cut off.
+            return complete || only.isSubset(of: seen) ? fields : nil
         }
     }
 
@@ -157,7 +207,7 @@ public final class StoredFieldsReader: @unchecked Sendable {
         fields.reserveCapacity(fieldCount)
         for _ in 0..<fieldCount {
             let id = try r.u8()
-            if let only, !only.contains(id) {
+            if let only, !only.contains(id) || fields.contains(where: { $0.0 == id }) {
                 _ = try r.bytes(try r.length(limit: r.remaining))
                 continue
             }

@@ -95,6 +95,9 @@ struct SearchCommand: ParsableCommand {
     @Flag(help: "One JSON object per hit.")
     var json = false
 
+    @Flag(inversion: .prefixedNo, help: "A passage with the matching words for each hit.")
+    var snippets = true
+
     @Option(help: "Run the query this many times in process and print the median time (for measuring).")
     var repeatCount: Int?
 
@@ -108,6 +111,7 @@ struct SearchCommand: ParsableCommand {
                 var times: [Duration] = []
                 var o = SearchOptions(mailboxes: mailboxes.isEmpty ? nil : mailboxes)
                 o.limit = limit
+                o.snippets = snippets
                 for _ in 0..<n {
                     let start = ContinuousClock.now
                     _ = try? engine.search(node, options: o)
@@ -121,6 +125,7 @@ struct SearchCommand: ParsableCommand {
         var searchOptions = SearchOptions(mailboxes: mailboxes.isEmpty ? nil : mailboxes)
         searchOptions.offset = offset
         searchOptions.limit = limit
+        searchOptions.snippets = snippets
         let node: QueryNode
         var returnOptions: [ESearchReturn] = []
         do {

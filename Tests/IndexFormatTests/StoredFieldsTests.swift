@@ -59,6 +59,29 @@ import TestSupport
         }
     }
 
+    /// Reading a few fields (from the start of a large block, decoded partly) gives exactly
+    /// those fields of the whole document, for every document and several field choices.
+    @Test func selectedFieldsEqualTheWholeDocument() throws {
+        let docs = Self.randomDocs(400, seed: 9, huge: false)
+        var w = StoredFieldsWriter(compressionLevel: 9, targetBlockSize: 200_000)
+        for d in docs { _ = w.add(document: d) }
+        let file = w.finish()
+        try file.withUnsafeBytes { raw in
+            let r = try StoredFieldsReader(raw)
+            var rng = SplitMix64(seed: 3)
+            for (i, d) in docs.enumerated() {
+                let ids = Set(d.map(\.0))
+                let pick: Set<UInt8> = Set(ids.filter { _ in rng.next() % 2 == 0 }).union([UInt8(truncatingIfNeeded: rng.next())])
+                // A fresh reader each time, so the partial path (no cached block) runs.
+                let fresh = try StoredFieldsReader(raw)
+                let got = try fresh.document(UInt32(i), only: pick)
+                var taken = Set<UInt8>()
+                let want = try r.document(UInt32(i)).filter { pick.contains($0.0) && taken.insert($0.0).inserted }
+                #expect(got.map(\.0) == want.map(\.0) && got.map(\.1) == want.map(\.1), "doc \(i)")
+            }
+        }
+    }
+
     /// Draining while adding (as merges do) writes the same file as building it whole.
     @Test func drainedFileIsIdentical() throws {
         let docs = Self.randomDocs(300, seed: 5, huge: false)
