@@ -132,6 +132,8 @@ final class Execution {
     let mailboxIDs: [Int64: String]
     let deadline: UInt64
     private var states: [Int64: MessageState]?
+    /// Inside FUZZY: words also match terms a few edits away.
+    var fuzzy = 0
     private var locations: [Int64: (Int, UInt32)]?
 
     init(engine: QueryEngine, options: SearchOptions) throws(MailsiftError) {
@@ -310,6 +312,8 @@ final class Execution {
             let saved = options.savedResult ?? []
             return try filterIDs(within) { id in saved.contains(id) }
         case .fuzzy(let inner):
+            fuzzy += 1
+            defer { fuzzy -= 1 }
             return try evaluate(Self.fuzzified(inner), within: within, depth: depth + 1)
         case .around(let a, let b, let distance):
             return try around(a, b, distance: distance, within: within)
@@ -345,7 +349,7 @@ final class Execution {
     }
 
     /// RFC 6203 FUZZY: text keys match as words (the analysis folds case and diacritics), not
-    /// as substrings; typo tolerance beyond that is not implemented yet.
+    /// as substrings, each word also matching terms within a small edit distance.
     static func fuzzified(_ node: QueryNode) -> QueryNode {
         switch node {
         case .text(let f, let s, .substring): return .text(f, s, .words)
@@ -760,6 +764,9 @@ final class Execution {
                         for term in alternatives {
                             for info in try lookupBoth(segment, f, term) { try addPostings(info, segment: s, into: &any, within: current) }
                         }
+                        if fuzzy > 0, let word = alternatives.last {
+                            for info in try typoVariants(word, field: f, segment: segment) { try addPostings(info, segment: s, into: &any, within: current) }
+                        }
                         continue
                     }
                     for d in try phraseDocs(phrase, field: f, segment: segment) { any.insert(s, d) }
@@ -842,6 +849,47 @@ final class Execution {
             if found { out.append(doc) }
         }
         return out.sorted()
+    }
+
+    /// Terms of the field within the word's edit distance (0 up to 3 bytes, 1 up to 7, else 2),
+    /// at most `maxExpandedTerms` of them.
+    func typoVariants(_ word: String, field: Field, segment: SegmentReader) throws(MailsiftError) -> [TermPostingsInfo] {
+        let w = Array(word.utf8)
+        let k = w.count <= 3 ? 0 : w.count <= 7 ? 1 : 2
+        guard k > 0 else { return [] }
+        let text = try segment.termText(field.rawValue)
+        var out: [TermPostingsInfo] = []
+        for i in 0..<text.starts.count {
+            let t = text.term(i)
+            guard abs(t.count - w.count) <= k, Self.withinEdits(Array(t), w, k) else { continue }
+            if let info = try lookup(segment, field, key: [field.rawValue] + t) { out.append(info) }
+            if out.count >= options.limits.maxExpandedTerms { break }
+        }
+        return out
+    }
+
+    /// The optimal-string-alignment distance of a and b (Levenshtein plus transpositions of
+    /// neighbours, the commonest typo) is at most k; stops as soon as a row exceeds k.
+    static func withinEdits(_ a: [UInt8], _ b: [UInt8], _ k: Int) -> Bool {
+        if abs(a.count - b.count) > k { return false }
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) <= k }
+        var before = [Int](repeating: 0, count: b.count + 1)
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            var rowMin = i
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                var d = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { d = min(d, before[j - 2] + 1) }
+                current[j] = d
+                rowMin = min(rowMin, d)
+            }
+            if rowMin > k { return false }
+            (before, previous, current) = (previous, current, before)
+        }
+        return previous[b.count] <= k
     }
 
     /// AROUND: a word of `a` within `distance` positions of a word of `b`, in the same field.
