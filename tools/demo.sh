@@ -16,9 +16,14 @@ echo
 echo "### mailsift index --data $data --user demo corpus/samples"
 "$bin" index --data "$data" --user demo corpus/samples
 echo
-for q in 'Quartalsübersicht' 'quartalsubersicht' '"maintenance window"' '会議' 'anna.rossi@example.org' 'invoice march'; do
+for q in 'Quartalsübersicht' 'quartalsubersicht' '"maintenance window"' '会議' 'anna.rossi@example.org' 'invoice march' \
+         'from:müller OR subject:отчёт' 'has:attachment invoi*'; do
   echo "### mailsift search --user demo '$q'"
-  "$bin" search --data "$data" --user demo "$q"
+  "$bin" search --data "$data" --user demo -- "$q"
+done
+for q in 'BODY ntenan' 'OR SUBJECT "q3" FROM ivan NOT SEEN' 'RETURN (MIN MAX COUNT ALL) TEXT example'; do
+  echo "### mailsift search --user demo --imap --mailbox INBOX '$q'"
+  "$bin" search --data "$data" --user demo --imap --mailbox INBOX -- "$q"
 done
 echo
 echo "### mailsift stats / verify"

@@ -966,7 +966,12 @@ extension Execution {
         // Query terms (with alternatives) and the fields each may score in.
         var queryTerms: [(alternatives: [String], fields: [Field])] = []
         var highlightTerms = Set<String>()
-        for (field, string, _) in texts {
+        var prefixes: [String] = []
+        for (field, string, match) in texts {
+            if match == .prefix, let last = engine.analyzer.queryTokens(string).last {
+                prefixes.append(last.folded ?? last.term)
+                continue
+            }
             for t in engine.analyzer.queryTokens(string) {
                 let alts = Self.alternatives(t)
                 queryTerms.append((alts, Self.indexFields(field)))
@@ -1065,19 +1070,23 @@ extension Execution {
                 docid: id, mailbox: mailboxIDs[mailbox] ?? row?.mailbox ?? "", uid: try segments[e.segment].value(.uid, e.doc),
                 internalDate: try segments[e.segment].value(.internalDate, e.doc), sentDate: sent == 0 ? nil : sent,
                 size: try segments[e.segment].value(.size, e.doc), from: fromText, subject: subject, path: row?.sourcePath,
-                score: options.sort == .relevance ? e.key : 0, snippet: options.snippets ? snippet(doc, terms: highlightTerms) : nil))
+                score: options.sort == .relevance ? e.key : 0, snippet: options.snippets ? snippet(doc, terms: highlightTerms, prefixes: prefixes) : nil))
         }
         return SearchResults(total: entries.count, hits: hits)
     }
 
     /// The passage of the subject or body with the most matched words (about 200 bytes).
-    func snippet(_ doc: [(UInt8, String)], terms: Set<String>) -> Snippet? {
+    func snippet(_ doc: [(UInt8, String)], terms: Set<String>, prefixes: [String] = []) -> Snippet? {
+        func wanted(_ t: Token) -> Bool {
+            if terms.contains(t.term) || (t.folded.map(terms.contains) ?? false) { return true }
+            return prefixes.contains { t.term.hasPrefix($0) || (t.folded?.hasPrefix($0) ?? false) }
+        }
         var best: (field: UInt8, text: String, ranges: [Range<Int>], start: Int, end: Int, count: Int)?
         for (f, whole) in doc where f == Field.subject.rawValue || f == Field.body.rawValue {
             // Long bodies: analyze only the region where the words occur (found by a byte
             // search on the ASCII-lowercased text), not the whole message.
-            let (part, shift) = f == Field.body.rawValue ? Self.region(whole, terms: terms) : (whole, 0)
-            let matched = engine.analyzer.queryTokens(part).filter { terms.contains($0.term) || ($0.folded.map(terms.contains) ?? false) }
+            let (part, shift) = f == Field.body.rawValue ? Self.region(whole, terms: terms.union(prefixes)) : (whole, 0)
+            let matched = engine.analyzer.queryTokens(part).filter(wanted)
                 .map { t -> Token in
                     var t = t
                     t.start += shift

@@ -175,7 +175,15 @@ struct SearchCommand: ParsableCommand {
                 let date = Date(timeIntervalSince1970: TimeInterval(h.sentDate ?? h.internalDate))
                 print("\(h.mailbox)\t\(h.uid)\t\(ISO8601DateFormatter().string(from: date))\t\(h.from.prefix(40))\t\(h.subject.prefix(80))")
                 if let sn = h.snippet, !sn.text.isEmpty {
-                    print("    " + sn.marked.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "<mark>", with: "[").replacingOccurrences(of: "</mark>", with: "]"))
+                    // The passage with the matches in [brackets], on one line.
+                    let bytes = Array(sn.text.utf8)
+                    var line = "", at = 0
+                    for r in sn.highlights where r.lowerBound >= at && r.upperBound <= bytes.count {
+                        line += String(decoding: bytes[at..<r.lowerBound], as: UTF8.self) + "[" + String(decoding: bytes[r], as: UTF8.self) + "]"
+                        at = r.upperBound
+                    }
+                    line += String(decoding: bytes[at...], as: UTF8.self)
+                    print("    " + line.split(whereSeparator: \.isNewline).joined(separator: " "))
                 }
             }
         }
