@@ -134,6 +134,8 @@ final class Execution {
     private var states: [Int64: MessageState]?
     /// Inside FUZZY: words also match terms a few edits away.
     var fuzzy = 0
+    /// Reused by `addPostings`.
+    var docScratch: [UInt32] = []
     private var locations: [Int64: (Int, UInt32)]?
 
     init(engine: QueryEngine, options: SearchOptions) throws(MailsiftError) {
@@ -634,15 +636,41 @@ final class Execution {
     }
 
     func addPostings(_ info: TermPostingsInfo, segment s: Int, into set: inout DocSet, within: DocSet? = nil) throws(MailsiftError) {
+        // Doc IDs a block at a time, then one pass of bit operations on raw words.
+        docScratch.removeAll(keepingCapacity: true)
         do {
             var it = try segments[s].postings.iterator(info)
-            var d = it.doc
-            while d != PostingsIterator.noMoreDocs {
-                if within?.contains(s, d) ?? true { set.insert(s, d) }
-                d = try it.next()
+            let block = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
+            defer { block.deallocate() }
+            while true {
+                let n = try it.nextBlock(into: block)
+                if n == 0 { break }
+                docScratch.append(contentsOf: UnsafeBufferPointer(rebasing: block[0..<n]))
             }
         } catch {
             throw MailsiftError(.corrupt, "segment \(segments[s].name): \(error)")
+        }
+        guard s < set.bits.count else { return }
+        let words = set.bits[s].count
+        docScratch.withUnsafeBufferPointer { docs in
+            set.bits[s].withUnsafeMutableBufferPointer { out in
+                if let within, s < within.bits.count {
+                    within.bits[s].withUnsafeBufferPointer { w in
+                        for d in docs {
+                            let i = Int(d >> 6)
+                            guard i < words, i < w.count else { continue }
+                            let bit: UInt64 = 1 << UInt64(d & 63)
+                            if w[i] & bit != 0 { out[i] |= bit }
+                        }
+                    }
+                } else {
+                    for d in docs {
+                        let i = Int(d >> 6)
+                        guard i < words else { continue }
+                        out[i] |= 1 << UInt64(d & 63)
+                    }
+                }
+            }
         }
     }
 
@@ -796,18 +824,27 @@ final class Execution {
                 guard !candidates.isEmpty else { return [] }
                 iterators = try single.map { (info) throws(IndexFormatError) -> PostingsIterator in try segment.postings.iterator(info) }
                 var out: [UInt32] = []
+                var lists = [[UInt32]](repeating: [], count: iterators.count)
+                let o0 = Int64(phrase.terms[0].offset)
                 for doc in candidates {
-                    var sets: [Set<UInt32>] = []
                     for k in iterators.indices {
                         _ = try iterators[k].advance(to: doc)
-                        sets.append(Set(try iterators[k].positions()))
+                        try iterators[k].positions(into: &lists[k])
                     }
-                    let o0 = Int64(phrase.terms[0].offset)
-                    let found = sets[0].contains { p in
-                        phrase.terms.indices.allSatisfy { k in
+                    // Positions are sorted: for each start, a binary search per other term.
+                    let found = lists[0].contains { p in
+                        for k in 1..<lists.count {
                             let target = Int64(p) - o0 + Int64(phrase.terms[k].offset)
-                            return target >= 0 && target <= Int64(UInt32.max) && sets[k].contains(UInt32(target))
+                            guard target >= 0, target <= Int64(UInt32.max) else { return false }
+                            let t = UInt32(target)
+                            var lo = 0, hi = lists[k].count
+                            while lo < hi {
+                                let mid = (lo + hi) / 2
+                                if lists[k][mid] < t { lo = mid + 1 } else { hi = mid }
+                            }
+                            if lo == lists[k].count || lists[k][lo] != t { return false }
                         }
+                        return true
                     }
                     if found { out.append(doc) }
                 }
@@ -986,30 +1023,35 @@ extension Execution {
             totalDocs += Int(c)
         }
         struct Entry { var segment: Int; var doc: UInt32; var key: Double; var tie: Int64 }
+        // Scores per match (in match order: segment, then doc): each term's postings are
+        // advanced to the matched docs with skips, never walked whole.
+        var matchDocs: [[UInt32]] = segments.map { _ in [] }
+        try forEachDoc(matches) { s, d throws(MailsiftError) in matchDocs[s].append(d) }
+        var matchBase: [Int] = []
+        var m = 0
+        for list in matchDocs {
+            matchBase.append(m)
+            m += list.count
+        }
         var scores: [Double] = []
-        if options.sort == .relevance, !queryTerms.isEmpty, !matches.isEmpty {
-            scores = [Double](repeating: 0, count: totalDocs)
-            var tf = [Double](repeating: 0, count: totalDocs)
-            var touched: [Int] = []
+        if options.sort == .relevance, !queryTerms.isEmpty, m > 0 {
+            scores = [Double](repeating: 0, count: m)
+            var tf = [Double](repeating: 0, count: m)
             let n = Double(max(1, engine.reader.documentCount))
             for (alternatives, fields) in queryTerms {
                 var df = 0
                 for f in fields {
                     let w = Self.fieldWeights[f] ?? 1
-                    for (s, segment) in segments.enumerated() {
+                    for (s, segment) in segments.enumerated() where !matchDocs[s].isEmpty {
                         for term in alternatives {
                             for info in try lookupBoth(segment, f, term) {
                                 df = max(df, Int(info.docFreq))
                                 do {
                                     var it = try segment.postings.iterator(info)
-                                    var d = it.doc
-                                    while d != PostingsIterator.noMoreDocs {
-                                        if matches.contains(s, d) {
-                                            let g = bases[s] + Int(d)
-                                            if tf[g] == 0 { touched.append(g) }
-                                            tf[g] += w * Double(it.freq)
-                                        }
-                                        d = try it.next()
+                                    for (k, doc) in matchDocs[s].enumerated() {
+                                        let d = it.doc >= doc ? it.doc : try it.advance(to: doc)
+                                        if d == PostingsIterator.noMoreDocs { break }
+                                        if d == doc { tf[matchBase[s] + k] += w * Double(it.freq) }
                                     }
                                 } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
                             }
@@ -1017,22 +1059,22 @@ extension Execution {
                     }
                 }
                 let idf = df > 0 ? log(1 + (n - Double(df) + 0.5) / (Double(df) + 0.5)) : 0
-                for g in touched {
-                    scores[g] += idf * tf[g] / (Self.k1 + tf[g])
-                    tf[g] = 0
+                for i in 0..<m where tf[i] > 0 {
+                    scores[i] += idf * tf[i] / (Self.k1 + tf[i])
+                    tf[i] = 0
                 }
-                touched.removeAll(keepingCapacity: true)
             }
         }
         // Sort keys: read only what the order needs (relevance ties go to the later doc).
         var entries: [Entry] = []
-        entries.reserveCapacity(matches.count)
-        try forEachDoc(matches) { s, d throws(MailsiftError) in
+        entries.reserveCapacity(m)
+        for (s, list) in matchDocs.enumerated() {
+          for (k, d) in list.enumerated() {
             let seg = segments[s]
             let g = bases[s] + Int(d)
             switch options.sort {
             case .relevance:
-                entries.append(Entry(segment: s, doc: d, key: scores.isEmpty ? 0 : scores[g], tie: Int64(g)))
+                entries.append(Entry(segment: s, doc: d, key: scores.isEmpty ? 0 : scores[matchBase[s] + k], tie: Int64(g)))
             case .newest, .oldest:
                 let sent = try seg.value(.sentDate, d)
                 let date = sent != 0 ? sent : try seg.value(.internalDate, d)
@@ -1040,6 +1082,7 @@ extension Execution {
             case .uid:
                 entries.append(Entry(segment: s, doc: d, key: Double(try seg.value(.mailbox, d)), tie: try seg.value(.uid, d)))
             }
+          }
         }
         switch options.sort {
         case .relevance, .newest: entries.sort { ($0.key, $0.tie) > ($1.key, $1.tie) }
