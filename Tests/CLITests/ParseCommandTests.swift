@@ -94,6 +94,17 @@ import Testing
         #expect(hit?["mailbox"] as? String == "INBOX")
         #expect((hit?["uid"] as? Int ?? 0) > 0)
         #expect((hit?["path"] as? String)?.hasSuffix("corpus/samples/05-flowed-forward.eml") == true)
+        // The webmail language, ranked, with a snippet; IMAP criteria, exact, as UIDs and ESEARCH.
+        let web = try Self.run(["search", "--data", data, "--user", "cli@example.org", "--json", "--", "from:müller -invoice"])
+        let webHit = try JSONSerialization.jsonObject(with: Data(web.out.split(separator: "\n").first.map { Array($0.utf8) } ?? [])) as? [String: Any]
+        #expect(webHit?["subject"] as? String == "Quartalsübersicht Q3")
+        #expect((webHit?["snippet"] as? [String: Any])?["marked"] != nil)
+        let imap = try Self.run(["search", "--data", data, "--user", "cli@example.org", "--imap", "--mailbox", "INBOX", "BODY ntenan"])
+        #expect(imap.out == "* SEARCH 5\n", "\(imap.out)\(imap.err)")
+        let esearch = try Self.run(["search", "--data", data, "--user", "cli@example.org", "--imap", "--mailbox", "INBOX", "RETURN (MIN COUNT) TEXT example"])
+        #expect(esearch.out.hasPrefix("* ESEARCH UID MIN 1 COUNT "), "\(esearch.out)")
+        let bad = try Self.run(["search", "--data", data, "--user", "cli@example.org", "--imap", "--mailbox", "INBOX", "FROM"])
+        #expect(bad.status != 0 && bad.err.contains("BAD"))
         #expect(try Self.run(["stats", "--data", data, "--user", "cli@example.org"]).out.contains("documents: 9 (catalog: 9)"))
         #expect(try Self.run(["verify", "--data", data, "--user", "cli@example.org"]).out.hasPrefix("OK: generation"))
         let again = try Self.run(["index", "--data", data, "--user", "cli@example.org", "--no-extract", "corpus/samples"])
