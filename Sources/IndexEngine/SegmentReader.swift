@@ -111,9 +111,10 @@ public final class SegmentReader: Sendable {
         // Each postings file checked on its own, so an error names the right file.
         let v = PostingsFormat.version
         let docs = try wrap(1) { () throws(IndexFormatError) in try FileFraming.open(files[1].bytes, format: PostingsFormat.docsFormatName, supported: v...v) }
-        let pos = try wrap(2) { () throws(IndexFormatError) in try FileFraming.open(files[2].bytes, format: PostingsFormat.positionsFormatName, supported: v...v) }
+        let pos = try wrap(2) { () throws(IndexFormatError) in try FileFraming.open(files[2].bytes, format: PostingsFormat.positionsFormatName, supported: PostingsFormat.positionsVersions) }
         postings = PostingsReader(unverifiedDocs: UnsafeRawBufferPointer(rebasing: files[1].bytes[docs.content]), docsBase: docs.content.lowerBound,
-                                  positions: UnsafeRawBufferPointer(rebasing: files[2].bytes[pos.content]), positionsBase: pos.content.lowerBound)
+                                  positions: UnsafeRawBufferPointer(rebasing: files[2].bytes[pos.content]), positionsBase: pos.content.lowerBound,
+                                  positionsVersion: pos.version)
         stored = try wrap(3) { () throws(IndexFormatError) in try StoredFieldsReader(files[3].bytes) }
         values = try wrap(4) { () throws(IndexFormatError) in try DocValuesReader(files[4].bytes) }
         // Columns by name; the first six have been there since version 1.

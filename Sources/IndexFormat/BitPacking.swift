@@ -179,3 +179,106 @@ public enum BitPacking {
         return acc
     }
 }
+
+/// Golomb-Rice coding of a block of small numbers with one parameter k: each value v as
+/// `v >> k` one-bits, a zero bit, then the low k bits of v; bits filled from the least
+/// significant bit of each byte. Positions within a message are roughly geometric, where one
+/// bit width for a whole block (set by its largest value) wastes bits: Rice takes about 19%
+/// fewer bytes on Enron's position blocks (docs/format-postings.md).
+public enum RiceCoding {
+    /// Bits the block takes with parameter k.
+    @inline(__always)
+    static func cost(_ values: some Collection<UInt32>, k: Int) -> Int {
+        var bits = 0
+        for v in values { bits += Int(v >> UInt32(k)) + 1 + k }
+        return bits
+    }
+
+    /// The k (0...24) that minimizes the block's size, and that size in bytes. Tries the
+    /// neighbourhood of log2(mean), where the optimum lies.
+    public static func best(_ values: some Collection<UInt32>) -> (k: Int, bytes: Int) {
+        var sum: UInt64 = 0
+        for v in values { sum += UInt64(v) }
+        let mean = values.isEmpty ? 0 : sum / UInt64(values.count)
+        let guess = min(24, mean == 0 ? 0 : 63 - mean.leadingZeroBitCount)
+        var best = (k: 0, bytes: Int.max)
+        for k in max(0, guess - 2)...min(24, guess + 1) {
+            let bytes = (cost(values, k: k) + 7) / 8
+            if bytes < best.bytes { best = (k, bytes) }
+        }
+        return best
+    }
+
+    public static func encode(_ values: some Collection<UInt32>, k: Int, into w: inout ByteWriter) {
+        var acc: UInt64 = 0
+        var n = 0  // bits in acc
+        @inline(__always) func flush() {
+            while n >= 8 {
+                w.u8(UInt8(truncatingIfNeeded: acc))
+                acc >>= 8
+                n -= 8
+            }
+        }
+        for v in values {
+            var q = Int(v >> UInt32(k))
+            while q > 0 {
+                let take = min(q, 32)
+                acc |= ((1 << UInt64(take)) - 1) << UInt64(n)
+                n += take
+                q -= take
+                flush()
+            }
+            n += 1  // the terminating zero
+            flush()
+            if k > 0 {
+                acc |= (UInt64(v) & ((1 << UInt64(k)) - 1)) << UInt64(n)
+                n += k
+                flush()
+            }
+        }
+        if n > 0 { w.u8(UInt8(truncatingIfNeeded: acc)) }
+    }
+
+    /// Decodes `count` values from `length` bytes at `src`; nil when the bits run out or a
+    /// value does not fit 32 bits (corrupt input).
+    public static func decode(_ src: UnsafeRawBufferPointer, k: Int, count: Int, into out: UnsafeMutablePointer<UInt32>) -> Bool {
+        let totalBits = src.count * 8
+        var bit = 0
+        @inline(__always) func load(_ at: Int) -> UInt64 {
+            // 8 bytes from byte `at` (zero-padded past the end), shifted to bit `bit & 7`.
+            var x: UInt64 = 0
+            let byte = at >> 3
+            let avail = min(8, src.count - byte)
+            for i in 0..<avail { x |= UInt64(src[byte + i]) << UInt64(8 * i) }
+            return x >> UInt64(at & 7)
+        }
+        for i in 0..<count {
+            // Unary quotient: count one-bits up to the first zero.
+            var q: UInt64 = 0
+            while true {
+                guard bit < totalBits else { return false }
+                let word = load(bit)
+                let valid = min(57, totalBits - bit)
+                let ones = (~word).trailingZeroBitCount
+                if ones < valid {
+                    q += UInt64(ones)
+                    bit += ones + 1
+                    break
+                }
+                q += UInt64(valid)
+                bit += valid
+                guard q <= UInt64(UInt32.max) else { return false }
+            }
+            var r: UInt64 = 0
+            if k > 0 {
+                guard bit + k <= totalBits else { return false }
+                r = load(bit) & ((1 << UInt64(k)) - 1)
+                bit += k
+            }
+            let v = (q << UInt64(k)) | r
+            guard v <= UInt64(UInt32.max) else { return false }
+            out[i] = UInt32(v)
+        }
+        return true
+    }
+}

@@ -3,7 +3,12 @@
 public enum PostingsFormat {
     public static let docsFormatName = "postings"
     public static let positionsFormatName = "positions"
+    /// Version of the postings (docs) file.
     public static let version: UInt32 = 1
+    /// Version of the positions file: 2 adds Rice-coded blocks (a first byte 0x80 | k).
+    public static let positionsVersion: UInt32 = 2
+    /// Positions file versions this build reads.
+    public static let positionsVersions: ClosedRange<UInt32> = 1...2
     /// Largest term frequency (and so positions per doc) accepted. Freqs are packed as
     /// `freq - 1` at a width ≤ 31, so `freq` can never overflow when decoded.
     public static let maxFreq: UInt32 = 1 << 31
@@ -121,7 +126,7 @@ public struct PostingsWriter: Sendable {
 
     public init() {
         FileFraming.header(format: PostingsFormat.docsFormatName, version: PostingsFormat.version, into: &docs)
-        FileFraming.header(format: PostingsFormat.positionsFormatName, version: PostingsFormat.version, into: &positions)
+        FileFraming.header(format: PostingsFormat.positionsFormatName, version: PostingsFormat.positionsVersion, into: &positions)
         docsStart = docs.count
         positionsStart = positions.count
         positionChunk.reserveCapacity(BitPacking.blockSize)
@@ -247,9 +252,7 @@ public struct PostingsWriter: Sendable {
             positionChunk.append(p - prev)
             prev = p
             if positionChunk.count == BitPacking.blockSize {
-                let w = BitPacking.bitsNeeded(positionChunk)
-                positions.u8(UInt8(w))
-                BitPacking.pack(positionChunk, width: w, into: &positions)
+                writePositionBlock()
                 positionChunk.removeAll(keepingCapacity: true)
             }
         }
@@ -260,6 +263,25 @@ public struct PostingsWriter: Sendable {
         blockDocs.append(doc)
         blockFreqs.append(UInt32(docPositions.count))
         if blockDocs.count == BitPacking.blockSize { finishDocBlock() }
+    }
+
+    /// A full block of 128 position deltas, in whichever form is smaller: bit-packed at one
+    /// width ([w u8][16·w bytes]) or Rice-coded ([0x80 | k][varint length][bits]).
+    mutating func writePositionBlock() {
+        let w = BitPacking.bitsNeeded(positionChunk)
+        let packed = 16 * w
+        let rice = RiceCoding.best(positionChunk)
+        let riceTotal = rice.bytes + (rice.bytes < 128 ? 1 : 2)
+        if riceTotal < packed {
+            positions.u8(0x80 | UInt8(rice.k))
+            positions.varint(UInt64(rice.bytes))
+            let before = positions.count
+            RiceCoding.encode(positionChunk, k: rice.k, into: &positions)
+            assert(positions.count - before == rice.bytes)
+        } else {
+            positions.u8(UInt8(w))
+            BitPacking.pack(positionChunk, width: w, into: &positions)
+        }
     }
 
     /// One full block of 128 docs: packed gaps and freqs, and its skip entry: lastDoc - floor,

@@ -10,24 +10,29 @@ public struct PostingsReader: @unchecked Sendable {
     public let docsBase: Int
     public let positions: UnsafeRawBufferPointer
     public let positionsBase: Int
+    /// The positions file's version (Rice-coded blocks from 2 on).
+    public let positionsVersion: UInt32
 
     /// Verifies both files' framing (checksum, kind, version) and reads from their content.
     public init(docs docsFile: UnsafeRawBufferPointer, positions positionsFile: UnsafeRawBufferPointer) throws(IndexFormatError) {
         let v = PostingsFormat.version
         let d = try FileFraming.open(docsFile, format: PostingsFormat.docsFormatName, supported: v...v)
-        let p = try FileFraming.open(positionsFile, format: PostingsFormat.positionsFormatName, supported: v...v)
+        let p = try FileFraming.open(positionsFile, format: PostingsFormat.positionsFormatName, supported: PostingsFormat.positionsVersions)
         self.init(unverifiedDocs: UnsafeRawBufferPointer(rebasing: docsFile[d.content]), docsBase: d.content.lowerBound,
-                  positions: UnsafeRawBufferPointer(rebasing: positionsFile[p.content]), positionsBase: p.content.lowerBound)
+                  positions: UnsafeRawBufferPointer(rebasing: positionsFile[p.content]), positionsBase: p.content.lowerBound,
+                  positionsVersion: p.version)
     }
 
     /// Reads content whose framing was checked elsewhere (or not at all: every read is still
     /// bounds-checked and bad bytes throw `corrupt`; only wrong-but-plausible results slip by).
     public init(unverifiedDocs docs: UnsafeRawBufferPointer, docsBase: Int = 0,
-                positions: UnsafeRawBufferPointer, positionsBase: Int = 0) {
+                positions: UnsafeRawBufferPointer, positionsBase: Int = 0,
+                positionsVersion: UInt32 = PostingsFormat.positionsVersion) {
         self.docs = docs
         self.docsBase = docsBase
         self.positions = positions
         self.positionsBase = positionsBase
+        self.positionsVersion = positionsVersion
     }
 
     public func iterator(_ info: TermPostingsInfo) throws(IndexFormatError) -> PostingsIterator {
@@ -89,6 +94,7 @@ public struct PostingsIterator {
     let docsBase: Int
     let posData: UnsafeRawBufferPointer
     let positionsBase: Int
+    let riceAllowed: Bool
 
     let nBlocks: Int
     let tailCount: Int
@@ -137,6 +143,7 @@ public struct PostingsIterator {
         docsBase = reader.docsBase
         posData = reader.positions
         positionsBase = reader.positionsBase
+        riceAllowed = reader.positionsVersion >= 2
         docFreq = info.docFreq
         totalTermFreq = info.totalTermFreq
         // ttf ≤ docFreq × maxFreq also keeps every position index sum far from overflow.
@@ -463,14 +470,27 @@ public struct PostingsIterator {
         let fullEnd = totalTermFreq - totalTermFreq % 128
         // Each pass consumes at least one byte of the file: bounded by its size.
         while pNext + 128 <= target, pNext + 128 <= fullEnd {
-            guard pFP < posData.count else { throw corrupt("positions block past the end", positions: pFP) }
-            let w = Int(posData[pFP])
-            guard w <= 32 else { throw corrupt("positions bit width \(w) out of range", positions: pFP) }
-            let len = 1 + BitPacking.byteCount(width: w)
+            let len = try positionBlockLength(at: pFP).total
             guard len <= posData.count - pFP else { throw corrupt("positions block past the end", positions: pFP) }
             pFP += len
             pNext += 128
         }
+    }
+
+    /// A full positions block's size at `at`: (all bytes, header bytes, Rice k or nil).
+    func positionBlockLength(at: Int) throws(IndexFormatError) -> (total: Int, header: Int, rice: Int?) {
+        guard at < posData.count else { throw corrupt("positions block past the end", positions: at) }
+        let first = Int(posData[at])
+        if first & 0x80 != 0 {
+            let k = first & 0x7F
+            guard riceAllowed, k <= 24 else { throw corrupt("positions block kind \(first) unknown", positions: at) }
+            var r = ByteReader(posData, offset: at + 1, base: positionsBase)
+            let length = try r.length(limit: 512)  // chosen only when under 16 × 32 bytes
+            let header = r.offset - at
+            return (header + length, header, k)
+        }
+        guard first <= 32 else { throw corrupt("positions bit width \(first) out of range", positions: at) }
+        return (1 + BitPacking.byteCount(width: first), 1, nil)
     }
 
     /// Decodes the positions block at `pFP` (first index `pNext`) into `pBuf`.
@@ -479,10 +499,18 @@ public struct PostingsIterator {
         let fullEnd = totalTermFreq - totalTermFreq % 128
         if pBuf.count != 128 { pBuf = [UInt32](repeating: 0, count: 128) }
         if index + 128 <= fullEnd {
-            guard pFP < posData.count else { throw corrupt("positions block past the end", positions: pFP) }
-            let w = Int(posData[pFP])
-            try BitPacking.unpack(width: w, from: posData, offset: pFP + 1, base: positionsBase, into: &pBuf)
-            pFP += 1 + BitPacking.byteCount(width: w)
+            let (total, header, rice) = try positionBlockLength(at: pFP)
+            guard total <= posData.count - pFP else { throw corrupt("positions block past the end", positions: pFP) }
+            if let k = rice {
+                let bits = UnsafeRawBufferPointer(rebasing: posData[(pFP + header)..<(pFP + total)])
+                let ok = pBuf.withUnsafeMutableBufferPointer { b in
+                    b.baseAddress.map { RiceCoding.decode(bits, k: k, count: 128, into: $0) } ?? false
+                }
+                guard ok else { throw corrupt("Rice-coded positions block does not decode to 128 values", positions: pFP) }
+            } else {
+                try BitPacking.unpack(width: Int(posData[pFP]), from: posData, offset: pFP + 1, base: positionsBase, into: &pBuf)
+            }
+            pFP += total
             pStart = index
             pCount = 128
         } else {

@@ -91,3 +91,84 @@ import TestSupport
         #expect(f > UInt64(UInt32.max))
     }
 }
+
+/// Rice coding of position blocks: round trips, the size choice, and corrupt bits refused.
+@Suite struct RiceCodingTests {
+    @Test func roundTripsOverDistributions() {
+        var rng = SplitMix64(seed: 41)
+        for round in 0..<2000 {
+            let values: [UInt32] = (0..<128).map { _ in
+                switch round % 5 {
+                case 0: return UInt32(rng.next() % 4)
+                case 1: return UInt32(rng.next() % 300)                       // positions in a message
+                case 2: return rng.next() % 50 == 0 ? UInt32(rng.next() % 100_000) : UInt32(rng.next() % 20)  // outliers
+                case 3: return UInt32(truncatingIfNeeded: rng.next())         // anything
+                default: return 0
+                }
+            }
+            let (k, bytes) = RiceCoding.best(values)
+            var w = ByteWriter()
+            RiceCoding.encode(values, k: k, into: &w)
+            #expect(w.count == bytes)
+            var out = [UInt32](repeating: 0, count: 128)
+            let ok = w.bytes.withUnsafeBytes { raw in out.withUnsafeMutableBufferPointer { RiceCoding.decode(raw, k: k, count: 128, into: $0.baseAddress!) } }
+            #expect(ok && out == values, "round \(round)")
+            // One byte short never decodes (nor reads past the end).
+            if w.count > 0 {
+                let short = Array(w.bytes.dropLast())
+                let bad = short.withUnsafeBytes { raw in out.withUnsafeMutableBufferPointer { RiceCoding.decode(raw, k: k, count: 128, into: $0.baseAddress!) } }
+                #expect(!bad || short.count * 8 >= RiceCoding.cost(values, k: k))
+            }
+        }
+    }
+
+    /// Positions shaped like mail (small deltas, a large first position per message) take
+    /// Rice blocks and fewer bytes than one width per block, and read back the same.
+    @Test func positionsFileUsesRiceWhenSmaller() throws {
+        var rng = SplitMix64(seed: 8)
+        var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [[UInt32]] = []
+        var packedBytes = 0
+        var chunk: [UInt32] = []
+        for d in 0..<400 {
+            var p: UInt32 = UInt32(rng.next() % 2000)
+            var list: [UInt32] = []
+            for _ in 0..<(3 + Int(rng.next() % 8)) {
+                list.append(p)
+                p += 1 + UInt32(rng.next() % 40)
+            }
+            docs.append(UInt32(d))
+            freqs.append(UInt32(list.count))
+            positions.append(list)
+            var prev: UInt32 = 0
+            for x in list {
+                chunk.append(x - prev)
+                prev = x
+                if chunk.count == 128 {
+                    packedBytes += 1 + 16 * BitPacking.bitsNeeded(chunk)
+                    chunk.removeAll()
+                }
+            }
+        }
+        var writer = PostingsWriter()
+        let info = try writer.add(docIDs: docs, freqs: freqs, positions: positions)
+        let files = writer.finish()
+        let fullBlocks = Int(info.totalTermFreq / 128)
+        #expect(fullBlocks > 10)
+        let headerAndFooter = 4 + 1 + PostingsFormat.positionsFormatName.utf8.count + 4 + FileFraming.footerSize
+        let tail = files.positions.count - headerAndFooter
+        #expect(tail < packedBytes, "Rice blocks should be smaller: \(tail) vs packed \(packedBytes) + tail")
+        try files.docs.withUnsafeBytes { d in
+            try files.positions.withUnsafeBytes { p in
+                let reader = try PostingsReader(docs: d, positions: p)
+                var it = try reader.iterator(info)
+                var k = 0
+                while it.doc != PostingsIterator.noMoreDocs {
+                    #expect(try it.positions() == positions[k])
+                    k += 1
+                    _ = try it.next()
+                }
+                #expect(k == docs.count)
+            }
+        }
+    }
+}
