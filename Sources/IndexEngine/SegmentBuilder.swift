@@ -135,6 +135,7 @@ struct SegmentBuilder {
     /// already holds. The builder is spent afterwards.
     mutating func write(to out: SegmentOutput) throws(MailsiftError) {
         var postings = PostingsWriter()
+        postings.riceBlocks = false  // merges Rice-code positions; a flush stays fast
         var dictionary = TermDictionaryWriter()
         let order = sortedSlots()
         var key: [UInt8] = []

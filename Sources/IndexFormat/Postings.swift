@@ -123,6 +123,9 @@ public struct PostingsWriter: Sendable {
     var floor: UInt64 = 0
     var positionsFP = 0
     var failed = false
+    /// Whether full positions blocks may be Rice-coded (smaller, costlier to choose): merges
+    /// use them; an indexing flush, whose segments are merged later, may skip them.
+    public var riceBlocks = true
 
     public init() {
         FileFraming.header(format: PostingsFormat.docsFormatName, version: PostingsFormat.version, into: &docs)
@@ -270,6 +273,11 @@ public struct PostingsWriter: Sendable {
     mutating func writePositionBlock() {
         let w = BitPacking.bitsNeeded(positionChunk)
         let packed = 16 * w
+        guard riceBlocks, w > 1 else {
+            positions.u8(UInt8(w))
+            BitPacking.pack(positionChunk, width: w, into: &positions)
+            return
+        }
         let rice = RiceCoding.best(positionChunk)
         let riceTotal = rice.bytes + (rice.bytes < 128 ? 1 : 2)
         if riceTotal < packed {

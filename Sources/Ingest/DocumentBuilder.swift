@@ -54,7 +54,14 @@ enum DocumentBuilder {
         // Stored: every field as text for snippets and exact substring checks; for headers,
         // all of them (IMAP HEADER and TEXT search any header), decoded, one per line.
         var stored: [(field: Field, text: String)] = texts.filter { !$0.1.isEmpty && $0.0 != .headers }.map { (field: $0.0, text: $0.1) }
-        let allHeaders = doc.headers.map { "\($0.name): \($0.value)\n" }.joined()
+        var allHeaders = ""
+        allHeaders.reserveCapacity(doc.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 3 })
+        for h in doc.headers {
+            allHeaders += h.name
+            allHeaders += ": "
+            allHeaders += h.value
+            allHeaders += "\n"
+        }
         if !allHeaders.isEmpty { stored.append((.headers, allHeaders)) }
         var sentDay = Int64.min
         if let d = doc.date {
