@@ -211,8 +211,9 @@ public final class Analyzer {
         let before = atoms.count
         splitParts(buf, range, atoms: &atoms)
         let added = atoms.count - before
-        if added > 1 || (added == 1 && atoms[before].range != range) {
-            // The word whole as well as its parts ("snake_case", "l'été", "getUserName").
+        if added > 1 || (added == 1 && atoms[before].range != range) || (added == 0 && !range.isEmpty) {
+            // The word whole as well as its parts ("snake_case", "l'été", "getUserName"); and
+            // whole when every part was elided ("I'm", "j'y"), so its letters have a term.
             coarse.append(Coarse(range: range, kind: isHost ? .host : .word, firstAtom: before))
         } else if isHost, atoms.count - before == 1 {
             atoms[atoms.count - 1].kind = .word

@@ -2,6 +2,7 @@ import Analysis
 import IndexEngine
 import MailsiftCore
 import MIME
+import Synchronization
 
 /// A parsed message → the engine's document: analyzed terms per field (each token's term and,
 /// when different, its diacritic-folded form at the same position), stored text and values.
@@ -14,6 +15,33 @@ enum DocumentBuilder {
     /// The term a field gets when part of its text has no terms (see `build`): U+0001, which
     /// the analyzer never emits.
     public static let unindexedMarker = "\u{1}"
+
+    /// Whether folding the text could produce letters or digits that are in no term: a
+    /// character the fold removes (zero-width space, soft hyphen: "vi\u{200B}agra" folds to
+    /// "viagra") or one outside words that folds to letters or digits ("CO₂" → "co2", "™").
+    static func hasFoldHazards(_ text: String) -> Bool {
+        guard text.utf8.contains(where: { $0 >= 0x80 }) else { return false }
+        for scalar in text.unicodeScalars where scalar.value >= 0x80 {
+            let p = scalar.properties
+            if p.isDefaultIgnorableCodePoint { return true }
+            if p.isAlphabetic || p.isWhitespace { continue }
+            switch p.generalCategory {
+            case .decimalNumber, .nonspacingMark, .spacingMark, .enclosingMark: continue
+            default: break
+            }
+            if foldHazard(scalar) { return true }
+        }
+        return false
+    }
+
+    static func foldHazard(_ s: Unicode.Scalar) -> Bool {
+        if let known = hazardCache.withLock({ $0[s.value] }) { return known }
+        let answer = TextNormalizer.caseFold(String(s)).unicodeScalars.contains { $0.properties.isAlphabetic || $0.properties.numericType != nil }
+        hazardCache.withLock { $0[s.value] = answer }
+        return answer
+    }
+
+    static let hazardCache = Mutex<[UInt32: Bool]>([:])
 
     static func build(_ doc: MailDocument, id: Int64, mailbox: Int64, uid: Int64, internalDate: Int64, size: Int64,
                       analyzer: Analyzer) -> IndexDocument {
@@ -36,16 +64,20 @@ enum DocumentBuilder {
             let before = analyzer.stats
             let tokens = analyzer.tokens(text)
             terms.reserveCapacity(tokens.count + tokens.count / 8)
+            var unindexed = false
             for t in tokens {
                 let p = UInt32(clamping: t.position)
+                // The engine keeps terms up to 255 bytes; folding can lengthen a word past it.
+                if t.term.utf8.count > 255 { unindexed = true; continue }
                 terms.append((t.term, p))
-                if let f = t.folded { variants.append((f, p)) }
+                if let f = t.folded, f.utf8.count <= 255 { variants.append((f, p)) }
             }
-            // Text the analysis left out (words over 64 bytes, base64 and PGP runs) has no
-            // terms, so IMAP substring search could not find it through the dictionary: the
-            // field gets the marker term, and substring search always checks such messages.
+            // Text whose folded form has no term to be found in (words over 64 bytes, base64
+            // and PGP runs, characters between words that fold to letters or vanish) would be
+            // missed by IMAP substring search through the dictionary: the field gets the
+            // marker term, and substring search always checks such messages' stored text.
             let after = analyzer.stats
-            if after.longTokens != before.longTokens || after.noiseBytes != before.noiseBytes {
+            if unindexed || after.longTokens != before.longTokens || after.noiseBytes != before.noiseBytes || Self.hasFoldHazards(text) {
                 terms.append((Self.unindexedMarker, 0))
             }
             fields.append(IndexDocument.FieldTerms(field: field, terms: terms))
@@ -54,15 +86,26 @@ enum DocumentBuilder {
         // Stored: every field as text for snippets and exact substring checks; for headers,
         // all of them (IMAP HEADER and TEXT search any header), decoded, one per line.
         var stored: [(field: Field, text: String)] = texts.filter { !$0.1.isEmpty && $0.0 != .headers }.map { (field: $0.0, text: $0.1) }
+        // Header values on one line each: a decoded value may hold CR or LF, which would
+        // otherwise forge or hide header lines for HEADER search.
         var allHeaders = ""
         allHeaders.reserveCapacity(doc.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 3 })
         for h in doc.headers {
             allHeaders += h.name
             allHeaders += ": "
-            allHeaders += h.value
+            if h.value.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
+                allHeaders += String(String.UnicodeScalarView(h.value.unicodeScalars.map { $0 == "\n" || $0 == "\r" ? " " : $0 }))
+            } else {
+                allHeaders += h.value
+            }
             allHeaders += "\n"
         }
-        if !allHeaders.isEmpty { stored.append((.headers, allHeaders)) }
+        // Stored after the subject and before the body: the writer cuts a document over its
+        // 16 MiB block limit from the end, and a huge body must not take the headers with it.
+        if !allHeaders.isEmpty {
+            let at = stored.firstIndex { $0.field == .body || $0.field == .attachmentName || $0.field == .attachmentText } ?? stored.count
+            stored.insert((.headers, allHeaders), at: at)
+        }
         var sentDay = Int64.min
         if let d = doc.date {
             let local = d.secondsSinceEpoch + Int64(d.offsetMinutes) * 60

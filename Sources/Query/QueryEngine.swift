@@ -82,15 +82,13 @@ public struct SearchResults: Sendable {
 public final class QueryEngine {
     public let reader: IndexReader
     public let catalog: Catalog
-    let analyzer: Analyzer
 
     /// Mailbox names by id, read once (a mailbox unknown to it triggers a re-read).
     private let names = Mutex<[Int64: String]?>(nil)
 
-    public init(reader: IndexReader, catalog: Catalog, analyzer: Analyzer = Analyzer()) {
+    public init(reader: IndexReader, catalog: Catalog) {
         self.reader = reader
         self.catalog = catalog
-        self.analyzer = analyzer
     }
 
     func mailboxNames(refresh: Bool = false) throws(MailsiftError) -> [Int64: String] {
@@ -125,6 +123,9 @@ public final class QueryEngine {
 final class Execution {
     let engine: QueryEngine
     let options: SearchOptions
+    /// Per query: an Analyzer holds an ICU iterator and scratch buffers (not thread-safe),
+    /// and queries run concurrently on one engine.
+    let analyzer = Analyzer()
     let segments: [SegmentReader]
     let counts: [UInt32]
     /// Live documents of the mailboxes searched.
@@ -143,7 +144,8 @@ final class Execution {
         self.options = options
         segments = engine.reader.segments.map(\.reader)
         counts = segments.map(\.documentCount)
-        deadline = Self.nowNanos() &+ UInt64(max(0, options.limits.timeBudget) * 1e9)
+        let budget = options.limits.timeBudget.isFinite ? min(max(0, options.limits.timeBudget), 86_400) : 86_400
+        deadline = Self.nowNanos() &+ UInt64(budget * 1e9)
         var names = try engine.mailboxNames()
         if let m = options.mailboxes, m.contains(where: { name in !names.values.contains { Self.sameMailbox($0, name) } }) {
             names = try engine.mailboxNames(refresh: true)
@@ -289,10 +291,12 @@ final class Execution {
             let lower = name.lowercased()
             return try filterIDs(within) { id in (st[id]?.keywords.contains { $0.lowercased() == lower } ?? false) == set }
         case .uids(let set):
-            let largest = try largestUID()
+            // `*` is the largest UID of each message's own mailbox.
+            let largest = try largestUIDs()
             return try filterValues(within) { s, d throws(MailsiftError) in
                 let uid = try segments[s].value(.uid, d)
-                return uid > 0 && uid <= Int64(UInt32.max) && set.contains(UInt32(uid), largest: largest)
+                let top = largest[try segments[s].value(.mailbox, d)] ?? 0
+                return uid > 0 && uid <= Int64(UInt32.max) && set.contains(UInt32(uid), largest: top)
             }
         case .sequence(let set):
             // Sequence numbers: position by UID among the mailbox's live messages (one
@@ -380,10 +384,13 @@ final class Execution {
         return s
     }
 
-    func largestUID() throws(MailsiftError) -> UInt32 {
-        var m: Int64 = 0
-        try forEachDoc(scope) { s, d throws(MailsiftError) in m = max(m, try segments[s].value(.uid, d)) }
-        return UInt32(clamping: m)
+    func largestUIDs() throws(MailsiftError) -> [Int64: UInt32] {
+        var m: [Int64: UInt32] = [:]
+        try forEachDoc(scope) { s, d throws(MailsiftError) in
+            let box = try segments[s].value(.mailbox, d)
+            m[box] = max(m[box] ?? 0, UInt32(clamping: try segments[s].value(.uid, d)))
+        }
+        return m
     }
 
     // MARK: - Fields
@@ -423,7 +430,7 @@ final class Execution {
         var candidates = within
         var exact = DocSet(empty: counts)
         if field != .text && field != .list && field != .messageID {
-            let pieces = Self.needles(engine.analyzer, string)
+            let pieces = Self.needles(analyzer, string)
             // A key that is one word's worth of letters and digits, folded exactly as the
             // dictionary's terms are: a message has a term of its own (not a derived variant)
             // containing it exactly when its folded text does, so those need no check on the
@@ -502,8 +509,8 @@ final class Execution {
     /// dictionary's word boundaries.
     static func needles(_ analyzer: Analyzer, _ string: String) -> [String] {
         var out: [String] = []
-        for t in analyzer.queryTokens(string) where t.kind == .word || t.kind == .number {
-            if t.term.unicodeScalars.contains(where: isUnspacedScript) {
+        for t in analyzer.queryTokens(string) where t.kind == .word || t.kind == .number || t.kind == .ideographic {
+            if t.kind == .ideographic || t.term.unicodeScalars.contains(where: isUnspacedScript) {
                 for ch in t.term { out.append(String(ch)) }
             } else {
                 out.append(t.term)
@@ -515,7 +522,7 @@ final class Execution {
     static func isUnspacedScript(_ s: Unicode.Scalar) -> Bool {
         switch s.value {
         case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF, 0x3040...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF,
-             0xF900...0xFAFF, 0x20000...0x2FFFF, 0xAC00...0xD7AF, 0x1100...0x11FF:
+             0xF900...0xFAFF, 0x20000...0x3FFFF, 0xAC00...0xD7AF, 0x1100...0x11FF, 0x31F0...0x31FF, 0xFF66...0xFF9F:
             return true
         default:
             return false
@@ -589,7 +596,11 @@ final class Execution {
     static func asciiFolds(_ s: Unicode.Scalar) -> (UInt64, UInt64) {
         if let known = foldCache.withLock({ $0[s.value] }) { return known }
         var m: (UInt64, UInt64) = (0, 0)
-        for b in TextNormalizer.caseFold(String(s)).utf8 where b < 0x80 {
+        let fold = TextNormalizer.caseFold(String(s))
+        // A character the fold removes joins its neighbours ("infor\u{AD}mation"): it can
+        // make any ASCII appear, so it forces the full fold.
+        if fold.isEmpty || s.properties.isDefaultIgnorableCodePoint { m = (.max, .max) }
+        for b in fold.utf8 where b < 0x80 {
             if b < 64 { m.0 |= 1 << UInt64(b) } else { m.1 |= 1 << UInt64(b - 64) }
         }
         foldCache.withLock { $0[s.value] = m }
@@ -702,13 +713,13 @@ final class Execution {
     /// ("Name: value" lines).
     static func headerValues(_ text: String, names: Set<String>) -> [String] {
         var out: [String] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let n = line[..<colon].lowercased()
+        for line in text.utf8.split(separator: 0x0A, omittingEmptySubsequences: true) {
+            guard let colon = line.firstIndex(of: 0x3A) else { continue }
+            let n = String(decoding: line[..<colon], as: UTF8.self).lowercased()
             guard names.contains(n) else { continue }
             var v = line[line.index(after: colon)...]
-            if v.first == " " { v = v.dropFirst() }
-            out.append(String(v))
+            if v.first == 0x20 { v = v.dropFirst() }
+            out.append(String(decoding: v, as: UTF8.self))
         }
         return out
     }
@@ -729,7 +740,7 @@ final class Execution {
         let pieces: [String] = match == .phrase ? [string] : string.split(whereSeparator: { $0.isWhitespace }).map(String.init)
         var out: [Phrase] = []
         for piece in pieces {
-            let tokens = engine.analyzer.queryTokens(piece)
+            let tokens = analyzer.queryTokens(piece)
             guard !tokens.isEmpty else { continue }
             let length = piece.utf8.count
             if match != .phrase, let whole = tokens.first(where: { $0.start == 0 && $0.end == length }) {
@@ -758,7 +769,7 @@ final class Execution {
         }
         let fields = Self.indexFields(field)
         if match == .prefix {
-            guard let last = engine.analyzer.queryTokens(string).last else { return DocSet(empty: counts) }
+            guard let last = analyzer.queryTokens(string).last else { return DocSet(empty: counts) }
             let prefix = last.folded ?? last.term
             var out = DocSet(empty: counts)
             var expanded = 0
@@ -946,7 +957,15 @@ final class Execution {
                 let posB = try positions(pb, field: f, segment: segment)
                 for (doc, xs) in posA where within.contains(s, doc) {
                     guard let ys = posB[doc] else { continue }
-                    if xs.contains(where: { x in ys.contains { y in abs(Int64(x) - Int64(y)) <= Int64(distance) + 1 } }) { out.insert(s, doc) }
+                    // Both sorted: one pass, the nearest y for each x.
+                    let a = xs.sorted(), b = ys.sorted()
+                    var j = 0, near = false
+                    for x in a {
+                        while j + 1 < b.count, Int64(b[j + 1]) <= Int64(x) { j += 1 }
+                        for y in b[j..<min(b.count, j + 2)] where abs(Int64(x) - Int64(y)) <= Int64(distance) + 1 { near = true }
+                        if near { break }
+                    }
+                    if near { out.insert(s, doc) }
                 }
             }
         }
@@ -1005,11 +1024,11 @@ extension Execution {
         var highlightTerms = Set<String>()
         var prefixes: [String] = []
         for (field, string, match) in texts {
-            if match == .prefix, let last = engine.analyzer.queryTokens(string).last {
+            if match == .prefix, let last = analyzer.queryTokens(string).last {
                 prefixes.append(last.folded ?? last.term)
                 continue
             }
-            for t in engine.analyzer.queryTokens(string) {
+            for t in analyzer.queryTokens(string) {
                 let alts = Self.alternatives(t)
                 queryTerms.append((alts, Self.indexFields(field)))
                 for a in alts { highlightTerms.insert(a) }
@@ -1042,10 +1061,16 @@ extension Execution {
                 var df = 0
                 for f in fields {
                     let w = Self.fieldWeights[f] ?? 1
+                    // Document frequency in this field over every segment (largest field wins).
+                    var fieldDF = 0
+                    for segment in segments {
+                        for term in alternatives { fieldDF += try lookupBoth(segment, f, term).reduce(0) { $0 + Int($1.docFreq) } }
+                    }
+                    df = max(df, fieldDF)
                     for (s, segment) in segments.enumerated() where !matchDocs[s].isEmpty {
+                        try checkDeadline()
                         for term in alternatives {
                             for info in try lookupBoth(segment, f, term) {
-                                df = max(df, Int(info.docFreq))
                                 do {
                                     var it = try segment.postings.iterator(info)
                                     for (k, doc) in matchDocs[s].enumerated() {
@@ -1089,7 +1114,7 @@ extension Execution {
         case .oldest, .uid: entries.sort { ($0.key, $0.tie) < ($1.key, $1.tie) }
         }
         let from = min(max(0, options.offset), entries.count)
-        let to = min(entries.count, from + max(0, options.limit))
+        let to = from + min(max(0, options.limit), entries.count - from)
         var hits: [SearchResultHit] = []
         var ids: [Int64] = []
         for e in entries[from..<to] { ids.append(try segments[e.segment].id(of: e.doc)) }
@@ -1129,7 +1154,7 @@ extension Execution {
             // Long bodies: analyze only the region where the words occur (found by a byte
             // search on the ASCII-lowercased text), not the whole message.
             let (part, shift) = f == Field.body.rawValue ? Self.region(whole, terms: terms.union(prefixes)) : (whole, 0)
-            let matched = engine.analyzer.queryTokens(part).filter(wanted)
+            let matched = analyzer.queryTokens(part).filter(wanted)
                 .map { t -> Token in
                     var t = t
                     t.start += shift

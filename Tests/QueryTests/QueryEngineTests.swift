@@ -123,6 +123,62 @@ import Testing
         #expect(IMAPSearchParser.esearchData(uids, options: [.min, .max, .count, .all]) == "MIN 1 MAX 3 COUNT 3 ALL 1:3")
     }
 
+    /// Text whose folded form differs from its terms (review findings): zero-width and soft
+    /// hyphen characters, compatibility characters between words, fully elided words, CJK
+    /// keys across word boundaries, forged header lines, `*` per mailbox, huge pages.
+    @Test func exactSubstringsOnAwkwardText() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-awkward-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let fm = FileManager.default
+        let boxes = ["A": 1, "B": 12]
+        for (box, count) in boxes {
+            let dir = tmp + "/mail/\(box)/cur"
+            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            for k in 0..<count {
+                try "Subject: filler \(k)\r\n\r\nnothing\r\n".write(toFile: dir + "/\(k).x:2,", atomically: true, encoding: .utf8)
+            }
+        }
+        let awkward: [(String, String)] = [
+            ("Subject: Vi\u{200B}agra offer\r\nContent-Type: text/plain; charset=utf-8", "Cheap pills"),
+            ("Subject: climate\r\nContent-Type: text/plain; charset=utf-8", "CO\u{2082} levels rise; 10\u{33A1} flat"),
+            ("Subject: I'm late\r\nContent-Type: text/plain; charset=utf-8", "I'm not sure I'm coming"),
+            ("Subject: infor\u{AD}mation\r\nContent-Type: text/plain; charset=utf-8", "soft hyphen inside"),
+            ("Subject: =?utf-8?q?hi=0AX-Spam:_no?=", "a forged header line"),
+            ("Subject: tokyo\r\nContent-Type: text/plain; charset=utf-8", "東京都市の計画"),
+        ]
+        let dir = tmp + "/mail/A/cur"
+        for (k, (headers, body)) in awkward.enumerated() {
+            try "\(headers)\r\n\r\n\(body)\r\n".write(toFile: dir + "/w\(k).x:2,", atomically: true, encoding: .utf8)
+        }
+        _ = try UserIndexer(dataRoot: tmp + "/data", user: "w").index([tmp + "/mail"])
+        let d = try UserDirectory(dataRoot: tmp + "/data", user: "w")
+        let engine = QueryEngine(reader: try IndexReader(directory: d), catalog: try Catalog(path: d.catalogPath))
+        func subjects(_ imap: String) throws -> Set<String> {
+            var o = SearchOptions(now: 1_800_000_000)
+            o.limit = 1000
+            o.snippets = false
+            return Set(try engine.search(try IMAPSearchParser.parse(imap).criteria, options: o).hits.map(\.subject))
+        }
+        #expect(try subjects("SUBJECT viagra").count == 1)
+        #expect(try subjects("BODY co2") == ["climate"])
+        #expect(try subjects("BODY m2") == ["climate"])
+        #expect(try subjects("SUBJECT m") .contains("I'm late"))
+        #expect(try subjects("BODY \"m not\"") == ["I'm late"])
+        #expect(try subjects("HEADER Subject information").count == 1)
+        #expect(try subjects("TEXT information").count == 1)
+        #expect(try subjects("SUBJECT information").count == 1)
+        #expect(try subjects("HEADER X-Spam no").isEmpty)
+        #expect(try subjects("BODY 京都") == ["tokyo"])
+        #expect(try subjects("BODY 都市の") == ["tokyo"])
+        // `*` is each mailbox's own largest UID: A has 1 + 6 messages, B 12.
+        let a = try engine.uids(.uids(SequenceSet([.init(.number(8), .star)])), mailbox: "A")
+        #expect(a == [7])  // 8:* in A is 7:8 reversed to the largest, 7
+        var o = SearchOptions(now: 1_800_000_000)
+        o.offset = 1
+        o.limit = .max
+        #expect(try engine.search(.all, options: o).total == 19)
+    }
+
     @Test func editDistance() {
         func w(_ a: String, _ b: String, _ k: Int) -> Bool { Execution.withinEdits(Array(a.utf8), Array(b.utf8), k) }
         #expect(w("budget", "bugdet", 1))      // transposition
