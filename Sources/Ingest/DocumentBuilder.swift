@@ -20,7 +20,23 @@ enum DocumentBuilder {
     /// character the fold removes (zero-width space, soft hyphen: "vi\u{200B}agra" folds to
     /// "viagra") or one outside words that folds to letters or digits ("CO₂" → "co2", "™").
     static func hasFoldHazards(_ text: String) -> Bool {
-        guard text.utf8.contains(where: { $0 >= 0x80 }) else { return false }
+        var copy = text
+        let ascii = copy.withUTF8 { buf -> Bool in
+            // Eight bytes at a time: any high bit means non-ASCII.
+            guard let base = buf.baseAddress else { return true }
+            let raw = UnsafeRawPointer(base)
+            var i = 0
+            while i + 8 <= buf.count {
+                if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+                i += 8
+            }
+            while i < buf.count {
+                if buf[i] >= 0x80 { return false }
+                i += 1
+            }
+            return true
+        }
+        if ascii { return false }
         for scalar in text.unicodeScalars where scalar.value >= 0x80 {
             let p = scalar.properties
             if p.isDefaultIgnorableCodePoint { return true }
