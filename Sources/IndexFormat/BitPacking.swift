@@ -246,8 +246,11 @@ public enum RiceCoding {
         var bit = 0
         @inline(__always) func load(_ at: Int) -> UInt64 {
             // 8 bytes from byte `at` (zero-padded past the end), shifted to bit `bit & 7`.
-            var x: UInt64 = 0
             let byte = at >> 3
+            if byte + 8 <= src.count {
+                return UInt64(littleEndian: src.loadUnaligned(fromByteOffset: byte, as: UInt64.self)) >> UInt64(at & 7)
+            }
+            var x: UInt64 = 0
             let avail = min(8, src.count - byte)
             for i in 0..<avail { x |= UInt64(src[byte + i]) << UInt64(8 * i) }
             return x >> UInt64(at & 7)

@@ -534,12 +534,47 @@ final class Execution {
         var n = needle
         let asciiNeedle = n.withUTF8 { $0.allSatisfy { $0 < 0x80 } }
         if asciiNeedle, let answer = asciiContains(text, needle) { return answer }
-        var f = TextNormalizer.caseFold(text)
-        return f.withUTF8 { hay in
+        let folded = foldPiecewise(text)
+        return folded.withUnsafeBufferPointer { hay in
             n.withUTF8 { nd in
                 guard nd.count <= hay.count, let hb = hay.baseAddress, let nb = nd.baseAddress else { return nd.isEmpty }
                 return findBytes(hb, hay.count, nb, nd.count)
             }
+        }
+    }
+
+    /// The text's case fold (NFKC_Casefold), computed run by run: ASCII lowercased in place,
+    /// each run of non-ASCII characters folded by ICU together with the ASCII character
+    /// before it (the only one it could compose with). Case folding maps characters one by
+    /// one and NFKC composes a starter with the marks after it, so the pieces' folds
+    /// concatenate to the whole text's fold; mostly-ASCII mail costs a byte loop, not ICU.
+    static func foldPiecewise(_ text: String) -> [UInt8] {
+        var t = text
+        return t.withUTF8 { buf -> [UInt8] in
+            var out: [UInt8] = []
+            out.reserveCapacity(buf.count)
+            var i = 0
+            while i < buf.count {
+                let b = buf[i]
+                if b < 0x80 {
+                    // An ASCII byte followed by a non-ASCII one starts a run (it may compose).
+                    if i + 1 < buf.count, buf[i + 1] >= 0x80 {
+                        var j = i + 1
+                        while j < buf.count, buf[j] >= 0x80 { j += 1 }
+                        out += TextNormalizer.caseFold(String(decoding: UnsafeBufferPointer(rebasing: buf[i..<j]), as: UTF8.self)).utf8
+                        i = j
+                        continue
+                    }
+                    out.append(b >= 0x41 && b <= 0x5A ? b | 0x20 : b)
+                    i += 1
+                } else {
+                    var j = i
+                    while j < buf.count, buf[j] >= 0x80 { j += 1 }
+                    out += TextNormalizer.caseFold(String(decoding: UnsafeBufferPointer(rebasing: buf[i..<j]), as: UTF8.self)).utf8
+                    i = j
+                }
+            }
+            return out
         }
     }
 

@@ -1,3 +1,4 @@
+import Analysis
 import Catalog
 import Foundation
 import IndexEngine
@@ -5,6 +6,7 @@ import Ingest
 import MailsiftCore
 @testable import Query
 import Testing
+import TestSupport
 
 /// The engine end to end on the project's samples and a small Maildir: webmail operators,
 /// ranking, pages, snippets, IMAP answers (UIDs, ESEARCH, flags, sequence sets), FUZZY.
@@ -177,6 +179,18 @@ import Testing
         o.offset = 1
         o.limit = .max
         #expect(try engine.search(.all, options: o).total == 19)
+    }
+
+    /// Folding run by run equals folding the whole text (random mixes of ASCII, combining
+    /// marks, compatibility characters, ligatures, Greek final sigma, Hangul jamo, CJK).
+    @Test func piecewiseFoldEqualsWholeFold() {
+        let pieces = ["e", "E", "\u{301}", "\u{327}", "a", "Z", " ", "-", "ß", "ẞ", "ﬁ", "Ｋ", "K", "℃", "²", "①", "™", "Σ", "ς", "σ",
+                      "\u{1100}", "\u{1161}", "\u{11A8}", "東京", "İ", "ǅ", "\u{200B}", "\u{AD}", "Å", "A\u{30A}", "\u{FEFF}", "x", "9", "é"]
+        var rng = SplitMix64(seed: 99)
+        for _ in 0..<3000 {
+            let text = (0..<(1 + Int(rng.next() % 12))).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined()
+            #expect(Execution.foldPiecewise(text) == Array(TextNormalizer.caseFold(text).utf8), "\(text.unicodeScalars.map { String($0.value, radix: 16) })")
+        }
     }
 
     @Test func editDistance() {
