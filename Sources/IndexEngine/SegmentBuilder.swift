@@ -221,17 +221,28 @@ struct SegmentBuilder {
     /// Slots in key order (field byte, then term bytes).
     private func sortedSlots() -> [Int32] {
         table.arena.withUnsafeBufferPointer { arena -> [Int32] in
-            var order = (0..<Int32(table.count)).map { $0 }
-            guard let base = arena.baseAddress else { return order }
+            guard let base = arena.baseAddress else { return (0..<Int32(table.count)).map { $0 } }
             let offsets = table.offsets
-            order.sort { (a: Int32, b: Int32) -> Bool in
-                let pa = base + Int(offsets[Int(a)]), pb = base + Int(offsets[Int(b)])
-                if pa[0] != pb[0] { return pa[0] < pb[0] }
+            // Sort (prefix, slot) pairs: the field byte and the first 7 term bytes, big-endian,
+            // settle almost every comparison without touching the arena; equal prefixes fall
+            // back to the bytes.
+            var keyed: [(prefix: UInt64, slot: Int32)] = []
+            keyed.reserveCapacity(table.count)
+            for slot in 0..<table.count {
+                let p = base + Int(offsets[slot])
+                let length = Int(p[1]) | Int(p[2]) << 8
+                var prefix = UInt64(p[0]) << 56
+                for i in 0..<min(7, length) { prefix |= UInt64(p[3 + i]) << UInt64(48 - 8 * i) }
+                keyed.append((prefix, Int32(slot)))
+            }
+            keyed.sort { (x, y) -> Bool in
+                if x.prefix != y.prefix { return x.prefix < y.prefix }
+                let pa = base + Int(offsets[Int(x.slot)]), pb = base + Int(offsets[Int(y.slot)])
                 let la = Int(pa[1]) | Int(pa[2]) << 8, lb = Int(pb[1]) | Int(pb[2]) << 8
                 let c = memcmp(pa + 3, pb + 3, Swift.min(la, lb))
                 return c != 0 ? c < 0 : la < lb
             }
-            return order
+            return keyed.map(\.slot)
         }
     }
 }

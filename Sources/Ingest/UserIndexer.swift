@@ -74,9 +74,11 @@ public final class UserIndexer {
             var batch: [(SourceMessage, String, MailDocument, Int64?)] = []
             var replaced: [Int64] = []
             for file in MessageFiles.files(under: [root]) {
-                let mtime = Self.mtime(file)
+                // The mtime decides whether a known file changed; a file the catalog has never
+                // seen needs none before reading (the read's own fstat gives it).
+                let statMTime = known.isEmpty ? nil : Self.mtime(file)
                 // Unchanged files are skipped without reading them.
-                if let row = known[file], row.mtime == mtime {
+                if let row = known[file], row.mtime == statMTime {
                     known[file] = nil
                     report.unchanged += 1
                     continue
@@ -86,10 +88,12 @@ public final class UserIndexer {
                     known[file] = nil
                 }
                 let messages: [SourceMessage]
-                do { messages = try MessageFiles.read(file) } catch {
+                let fileMTime: Int64?
+                do { (messages, fileMTime) = try MessageFiles.readWithMTime(file) } catch {
                     report.failed += 1
                     continue
                 }
+                let mtime = statMTime ?? fileMTime
                 let isMbox = messages.count > 1 || ["mbox", "mbx"].contains(Self.pathExtension(file).lowercased())
                 let mailbox = Self.mailboxName(file: file, root: root, isDirectory: isDir.boolValue, isMbox: isMbox)
                 for message in messages {
