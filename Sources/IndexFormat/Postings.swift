@@ -52,6 +52,58 @@ public struct TermPostingsInfo: Sendable, Hashable {
         w.varint(positionsOffset)
     }
 
+    /// Terms version 2, inside a block: offsets as zigzag deltas from the block's previous
+    /// entry (`previous` holds (docsOffset of the last non-singleton, positionsOffset), both 0
+    /// at a block's start). Offsets grow in key order, so each delta is a byte or two where an
+    /// absolute offset takes four. A singleton's doc ID stays absolute.
+    public func encodeDelta(into w: inout ByteWriter, previous: inout (docs: UInt64, positions: UInt64)) {
+        precondition(totalTermFreq >= UInt64(docFreq), "totalTermFreq is at least docFreq")
+        w.varint(UInt64(docFreq))
+        w.varint(totalTermFreq - UInt64(docFreq))
+        if docFreq == 1 {
+            w.varint(docsOffset)
+        } else {
+            w.varint(Self.zigzag(docsOffset &- previous.docs))
+            previous.docs = docsOffset
+        }
+        w.varint(Self.zigzag(positionsOffset &- previous.positions))
+        previous.positions = positionsOffset
+    }
+
+    public static func decodeDelta(_ r: inout ByteReader, previous: inout (docs: UInt64, positions: UInt64)) throws(IndexFormatError) -> TermPostingsInfo {
+        let start = r.offset
+        let df = try r.varint()
+        guard df >= 1, df <= UInt64(UInt32.max) else {
+            throw IndexFormatError(.corrupt, "term docFreq \(df) out of range", offset: r.base + start)
+        }
+        let extra = try r.varint()
+        let (ttf, overflow) = df.addingReportingOverflow(extra)
+        guard !overflow else {
+            throw IndexFormatError(.corrupt, "term totalTermFreq overflows", offset: r.base + start)
+        }
+        var docsOffset = try r.varint()
+        if df == 1 {
+            guard docsOffset <= UInt64(PostingsFormat.maxDocID) else {
+                throw IndexFormatError(.corrupt, "singleton doc ID \(docsOffset) out of range", offset: r.base + start)
+            }
+        } else {
+            docsOffset = previous.docs &+ unzigzag(docsOffset)
+            previous.docs = docsOffset
+        }
+        let positionsOffset = previous.positions &+ unzigzag(try r.varint())
+        previous.positions = positionsOffset
+        return TermPostingsInfo(docFreq: UInt32(df), totalTermFreq: ttf, docsOffset: docsOffset, positionsOffset: positionsOffset)
+    }
+
+    @inline(__always) static func zigzag(_ d: UInt64) -> UInt64 {
+        let v = Int64(bitPattern: d)
+        return UInt64(bitPattern: (v << 1) ^ (v >> 63))
+    }
+
+    @inline(__always) static func unzigzag(_ z: UInt64) -> UInt64 {
+        (z >> 1) ^ (0 &- (z & 1))
+    }
+
     public static func decode(_ r: inout ByteReader) throws(IndexFormatError) -> TermPostingsInfo {
         let start = r.offset
         let df = try r.varint()

@@ -24,10 +24,13 @@ public struct TermDictionary: @unchecked Sendable {
     let keyBlobLength: Int
     public let blockCount: Int
     public let termCount: Int
+    /// The file's version (2: delta-coded infos).
+    public let version: UInt32
     let maxTermsPerBlock: Int
 
     public init(_ file: UnsafeRawBufferPointer) throws(IndexFormatError) {
-        var (_, content, t) = try FileFraming.open(file, format: TermDictionaryFormat.name, supported: 1...1, trailerSize: TermDictionaryFormat.trailerSize)
+        var (version, content, t) = try FileFraming.open(file, format: TermDictionaryFormat.name, supported: TermDictionaryFormat.versions, trailerSize: TermDictionaryFormat.trailerSize)
+        self.version = version
         self.file = file
         contentStart = content.lowerBound
         let trailerAt = t.offset
@@ -249,6 +252,9 @@ struct TermBlockScanner {
     var keyLength = 0
     var shared = 0
     var lastInfo: TermPostingsInfo?
+    /// Version 2 infos are deltas from the previous entry's offsets (decoded in order).
+    var deltaInfos = false
+    var previousOffsets: (docs: UInt64, positions: UInt64) = (0, 0)
     /// The current entry's suffix bytes (in the file).
     var suffix = UnsafeRawBufferPointer(start: nil, count: 0)
 
@@ -264,6 +270,7 @@ struct TermBlockScanner {
         infos = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[(keysStart + keysLength)...]), base: range.lowerBound + keysStart + keysLength)
         remaining = count
         self.buffer = buffer
+        deltaInfos = d.version >= 2
     }
 
     /// The current key (valid until the next call to `next`).
@@ -312,13 +319,19 @@ struct TermBlockScanner {
     mutating func info() throws(IndexFormatError) -> TermPostingsInfo {
         if let i = lastInfo { return i }
         while infosDecoded < entry {
-            _ = try TermPostingsInfo.decode(&infos)
+            _ = try decodeInfo()
             infosDecoded += 1
         }
-        let i = try TermPostingsInfo.decode(&infos)
+        let i = try decodeInfo()
         infosDecoded += 1
         lastInfo = i
         return i
+    }
+}
+
+extension TermBlockScanner {
+    @inline(__always) mutating func decodeInfo() throws(IndexFormatError) -> TermPostingsInfo {
+        deltaInfos ? try TermPostingsInfo.decodeDelta(&infos, previous: &previousOffsets) : try TermPostingsInfo.decode(&infos)
     }
 }
 

@@ -13,7 +13,9 @@
 /// one contiguous key range (prefix and substring scans stay inside it).
 public enum TermDictionaryFormat {
     public static let name = "terms"
-    public static let version: UInt32 = 1
+    /// 2: infos hold offsets as deltas within a block (`TermPostingsInfo.encodeDelta`).
+    public static let version: UInt32 = 2
+    public static let versions: ClosedRange<UInt32> = 1...2
     /// Longest key accepted (field byte + term). The analyzer caps tokens far below this
     /// (64 bytes by default); the cap lets readers decode keys into one fixed buffer.
     public static let maxKeyLength = 1024
@@ -38,6 +40,7 @@ public struct TermDictionaryWriter: Sendable {
     private var blockKeys = ByteWriter(capacity: 4096)
     private var blockInfos = ByteWriter(capacity: 4096)
     private var blockTerms = 0
+    private var previousOffsets: (docs: UInt64, positions: UInt64) = (0, 0)
     private var previousKey: [UInt8] = []
     private var hasPrevious = false
 
@@ -86,7 +89,7 @@ public struct TermDictionaryWriter: Sendable {
         blockKeys.varint(UInt64(shared))
         blockKeys.varint(UInt64(key.count - shared))
         blockKeys.bytes += key[shared...]
-        info.encode(into: &blockInfos)
+        info.encodeDelta(into: &blockInfos, previous: &previousOffsets)
         blockTerms += 1
         termCount += 1
         previousKey = key
@@ -104,6 +107,7 @@ public struct TermDictionaryWriter: Sendable {
         blockKeys.bytes.removeAll(keepingCapacity: true)
         blockInfos.bytes.removeAll(keepingCapacity: true)
         blockTerms = 0
+        previousOffsets = (0, 0)
     }
 
     /// Bytes buffered and not yet drained.
