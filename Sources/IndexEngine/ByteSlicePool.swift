@@ -10,37 +10,71 @@
 final class ByteSlicePool {
     static let pageShift = 15
     static let pageSize = 1 << pageShift
-    static let sizes: [Int] = [5, 14, 20, 30, 40, 40, 80, 80, 120, 200]
-    static let nextLevel: [Int] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 9]
+    /// Slice sizes by level, and the level after each (a switch: no global array, whose
+    /// lazy initialization would be checked on every call).
+    @inline(__always) static func size(_ level: Int) -> Int {
+        switch level {
+        case 0: return 5
+        case 1: return 14
+        case 2: return 20
+        case 3: return 30
+        case 4, 5: return 40
+        case 6, 7: return 80
+        case 8: return 120
+        default: return 200
+        }
+    }
 
-    private var pages: [UnsafeMutablePointer<UInt8>] = []
-    private var used = pageSize  // in the last page; a full "page" forces the first allocation
+    @inline(__always) static func nextLevel(_ level: Int) -> Int { min(level + 1, 9) }
+
+    static let maxPages = 1 << 17
+    // Fixed pointers, never reassigned: the hot path reads through them without the dynamic
+    // exclusivity checks a class's `var` properties get.
+    private let pages = UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>.allocate(capacity: ByteSlicePool.maxPages)
+    /// [0]: pages allocated; [1]: bytes used in the last page.
+    private let counters = UnsafeMutablePointer<Int>.allocate(capacity: 2)
+
+    init() {
+        counters[0] = 0
+        counters[1] = Self.pageSize  // a full "page" forces the first allocation
+    }
 
     /// Bytes allocated (for the RAM budget).
-    var bytesHeld: Int { pages.count * Self.pageSize }
+    var bytesHeld: Int { counters[0] * Self.pageSize }
 
-    deinit { for p in pages { p.deallocate() } }
+    deinit {
+        for i in 0..<counters[0] { pages[i]?.deallocate() }
+        pages.deallocate()
+        counters.deallocate()
+    }
 
     /// Starts a stream; returns its address (where its first byte goes).
     func newStream() -> UInt32 { allocate(level: 0) }
 
     private func allocate(level: Int) -> UInt32 {
-        let size = Self.sizes[level]
-        if used + size > Self.pageSize {
-            let p = UnsafeMutablePointer<UInt8>.allocate(capacity: Self.pageSize)
-            p.initialize(repeating: 0, count: Self.pageSize)
-            pages.append(p)
-            used = 0
+        let size = Self.size(level)
+        if counters[1] + size > Self.pageSize {
+            // At 4 GiB of slices the address space ends: a budget far beyond any use; past it
+            // the last page is reused rather than overflowing the table (never reached).
+            if counters[0] < Self.maxPages {
+                let p = UnsafeMutablePointer<UInt8>.allocate(capacity: Self.pageSize)
+                p.initialize(repeating: 0, count: Self.pageSize)
+                pages[counters[0]] = p
+                counters[0] += 1
+            }
+            counters[1] = 0
         }
-        let page = pages[pages.count - 1]
+        let last = counters[0] - 1
+        guard let page = pages[last] else { return 0 }
+        let used = counters[1]
         page[used + size - 1] = UInt8(16 | level)
-        let address = UInt32((pages.count - 1) << Self.pageShift | used)
-        used += size
-        return address
+        counters[1] = used + size
+        return UInt32(last << Self.pageShift | used)
     }
 
     @inline(__always) private func pointer(_ address: UInt32) -> UnsafeMutablePointer<UInt8> {
-        pages[Int(address >> UInt32(Self.pageShift))] + Int(address & UInt32(Self.pageSize - 1))
+        // Addresses come from `allocate`: their page exists.
+        pages[Int(address >> UInt32(Self.pageShift))].unsafelyUnwrapped + Int(address & UInt32(Self.pageSize - 1))
     }
 
     /// Appends a byte to the stream whose next byte goes at `upto`; advances `upto`.
@@ -48,7 +82,7 @@ final class ByteSlicePool {
         var p = pointer(upto)
         if p.pointee != 0 {  // the end-of-slice marker: move to a new, larger slice
             let level = Int(p.pointee & 15)
-            let next = allocate(level: Self.nextLevel[level])
+            let next = allocate(level: Self.nextLevel(level))
             let np = pointer(next)
             // The 3 bytes before the marker move; the address goes in their place.
             let old = p - 3
@@ -93,7 +127,7 @@ final class ByteSlicePool {
         /// The end of a slice's data: the stream's end when it lies in this slice, else the
         /// slice's forwarding address.
         static func dataEnd(_ start: UInt32, level: Int, end: UInt32) -> UInt32 {
-            let size = UInt32(ByteSlicePool.sizes[level])
+            let size = UInt32(ByteSlicePool.size(level))
             return end >= start && end < start + size ? end : start + size - 4
         }
 
@@ -103,7 +137,7 @@ final class ByteSlicePool {
             if at == limit {
                 let p = pool.pointer(at)
                 let next = UInt32(p[0]) | UInt32(p[1]) << 8 | UInt32(p[2]) << 16 | UInt32(p[3]) << 24
-                level = ByteSlicePool.nextLevel[level]
+                level = ByteSlicePool.nextLevel(level)
                 at = next
                 limit = Self.dataEnd(next, level: level, end: end)
             }

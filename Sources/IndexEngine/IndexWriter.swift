@@ -28,7 +28,8 @@ public final class IndexWriter {
     public init(directory: UserDirectory, ramBudget: Int = 64 << 20, storedCompressionLevel: Int32 = 0,
                 mergedStoredCompressionLevel: Int32 = 9) throws(MailsiftError) {
         self.directory = directory
-        self.ramBudget = max(1 << 20, ramBudget)
+        // 1 MiB to 2 GiB: the slice pool addresses at most 4 GiB.
+        self.ramBudget = min(max(1 << 20, ramBudget), 2 << 30)
         self.storedCompressionLevel = storedCompressionLevel
         self.mergedStoredCompressionLevel = mergedStoredCompressionLevel
         try directory.create()

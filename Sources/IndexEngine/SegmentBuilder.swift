@@ -63,7 +63,7 @@ struct SegmentBuilder {
             hashes.removeAll(keepingCapacity: true)
             for (term, _) in field.terms {
                 var t = term
-                hashes.append(t.withUTF8 { TermTable.hash(f, $0) })
+                hashes.append(t.withUTF8 { table.hash(f, $0) })
             }
             let ahead = 6
             for (i, (term, position)) in field.terms.enumerated() {

@@ -19,6 +19,9 @@ struct TermTable {
     /// Arena offset of each slot's key, in slot order.
     private(set) var offsets: [UInt32] = []
     private var mask: Int
+    /// The process seed, copied in: reading a global `static let` costs a `swift_once`
+    /// check on every token.
+    private let seed = TermTable.seed
 
     init(capacity: Int = 1 << 14) {
         var n = 1
@@ -37,6 +40,16 @@ struct TermTable {
 
     @inline(__always)
     static func hash(_ field: UInt8, _ key: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        hash(field, key, seed: seed)
+    }
+
+    @inline(__always)
+    func hash(_ field: UInt8, _ key: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        Self.hash(field, key, seed: seed)
+    }
+
+    @inline(__always)
+    static func hash(_ field: UInt8, _ key: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
         var h: UInt64 = (0xCBF2_9CE4_8422_2325 ^ seed) &+ UInt64(field)
         var i = 0
         let n = key.count
@@ -74,7 +87,7 @@ struct TermTable {
     /// 65,535 bytes (the builder passes ≤ 255). Returns (slot, inserted).
     @inline(__always)
     mutating func findOrInsert(field: UInt8, key: UnsafeBufferPointer<UInt8>) -> (Int32, Bool) {
-        findOrInsert(field: field, key: key, hash: Self.hash(field, key))
+        findOrInsert(field: field, key: key, hash: hash(field, key))
     }
 
     /// The same with the key's hash already computed (`hash(field, key)`).
