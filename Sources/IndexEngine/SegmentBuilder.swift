@@ -172,17 +172,9 @@ struct SegmentBuilder {
             } catch {
                 throw MailsiftError(.corrupt, "building segment \(out.name): \(error)")
             }
-            if postings.bufferedBytes >= SegmentOutput.chunkSize {
-                let (dd, pp) = postings.drain()
-                try out.write(1, dd)
-                try out.write(2, pp)
-            }
-            if dictionary.bufferedBytes >= SegmentOutput.chunkSize { try out.write(0, dictionary.drain()) }
+            try out.drainIfFull(&postings, &dictionary)
         }
-        let (docsFile, positionsFile) = postings.finish()
-        try out.write(0, dictionary.finish())
-        try out.write(1, docsFile)
-        try out.write(2, positionsFile)
+        try out.finish(postings, &dictionary)
         for chunk in storedChunks { try out.write(3, chunk) }
         storedChunks = []
         try out.write(3, stored.finish())

@@ -101,17 +101,9 @@ enum SegmentMerger {
                 continue
             }
             try dictionary.add(key, try postings.finishTerm())
-            if postings.bufferedBytes >= SegmentOutput.chunkSize {
-                let (d, p) = postings.drain()
-                try out.write(1, d)
-                try out.write(2, p)
-            }
-            if dictionary.bufferedBytes >= SegmentOutput.chunkSize { try out.write(0, dictionary.drain()) }
+            try out.drainIfFull(&postings, &dictionary)
         }
-        let (docsFile, positionsFile) = postings.finish()
-        try out.write(0, dictionary.finish())
-        try out.write(1, docsFile)
-        try out.write(2, positionsFile)
+        try out.finish(postings, &dictionary)
         return next
     }
 

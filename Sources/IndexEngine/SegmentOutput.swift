@@ -40,6 +40,24 @@ final class SegmentOutput {
         sizes[kind] += UInt64(bytes.count)
     }
 
+    /// Writes out what the term and postings codecs hold once it reaches `chunkSize`.
+    func drainIfFull(_ postings: inout PostingsWriter, _ dictionary: inout TermDictionaryWriter) throws(MailsiftError) {
+        if postings.bufferedBytes >= Self.chunkSize {
+            let (d, p) = postings.drain()
+            try write(1, d)
+            try write(2, p)
+        }
+        if dictionary.bufferedBytes >= Self.chunkSize { try write(0, dictionary.drain()) }
+    }
+
+    /// Writes the ends of the term and postings files.
+    func finish(_ postings: consuming PostingsWriter, _ dictionary: inout TermDictionaryWriter) throws(MailsiftError) {
+        let (docs, positions) = postings.finish()
+        try write(0, dictionary.finish())
+        try write(1, docs)
+        try write(2, positions)
+    }
+
     /// Fsyncs and closes every file (the directory is synced by the commit).
     func finish() throws(MailsiftError) {
         for (fd, path) in zip(fds, paths) where fsync(fd) != 0 {

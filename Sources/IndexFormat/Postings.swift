@@ -72,15 +72,7 @@ public struct TermPostingsInfo: Sendable, Hashable {
 
     public static func decodeDelta(_ r: inout ByteReader, previous: inout (docs: UInt64, positions: UInt64)) throws(IndexFormatError) -> TermPostingsInfo {
         let start = r.offset
-        let df = try r.varint()
-        guard df >= 1, df <= UInt64(UInt32.max) else {
-            throw IndexFormatError(.corrupt, "term docFreq \(df) out of range", offset: r.base + start)
-        }
-        let extra = try r.varint()
-        let (ttf, overflow) = df.addingReportingOverflow(extra)
-        guard !overflow else {
-            throw IndexFormatError(.corrupt, "term totalTermFreq overflows", offset: r.base + start)
-        }
+        let (df, ttf) = try decodeFreqs(&r)
         var docsOffset = try r.varint()
         if df == 1 {
             guard docsOffset <= UInt64(PostingsFormat.maxDocID) else {
@@ -95,6 +87,20 @@ public struct TermPostingsInfo: Sendable, Hashable {
         return TermPostingsInfo(docFreq: UInt32(df), totalTermFreq: ttf, docsOffset: docsOffset, positionsOffset: positionsOffset)
     }
 
+    /// docFreq (1...UInt32.max) and totalTermFreq (docFreq + a varint, no overflow).
+    static func decodeFreqs(_ r: inout ByteReader) throws(IndexFormatError) -> (UInt64, UInt64) {
+        let start = r.offset
+        let df = try r.varint()
+        guard df >= 1, df <= UInt64(UInt32.max) else {
+            throw IndexFormatError(.corrupt, "term docFreq \(df) out of range", offset: r.base + start)
+        }
+        let (ttf, overflow) = df.addingReportingOverflow(try r.varint())
+        guard !overflow else {
+            throw IndexFormatError(.corrupt, "term totalTermFreq overflows", offset: r.base + start)
+        }
+        return (df, ttf)
+    }
+
     @inline(__always) static func zigzag(_ d: UInt64) -> UInt64 {
         let v = Int64(bitPattern: d)
         return UInt64(bitPattern: (v << 1) ^ (v >> 63))
@@ -106,15 +112,7 @@ public struct TermPostingsInfo: Sendable, Hashable {
 
     public static func decode(_ r: inout ByteReader) throws(IndexFormatError) -> TermPostingsInfo {
         let start = r.offset
-        let df = try r.varint()
-        guard df >= 1, df <= UInt64(UInt32.max) else {
-            throw IndexFormatError(.corrupt, "term docFreq \(df) out of range", offset: r.base + start)
-        }
-        let extra = try r.varint()
-        let (ttf, overflow) = df.addingReportingOverflow(extra)
-        guard !overflow else {
-            throw IndexFormatError(.corrupt, "term totalTermFreq overflows", offset: r.base + start)
-        }
+        let (df, ttf) = try decodeFreqs(&r)
         let docsOffset = try r.varint()
         let positionsOffset = try r.varint()
         if df == 1, docsOffset > UInt64(PostingsFormat.maxDocID) {

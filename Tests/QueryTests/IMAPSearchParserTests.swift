@@ -1,29 +1,19 @@
 @testable import Query
 import Testing
+import TestSupport
 
 // MARK: - Helpers
 
-/// SplitMix64, inline so this file needs only Query and Testing (and private so it cannot
-/// collide with TestSupport's generator in the same test target).
-private struct SeededRandom {
-    var state: UInt64
+/// Helpers on the shared seeded generator (TestSupport's SplitMix64).
+private typealias SeededRandom = SplitMix64
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// 0 ..< n
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    fileprivate mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 
-    mutating func bool() -> Bool { next() & 1 == 1 }
+    fileprivate mutating func bool() -> Bool { next() & 1 == 1 }
 
-    mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
+    fileprivate mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
 }
 
 private func imapCriteria(_ text: String) throws(QueryError) -> QueryNode {

@@ -1,5 +1,6 @@
 @testable import Query
 import Testing
+import TestSupport
 
 /// The webmail (Gmail-style) query language: every operator, precedence, leniency, limits, and
 /// seeded property tests of the printer and of the parser's robustness.
@@ -606,19 +607,6 @@ import Testing
     }
 
     // MARK: Property tests
-
-    /// SplitMix64: a tiny deterministic generator, so that every failure reproduces from its seed.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     /// Random trees the webmail language can express, and random query text.
     struct Generator {
