@@ -6,6 +6,8 @@
 /// A RETURN option of an extended SEARCH (RFC 4731; SAVE from RFC 5182).
 public enum ESearchReturn: String, Sendable, Hashable, CaseIterable {
     case min = "MIN", max = "MAX", count = "COUNT", all = "ALL", save = "SAVE"
+    /// RFC 6203: a relevancy score (1...100) per matching message, in the order of ALL.
+    case relevancy = "RELEVANCY"
 }
 
 /// One parsed SEARCH / UID SEARCH command: what to return, the charset, the criteria.
@@ -73,12 +75,14 @@ public enum IMAPSearchParser {
     /// caller), in the order MIN MAX COUNT ALL: `MIN 2 MAX 9 COUNT 5 ALL 2:5,9`. MIN, MAX and
     /// ALL are left out when nothing matched; COUNT is always given when asked for. SAVE
     /// produces no data; no options give the empty string.
-    public static func esearchData(_ matches: [UInt32], options: [ESearchReturn]) -> String {
+    public static func esearchData(_ matches: [UInt32], options: [ESearchReturn], relevancy: [UInt8] = []) -> String {
         var parts: [String] = []
         if options.contains(.min), let least = matches.min() { parts.append("MIN \(least)") }
         if options.contains(.max), let most = matches.max() { parts.append("MAX \(most)") }
         if options.contains(.count) { parts.append("COUNT \(matches.count)") }
         if options.contains(.all), !matches.isEmpty { parts.append("ALL \(compress(matches))") }
+        // RFC 6203 §4: one score per match, in ascending message order.
+        if options.contains(.relevancy), !matches.isEmpty { parts.append("RELEVANCY (" + relevancy.map(String.init).joined(separator: " ") + ")") }
         return parts.joined(separator: " ")
     }
 

@@ -105,6 +105,23 @@ public final class QueryEngine {
         return try run.results(matches, node: node)
     }
 
+    /// UIDs matching `node` in one mailbox, ascending, each with its RFC 6203 relevancy
+    /// (1...100: its BM25F score against the best match's).
+    public func uidsWithRelevancy(_ node: QueryNode, mailbox: String, options: SearchOptions = SearchOptions()) throws(MailsiftError) -> [(uid: UInt32, relevancy: UInt8)] {
+        var o = options
+        o.mailboxes = [mailbox]
+        o.sort = .relevance
+        o.offset = 0
+        o.limit = .max
+        o.snippets = false
+        let hits = try search(node, options: o).hits
+        let best = hits.map(\.score).max() ?? 0
+        return hits.map { h in
+            let r = best > 0 ? max(1, min(100, Int((h.score / best * 100).rounded()))) : 100
+            return (UInt32(clamping: h.uid), UInt8(r))
+        }.sorted { $0.uid < $1.uid }
+    }
+
     /// UIDs matching `node` in one mailbox, ascending (for IMAP SEARCH / ESEARCH).
     public func uids(_ node: QueryNode, mailbox: String, options: SearchOptions = SearchOptions()) throws(MailsiftError) -> [UInt32] {
         var o = options

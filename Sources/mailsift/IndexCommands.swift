@@ -150,6 +150,11 @@ struct SearchCommand: ParsableCommand {
         if imap, !returnOptions.isEmpty || !json {
             // IMAP answers: UIDs of one mailbox (SEARCH / ESEARCH data).
             guard mailboxes.count == 1 else { throw ValidationError("--imap without --json needs exactly one --mailbox (UIDs are per mailbox)") }
+            if returnOptions.contains(.relevancy) {
+                let scored = try engine.uidsWithRelevancy(node, mailbox: mailboxes[0], options: searchOptions)
+                print("* ESEARCH UID " + IMAPSearchParser.esearchData(scored.map(\.uid), options: returnOptions, relevancy: scored.map(\.relevancy)))
+                return
+            }
             let uids = try engine.uids(node, mailbox: mailboxes[0], options: searchOptions)
             if returnOptions.isEmpty {
                 print("* SEARCH" + uids.map { " \($0)" }.joined())

@@ -121,6 +121,12 @@ import TestSupport
         #expect(try f.uids("TEXT team@example") == [1, 2, 3, 4])
         #expect(try f.uids("FUZZY BODY bugdet") == [1, 2, 3])   // a typo, tolerated
         #expect(try f.uids("BODY bugdet") == [])
+        // RFC 6203 RELEVANCY: scores 1...100 in UID order, the best match 100.
+        let scored = try f.engine.uidsWithRelevancy(try IMAPSearchParser.parse("FUZZY SUBJECT budget").criteria, mailbox: "Work")
+        #expect(scored.map(\.uid) == [1, 2])
+        #expect(scored.map(\.relevancy).max() == 100 && scored.allSatisfy { $0.relevancy >= 1 })
+        #expect(IMAPSearchParser.esearchData(scored.map(\.uid), options: [.relevancy], relevancy: scored.map(\.relevancy)).hasPrefix("RELEVANCY ("))
+        #expect(try IMAPSearchParser.parse("RETURN (RELEVANCY) FUZZY BODY x").returnOptions == [.relevancy])
         let uids = try f.uids("BODY budget")
         #expect(IMAPSearchParser.esearchData(uids, options: [.min, .max, .count, .all]) == "MIN 1 MAX 3 COUNT 3 ALL 1:3")
     }
