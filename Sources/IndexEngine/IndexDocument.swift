@@ -41,9 +41,9 @@ public struct IndexDocument: Sendable {
 /// Columns are found by name: a segment written before a column existed reads it as its
 /// default (`SegmentReader.value`), so adding one never breaks older segments.
 public struct DocumentValues: Sendable, Hashable {
-    public static let columns = ["id", "internalDate", "sentDate", "size", "mailbox", "uid", "sentDay", "attachments"]
+    public static let columns = ["id", "internalDate", "sentDate", "size", "mailbox", "uid", "sentDay", "attachments", "bodyLength"]
     /// Indexes into `columns`, for `SegmentReader.value(_:_:)`.
-    public enum Column: Int, Sendable, CaseIterable { case id = 0, internalDate, sentDate, size, mailbox, uid, sentDay, attachments }
+    public enum Column: Int, Sendable, CaseIterable { case id = 0, internalDate, sentDate, size, mailbox, uid, sentDay, attachments, bodyLength }
     public var id: Int64
     public var internalDate: Int64
     /// The Date header's instant (seconds since 1970), 0 when the message has none.
@@ -56,9 +56,11 @@ public struct DocumentValues: Sendable, Hashable {
     public var sentDay: Int64
     /// Attachments (parts with a file name or an attachment disposition).
     public var attachments: Int64
+    /// Positions in the body field (its length in words, for BM25's length normalization).
+    public var bodyLength: Int64
 
     public init(id: Int64, internalDate: Int64, sentDate: Int64, size: Int64, mailbox: Int64, uid: Int64,
-                sentDay: Int64 = .min, attachments: Int64 = 0) {
+                sentDay: Int64 = .min, attachments: Int64 = 0, bodyLength: Int64 = 0) {
         self.id = id
         self.internalDate = internalDate
         self.sentDate = sentDate
@@ -67,11 +69,12 @@ public struct DocumentValues: Sendable, Hashable {
         self.uid = uid
         self.sentDay = sentDay
         self.attachments = attachments
+        self.bodyLength = bodyLength
     }
 
     /// Column values as stored (signed values biased so that order is kept in UInt64).
     var row: [UInt64] {
-        [id, internalDate, sentDate, size, mailbox, uid, sentDay, attachments].map { UInt64(bitPattern: $0) &+ (1 << 63) }
+        [id, internalDate, sentDate, size, mailbox, uid, sentDay, attachments, bodyLength].map { UInt64(bitPattern: $0) &+ (1 << 63) }
     }
 
     /// What a segment without the column reads: the sent day from the sent date in UTC, no

@@ -16,6 +16,18 @@ public final class SegmentReader: Sendable {
     public let values: DocValuesReader
     /// For each of `DocumentValues.columns`, its index in this segment's values (nil: absent).
     let columnMap: [Int?]
+    /// The mean body length of the segment's documents (for BM25), computed once.
+    private let meanBody = Mutex<Double?>(nil)
+
+    public func meanBodyLength() throws(MailsiftError) -> Double {
+        if let m = meanBody.withLock({ $0 }) { return m }
+        var sum = 0.0
+        for d in 0..<documentCount { sum += Double(try value(.bodyLength, d)) }
+        let m = documentCount > 0 ? max(1, sum / Double(documentCount)) : 1
+        meanBody.withLock { $0 = m }
+        return m
+    }
+
     /// Term texts built for substring search, by key byte.
     private let termTexts = Mutex<[UInt8: TermText]>([:])
 

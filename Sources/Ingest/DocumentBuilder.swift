@@ -74,6 +74,7 @@ enum DocumentBuilder {
             (.attachmentText, attachmentText), (.headers, otherHeaders),
         ]
         var fields: [IndexDocument.FieldTerms] = []
+        var bodyLength: Int64 = 0
         for (field, text) in texts where !text.isEmpty {
             var terms: [(term: String, position: UInt32)] = []
             var variants: [(term: String, position: UInt32)] = []
@@ -81,6 +82,7 @@ enum DocumentBuilder {
             let tokens = analyzer.tokens(text)
             terms.reserveCapacity(tokens.count + tokens.count / 8)
             var unindexed = false
+            if field == .body, let last = tokens.last { bodyLength = Int64(last.position + 1) }
             for t in tokens {
                 let p = UInt32(clamping: t.position)
                 // The engine keeps terms up to 255 bytes; folding can lengthen a word past it.
@@ -128,7 +130,8 @@ enum DocumentBuilder {
             sentDay = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
         }
         let values = DocumentValues(id: id, internalDate: internalDate, sentDate: doc.date?.secondsSinceEpoch ?? 0,
-                                    size: size, mailbox: mailbox, uid: uid, sentDay: sentDay, attachments: Int64(doc.attachments.count))
+                                    size: size, mailbox: mailbox, uid: uid, sentDay: sentDay, attachments: Int64(doc.attachments.count),
+                                    bodyLength: bodyLength)
         return IndexDocument(id: id, fields: fields, stored: stored, values: values)
     }
 }

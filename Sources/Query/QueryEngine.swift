@@ -1053,6 +1053,8 @@ extension Execution {
         .subject: 3, .from: 2.5, .to: 1.5, .cc: 1.2, .bcc: 1.2, .body: 1, .attachmentName: 2, .attachmentText: 0.7, .headers: 0.5,
     ]
     static let k1 = 1.2
+    /// Length normalization of the body (other fields are short and left as they are).
+    static let b = 0.75
 
     /// The positive words of a query (not under NOT), for scoring and highlighting.
     static func positiveTexts(_ node: QueryNode, negated: Bool = false, into out: inout [(TextField, String, TextMatch)]) {
@@ -1123,14 +1125,23 @@ extension Execution {
                         try checkDeadline()
                         for term in alternatives {
                             for info in try lookupBoth(segment, f, term) {
+                                // The body's term frequency is normalized by its length (BM25F,
+                                // b = 0.75): a word in a long patch counts less than in a note.
+                                let average = f == .body ? try segment.meanBodyLength() : 1
                                 do {
                                     var it = try segment.postings.iterator(info)
                                     for (k, doc) in matchDocs[s].enumerated() {
                                         let d = it.doc >= doc ? it.doc : try it.advance(to: doc)
                                         if d == PostingsIterator.noMoreDocs { break }
-                                        if d == doc { tf[matchBase[s] + k] += w * Double(it.freq) }
+                                        guard d == doc else { continue }
+                                        var norm = 1.0
+                                        if f == .body {
+                                            let length = Double(try segment.value(.bodyLength, doc))
+                                            norm = 1 - Self.b + Self.b * (length > 0 ? length : average) / average
+                                        }
+                                        tf[matchBase[s] + k] += w * Double(it.freq) / norm
                                     }
-                                } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
+                                } catch let e as MailsiftError { throw e } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
                             }
                         }
                     }

@@ -199,6 +199,26 @@ import TestSupport
         }
     }
 
+    /// BM25's length normalization: the same word once in a short body ranks above once in a
+    /// long one.
+    @Test func shortBodiesRankAboveLongOnes() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-bm25-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let dir = tmp + "/mail/cur"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let filler = (0..<400).map { "word\($0 % 37)" }.joined(separator: " ")
+        try "Subject: long\r\n\r\n\(filler) invoice \(filler)\r\n".write(toFile: dir + "/1.a:2,", atomically: true, encoding: .utf8)
+        try "Subject: short\r\n\r\nthe invoice, please\r\n".write(toFile: dir + "/2.b:2,", atomically: true, encoding: .utf8)
+        _ = try UserIndexer(dataRoot: tmp + "/data", user: "r").index([tmp + "/mail"])
+        let d = try UserDirectory(dataRoot: tmp + "/data", user: "r")
+        let engine = QueryEngine(reader: try IndexReader(directory: d), catalog: try Catalog(path: d.catalogPath))
+        var o = SearchOptions(now: 1_800_000_000)
+        o.snippets = false
+        let hits = try engine.search(try WebmailQueryParser.parse("invoice"), options: o).hits
+        #expect(hits.map(\.subject) == ["short", "long"])
+        #expect(hits[0].score > hits[1].score * 1.5)
+    }
+
     @Test func editDistance() {
         func w(_ a: String, _ b: String, _ k: Int) -> Bool { Execution.withinEdits(Array(a.utf8), Array(b.utf8), k) }
         #expect(w("budget", "bugdet", 1))      // transposition
