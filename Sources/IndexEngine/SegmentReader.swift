@@ -16,6 +16,20 @@ public final class SegmentReader: Sendable {
     public let values: DocValuesReader
     /// For each of `DocumentValues.columns`, its index in this segment's values (nil: absent).
     let columnMap: [Int?]
+    /// Decoded value columns, by column, built on first use: a query filtering on dates,
+    /// sizes, mailboxes or UIDs reads an array instead of unpacking a value per document.
+    private let columns = Mutex<[Int: [Int64]]>([:])
+
+    /// Every document's value of `column` (8 bytes a document, kept with the segment).
+    public func column(_ column: DocumentValues.Column) throws(MailsiftError) -> [Int64] {
+        if let c = columns.withLock({ $0[column.rawValue] }) { return c }
+        var out: [Int64] = []
+        out.reserveCapacity(Int(documentCount))
+        for d in 0..<documentCount { out.append(try value(column, d)) }
+        columns.withLock { $0[column.rawValue] = out }
+        return out
+    }
+
     /// The mean body length of the segment's documents (for BM25), computed once.
     private let meanBody = Mutex<Double?>(nil)
 

@@ -182,10 +182,11 @@ final class Execution {
                 s.bits[k][w] = left >= 64 ? .max : (1 << UInt64(left)) - 1
             }
             if deletions.deletedCount > 0 || wanted != nil {
+                let boxes = wanted == nil ? [] : try segment.column(.mailbox)
                 for d in 0..<segment.documentCount {
                     if deletions.isDeleted(d) {
                         s.bits[k][Int(d >> 6)] &= ~(1 << UInt64(d & 63))
-                    } else if let wanted, !wanted.contains(try segment.value(.mailbox, d)) {
+                    } else if let wanted, !wanted.contains(boxes[Int(d)]) {
                         s.bits[k][Int(d >> 6)] &= ~(1 << UInt64(d & 63))
                     }
                 }
@@ -259,19 +260,15 @@ final class Execution {
             return try header(name, value, within: within)
         case .date(let field, let comparison, let day):
             let target = day.daysSinceEpoch
+            let arrival = try segments.map { (seg) throws(MailsiftError) -> [Int64] in try seg.column(.internalDate) }
+            let sent = field == .sent ? try segments.map { (seg) throws(MailsiftError) -> [Int64] in try seg.column(.sentDay) } : []
             return try filterValues(within) { s, d throws(MailsiftError) in
-                let dayOf: Int64
-                switch field {
-                case .arrival:
-                    let t = try segments[s].value(.internalDate, d)
+                var dayOf = field == .sent ? sent[s][Int(d)] : .min
+                // Arrival dates; and a message without a Date header: RFC 9051 says the
+                // internal date stands in.
+                if dayOf == .min {
+                    let t = arrival[s][Int(d)]
                     dayOf = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
-                case .sent:
-                    dayOf = try segments[s].value(.sentDay, d)
-                    // No Date header: RFC 9051 says the internal date stands in.
-                    if dayOf == .min {
-                        let t = try segments[s].value(.internalDate, d)
-                        return Self.compare(t >= 0 ? t / 86_400 : (t - 86_399) / 86_400, comparison, target)
-                    }
                 }
                 return Self.compare(dayOf, comparison, target)
             }
@@ -282,15 +279,17 @@ final class Execution {
                 return olderThan ? t < cut : t >= cut
             }
         case .size(let larger, let n):
+            let sizes = try segments.map { (seg) throws(MailsiftError) -> [Int64] in try seg.column(.size) }
             return try filterValues(within) { s, d throws(MailsiftError) in
-                let size = try segments[s].value(.size, d)
+                let size = sizes[s][Int(d)]
                 return larger ? size > n : size < n
             }
         case .hasAttachment:
             return try filterValues(within) { s, d throws(MailsiftError) in try segments[s].value(.attachments, d) > 0 }
         case .mailbox(let name):
             let ids = Set(mailboxIDs.filter { Self.sameMailbox($0.value, name) }.map(\.key))
-            return try filterValues(within) { s, d throws(MailsiftError) in ids.contains(try segments[s].value(.mailbox, d)) }
+            let boxes = try segments.map { (seg) throws(MailsiftError) -> [Int64] in try seg.column(.mailbox) }
+            return try filterValues(within) { s, d throws(MailsiftError) in ids.contains(boxes[s][Int(d)]) }
         case .flag(let flag, let set):
             let bit: MessageFlags
             switch flag {
