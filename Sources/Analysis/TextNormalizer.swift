@@ -1,3 +1,4 @@
+import Synchronization
 import CICUShim
 
 /// Normalization of terms: the same for indexing and for queries.
@@ -15,6 +16,17 @@ public enum TextNormalizer {
     }
 
     public static func caseFold(_ text: String) -> String { caseFold(Substring(text)) }
+
+    /// The case fold of one character, cached (the engine asks about the same few non-ASCII
+    /// characters over and over: what they fold to decides how text must be checked).
+    public static func caseFold(_ scalar: Unicode.Scalar) -> String {
+        if let known = scalarFolds.withLock({ $0[scalar.value] }) { return known }
+        let folded = caseFold(String(scalar))
+        scalarFolds.withLock { $0[scalar.value] = folded }
+        return folded
+    }
+
+    static let scalarFolds = Mutex<[UInt32: String]>([:])
 
     /// Diacritics removed (é → e, ø → o, ß → ss, æ → ae), for accent-insensitive matching.
     /// A separate step from `caseFold` so that exact and folded matching can both be offered.

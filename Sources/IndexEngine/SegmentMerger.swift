@@ -68,12 +68,12 @@ enum SegmentMerger {
         while true {
             var minIndex = -1
             for k in cursors.indices where live[k] {
-                if minIndex < 0 || termKeyOrder(cursors[k].key, cursors[minIndex].key) < 0 { minIndex = k }
+                if minIndex < 0 || termKeyCompare(cursors[k].key, cursors[minIndex].key) < 0 { minIndex = k }
             }
             guard minIndex >= 0 else { break }
             key = Array(cursors[minIndex].key)
             sources.removeAll(keepingCapacity: true)
-            for k in cursors.indices where live[k] && (k == minIndex || termKeyOrder(cursors[k].key, cursors[minIndex].key) == 0) {
+            for k in cursors.indices where live[k] && (k == minIndex || termKeyCompare(cursors[k].key, cursors[minIndex].key) == 0) {
                 sources.append(k)
             }
             postings.startTerm()
@@ -105,12 +105,5 @@ enum SegmentMerger {
         }
         try out.finish(postings, &dictionary)
         return next
-    }
-
-    /// Bytewise key order: <0, 0, >0.
-    static func termKeyOrder(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
-        let n = min(a.count, b.count)
-        for i in 0..<n where a[i] != b[i] { return a[i] < b[i] ? -1 : 1 }
-        return a.count - b.count
     }
 }

@@ -1,9 +1,6 @@
 import IndexFormat
 import MailsiftCore
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// One segment, memory-mapped and checked: immutable, shared by every query and thread.
 public final class SegmentReader: Sendable {
@@ -30,16 +27,11 @@ public final class SegmentReader: Sendable {
         return out
     }
 
-    /// The mean body length of the segment's documents (for BM25), computed once.
-    private let meanBody = Mutex<Double?>(nil)
-
+    /// The mean body length of the segment's documents (for BM25), at least 1.
     public func meanBodyLength() throws(MailsiftError) -> Double {
-        if let m = meanBody.withLock({ $0 }) { return m }
-        var sum = 0.0
-        for d in 0..<documentCount { sum += Double(try value(.bodyLength, d)) }
-        let m = documentCount > 0 ? max(1, sum / Double(documentCount)) : 1
-        meanBody.withLock { $0 = m }
-        return m
+        let lengths = try column(.bodyLength)
+        guard !lengths.isEmpty else { return 1 }
+        return max(1, Double(lengths.reduce(0, +)) / Double(lengths.count))
     }
 
     /// Term texts built for substring search, by key byte.
@@ -60,27 +52,20 @@ public final class SegmentReader: Sendable {
             var out: [Int] = []
             bytes.withUnsafeBufferPointer { hay in
                 needle.withUnsafeBufferPointer { nd in
-                    guard let hb = hay.baseAddress, let nb = nd.baseAddress else { return }
                     var from = 0
-                    let m = nd.count
-                    while from + m <= hay.count {
-                        guard let p = memchr(hb + from, Int32(nd[0]), hay.count - from - m + 1) else { return }
-                        let at = UnsafePointer<UInt8>(p.assumingMemoryBound(to: UInt8.self)) - hb
-                        if memcmp(hb + at, nb, m) == 0 {
-                            // The term holding offset `at`: the last start <= at.
-                            var lo = 0, hi = starts.count
-                            while lo < hi {
-                                let mid = (lo + hi) / 2
-                                if Int(starts[mid]) <= at { lo = mid + 1 } else { hi = mid }
-                            }
-                            let term = lo - 1
-                            out.append(term)
-                            if out.count > limit { return }
-                            // Next term: one match per term is enough.
-                            from = term + 1 < starts.count ? Int(starts[term + 1]) : hay.count
-                        } else {
-                            from = at + 1
+                    while let at = ByteSearch.firstIndex(of: nd, in: hay, from: from) {
+                        // The term holding offset `at`: the last start <= at.
+                        var lo = 0, hi = starts.count
+                        while lo < hi {
+                            let mid = (lo + hi) / 2
+                            if Int(starts[mid]) <= at { lo = mid + 1 } else { hi = mid }
                         }
+                        let term = lo - 1
+                        out.append(term)
+                        if out.count > limit { return }
+                        // Next term: one match per term is enough.
+                        guard term + 1 < starts.count else { return }
+                        from = Int(starts[term + 1])
                     }
                 }
             }

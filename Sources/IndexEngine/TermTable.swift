@@ -39,11 +39,6 @@ struct TermTable {
     static let seed = UInt64.random(in: 1...UInt64.max)
 
     @inline(__always)
-    static func hash(_ field: UInt8, _ key: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        hash(field, key, seed: seed)
-    }
-
-    @inline(__always)
     func hash(_ field: UInt8, _ key: UnsafeBufferPointer<UInt8>) -> UInt64 {
         Self.hash(field, key, seed: seed)
     }

@@ -343,8 +343,9 @@ extension TermBlockScanner {
     return try r.get()
 }
 
-/// Bytewise comparison (shorter sorts first on a common prefix): <0, 0, >0.
-@inline(__always) func termKeyCompare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+/// Bytewise comparison (shorter sorts first on a common prefix): <0, 0, >0. The order of
+/// term keys in every dictionary.
+@inline(__always) public func termKeyCompare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
     let n = min(a.count, b.count)
     if n > 0, let pa = a.baseAddress, let pb = b.baseAddress {
         let c = memcmp(pa, pb, n)

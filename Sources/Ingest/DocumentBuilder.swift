@@ -2,7 +2,6 @@ import Analysis
 import IndexEngine
 import MailsiftCore
 import MIME
-import Synchronization
 
 /// A parsed message → the engine's document: analyzed terms per field (each token's term and,
 /// when different, its diacritic-folded form at the same position), stored text and values.
@@ -45,19 +44,12 @@ enum DocumentBuilder {
             case .decimalNumber, .nonspacingMark, .spacingMark, .enclosingMark: continue
             default: break
             }
-            if foldHazard(scalar) { return true }
+            if TextNormalizer.caseFold(scalar).unicodeScalars.contains(where: { $0.properties.isAlphabetic || $0.properties.numericType != nil }) {
+                return true
+            }
         }
         return false
     }
-
-    static func foldHazard(_ s: Unicode.Scalar) -> Bool {
-        if let known = hazardCache.withLock({ $0[s.value] }) { return known }
-        let answer = TextNormalizer.caseFold(String(s)).unicodeScalars.contains { $0.properties.isAlphabetic || $0.properties.numericType != nil }
-        hazardCache.withLock { $0[s.value] = answer }
-        return answer
-    }
-
-    static let hazardCache = Mutex<[UInt32: Bool]>([:])
 
     static func build(_ doc: MailDocument, id: Int64, mailbox: Int64, uid: Int64, internalDate: Int64, size: Int64,
                       analyzer: Analyzer) -> IndexDocument {

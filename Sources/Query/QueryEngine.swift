@@ -402,9 +402,11 @@ final class Execution {
 
     func largestUIDs() throws(MailsiftError) -> [Int64: UInt32] {
         var m: [Int64: UInt32] = [:]
+        let boxes = try segments.map { (seg) throws(MailsiftError) -> [Int64] in try seg.column(.mailbox) }
+        let uids = try segments.map { (seg) throws(MailsiftError) -> [Int64] in try seg.column(.uid) }
         try forEachDoc(scope) { s, d throws(MailsiftError) in
-            let box = try segments[s].value(.mailbox, d)
-            m[box] = max(m[box] ?? 0, UInt32(clamping: try segments[s].value(.uid, d)))
+            let box = boxes[s][Int(d)]
+            m[box] = max(m[box] ?? 0, UInt32(clamping: uids[s][Int(d)]))
         }
         return m
     }
@@ -462,10 +464,10 @@ final class Execution {
                         let found = text.terms(containing: Array(piece.utf8), limit: options.limits.maxExpandedTerms)
                         if found.count > options.limits.maxExpandedTerms { narrowed = false; break }
                         for i in found {
-                            guard let info = try lookup(segment, f, key: [f.rawValue] + text.term(i)) else { continue }
+                            guard let info = try lookup(segment, key: [f.rawValue] + text.term(i)) else { continue }
                             try addPostings(info, segment: s, into: &hits, within: candidates)
                         }
-                        if let marker = try lookup(segment, f, Self.marker) { try addPostings(marker, segment: s, into: &markers, within: candidates) }
+                        if let marker = try lookup(segment, key: [f.rawValue] + Array(Self.marker.utf8)) { try addPostings(marker, segment: s, into: &markers, within: candidates) }
                     }
                     if !narrowed { break }
                 }
@@ -491,10 +493,7 @@ final class Execution {
         try forEachDoc(candidates) { s, d throws(MailsiftError) in
             checked += 1
             if checked & 255 == 0 { try checkDeadline() }
-            let doc: [(UInt8, String)]
-            do { doc = try segments[s].stored.document(d, only: fields) } catch {
-                throw MailsiftError(.corrupt, "segment \(segments[s].name): \(error)")
-            }
+            let doc = try storedDocument(s, d, only: fields)
             for (f, text) in doc where fields.contains(f) {
                 let hay: String
                 if field == .list || field == .messageID {
@@ -551,12 +550,7 @@ final class Execution {
         let asciiNeedle = n.withUTF8 { $0.allSatisfy { $0 < 0x80 } }
         if asciiNeedle, let answer = asciiContains(text, needle) { return answer }
         let folded = foldPiecewise(text)
-        return folded.withUnsafeBufferPointer { hay in
-            n.withUTF8 { nd in
-                guard nd.count <= hay.count, let hb = hay.baseAddress, let nb = nd.baseAddress else { return nd.isEmpty }
-                return findBytes(hb, hay.count, nb, nd.count)
-            }
-        }
+        return folded.withUnsafeBufferPointer { hay in n.withUTF8 { ByteSearch.firstIndex(of: $0, in: hay) != nil } }
     }
 
     /// The text's case fold (NFKC_Casefold), computed run by run: ASCII lowercased in place,
@@ -612,18 +606,10 @@ final class Execution {
                     if b >= 0x80 { nonASCII = true }
                 }
                 return lower.withUnsafeBufferPointer { lb -> Bool? in
-                    guard let base = lb.baseAddress, nd.count <= lb.count else { return nonASCII ? nil : false }
-                    var from = 0
-                    while from + nd.count <= lb.count {
-                        guard let p = memchr(base + from, Int32(nd[0]), lb.count - from - nd.count + 1) else { break }
-                        let at = UnsafePointer<UInt8>(p.assumingMemoryBound(to: UInt8.self)) - base
-                        if memcmp(base + at, nb, nd.count) == 0 {
-                            let end = at + nd.count
-                            // Accept unless a non-ASCII character follows (it might combine).
-                            if end == lb.count || lb[end] < 0x80 { return true }
-                            return nil
-                        }
-                        from = at + 1
+                    if let at = ByteSearch.firstIndex(of: nd, in: lb) {
+                        // Accept unless a non-ASCII character follows (it might combine).
+                        let end = at + nd.count
+                        return end == lb.count || lb[end] < 0x80 ? true : nil
                     }
                     // Not found in the ASCII-lowered bytes: certain only for pure ASCII text or
                     // text none of whose characters folds to ASCII.
@@ -642,58 +628,40 @@ final class Execution {
         }
     }
 
-    /// The ASCII bytes a character's case fold contains, as a 128-bit mask (cached; most
-    /// characters have none).
+    /// The ASCII bytes a character's case fold contains, as a 128-bit mask (most have none).
     static func asciiFolds(_ s: Unicode.Scalar) -> (UInt64, UInt64) {
-        if let known = foldCache.withLock({ $0[s.value] }) { return known }
-        var m: (UInt64, UInt64) = (0, 0)
-        let fold = TextNormalizer.caseFold(String(s))
+        let fold = TextNormalizer.caseFold(s)
         // A character the fold removes joins its neighbours ("infor\u{AD}mation"): it can
         // make any ASCII appear, so it forces the full fold.
-        if fold.isEmpty || s.properties.isDefaultIgnorableCodePoint { m = (.max, .max) }
+        if fold.isEmpty || s.properties.isDefaultIgnorableCodePoint { return (.max, .max) }
+        var m: (UInt64, UInt64) = (0, 0)
         for b in fold.utf8 where b < 0x80 {
             if b < 64 { m.0 |= 1 << UInt64(b) } else { m.1 |= 1 << UInt64(b - 64) }
         }
-        foldCache.withLock { $0[s.value] = m }
         return m
-    }
-
-    static let foldCache = Mutex<[UInt32: (UInt64, UInt64)]>([:])
-
-    /// Whether `needle` occurs in `hay` (a first-byte scan with memchr, then memcmp).
-    static func findBytes(_ hay: UnsafePointer<UInt8>, _ n: Int, _ needle: UnsafePointer<UInt8>, _ m: Int) -> Bool {
-        guard m > 0 else { return true }
-        var i = 0
-        let first = Int32(needle[0])
-        while i + m <= n {
-            guard let p = memchr(hay + i, first, n - i - m + 1) else { return false }
-            let at = UnsafePointer<UInt8>(p.assumingMemoryBound(to: UInt8.self))
-            if memcmp(at, needle, m) == 0 { return true }
-            i = at - hay + 1
-        }
-        return false
     }
 
     /// The term in the field's own terms and among its diacritic-folded variants.
     func lookupBoth(_ segment: SegmentReader, _ field: Field, _ term: String) throws(MailsiftError) -> [TermPostingsInfo] {
+        let bytes = Array(term.utf8)
         var out: [TermPostingsInfo] = []
         for key in [field.rawValue, field.variantKeyByte] {
-            do {
-                if let info = try segment.terms.lookup([key] + Array(term.utf8)) { out.append(info) }
-            } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
+            if let info = try lookup(segment, key: [key] + bytes) { out.append(info) }
         }
         return out
     }
 
-    func lookup(_ segment: SegmentReader, _ field: Field, key: [UInt8]) throws(MailsiftError) -> TermPostingsInfo? {
+    /// A term key ([key byte] + term bytes) in a segment's dictionary.
+    func lookup(_ segment: SegmentReader, key: [UInt8]) throws(MailsiftError) -> TermPostingsInfo? {
         do { return try segment.terms.lookup(key) } catch {
             throw MailsiftError(.corrupt, "segment \(segment.name): \(error)")
         }
     }
 
-    func lookup(_ segment: SegmentReader, _ field: Field, _ term: String) throws(MailsiftError) -> TermPostingsInfo? {
-        do { return try segment.terms.lookup([field.rawValue] + Array(term.utf8)) } catch {
-            throw MailsiftError(.corrupt, "segment \(segment.name): \(error)")
+    /// Fields of a stored document (only those asked for), errors naming the segment.
+    func storedDocument(_ s: Int, _ d: UInt32, only: Set<UInt8>) throws(MailsiftError) -> [(UInt8, String)] {
+        do { return try segments[s].stored.document(d, only: only) } catch {
+            throw MailsiftError(.corrupt, "segment \(segments[s].name): \(error)")
         }
     }
 
@@ -746,10 +714,7 @@ final class Execution {
         try forEachDoc(within) { s, d throws(MailsiftError) in
             checked += 1
             if checked & 255 == 0 { try checkDeadline() }
-            let doc: [(UInt8, String)]
-            do { doc = try segments[s].stored.document(d, only: [Field.headers.rawValue]) } catch {
-                throw MailsiftError(.corrupt, "segment \(segments[s].name): \(error)")
-            }
+            let doc = try storedDocument(s, d, only: [Field.headers.rawValue])
             for (f, text) in doc where f == Field.headers.rawValue {
                 for v in Self.headerValues(text, names: [lowerName]) where needle.isEmpty || Self.containsFolded(v, needle) {
                     out.insert(s, d)
@@ -961,7 +926,7 @@ final class Execution {
         for i in 0..<text.starts.count {
             let t = text.term(i)
             guard abs(t.count - w.count) <= k, Self.withinEdits(Array(t), w, k) else { continue }
-            if let info = try lookup(segment, field, key: [field.rawValue] + t) { out.append(info) }
+            if let info = try lookup(segment, key: [field.rawValue] + t) { out.append(info) }
             if out.count >= options.limits.maxExpandedTerms { break }
         }
         return out
@@ -1184,12 +1149,9 @@ extension Execution {
         for (e, id) in zip(entries[from..<to], ids) {
             let mailbox = try segments[e.segment].value(.mailbox, e.doc)
             let row = rows[id]
-            let doc: [(UInt8, String)]
             let wanted: Set<UInt8> = options.snippets ? [Field.from.rawValue, Field.subject.rawValue, Field.body.rawValue]
                 : [Field.from.rawValue, Field.subject.rawValue]
-            do { doc = try segments[e.segment].stored.document(e.doc, only: wanted) } catch {
-                throw MailsiftError(.corrupt, "segment \(segments[e.segment].name): \(error)")
-            }
+            let doc = try storedDocument(e.segment, e.doc, only: wanted)
             var fromText = "", subject = ""
             for (f, text) in doc {
                 if f == Field.subject.rawValue { subject = text }
