@@ -20,6 +20,12 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C shims: system ICU and LZ4 behind plain-C headers (Foundation bundles its own ICU,
@@ -51,11 +57,25 @@ let package = Package(
         ),
         .target(name: "Query", dependencies: ["Analysis", "IndexEngine", "IndexFormat", "Catalog", "MailsiftCore"]),
         .target(name: "Ingest", dependencies: ["MIME", "Analysis", "IndexEngine", "Catalog", "MailsiftCore"]),
+        .target(
+            name: "Server",
+            dependencies: [
+                "Query", "Ingest", "IndexEngine", "Catalog", "MailsiftCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "mailsift",
             dependencies: [
-                "MIME", "Ingest", "Analysis", "Query", "IndexEngine", "Catalog", "MailsiftCore",
+                "MIME", "Ingest", "Analysis", "Query", "IndexEngine", "Catalog", "MailsiftCore", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -83,6 +103,7 @@ let package = Package(
             name: "QueryTests",
             dependencies: ["Query", "Ingest", "IndexEngine", "Catalog", "MIME", "Analysis", "MailsiftCore", "TestSupport"]
         ),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Query", "mailsift", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -23,6 +23,8 @@ public final class Catalog: Sendable {
         do {
             var config = Configuration()
             config.busyMode = .timeout(10)
+            // An acknowledged add must survive power loss: WAL commits are fsync'd.
+            config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
         } catch {
@@ -76,6 +78,18 @@ public final class Catalog: Sendable {
         // second even at a million messages.
         m.registerMigration("v2: drop the source path index") { db in
             try db.execute(sql: "DROP INDEX IF EXISTS messages_source")
+        }
+        // The daemon's queue: each accepted message gets its catalog row (docid) when it is
+        // accepted, so searches see it before it reaches a segment; `replaces` is the docid of
+        // the version it overwrote (same mailbox and UID), hidden from searches until the
+        // indexer deletes it. `kind` 0: raw RFC 5322 bytes; 1: extracted fields (Solr add).
+        m.registerMigration("v3: queue docids, mailbox guid index") { db in
+            try db.execute(sql: """
+                ALTER TABLE queue ADD COLUMN docid INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE queue ADD COLUMN replaces INTEGER;
+                ALTER TABLE queue ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX mailboxes_guid ON mailboxes(guid) WHERE guid IS NOT NULL;
+                """)
         }
         return m
     }

@@ -7,9 +7,27 @@ public final class IndexReader: Sendable {
     public let directory: UserDirectory
     public let manifest: Manifest
     public let segments: [(reader: SegmentReader, deletions: Deletions)]
+    /// Catalog ids a search must not return although a segment holds them live: versions the
+    /// daemon's queue has overwritten, until the indexer deletes them.
+    public let hiddenIDs: Set<Int64>
 
-    public init(directory: UserDirectory) throws(MailsiftError) {
+    /// A committed snapshot plus segments built from accepted, not yet indexed messages
+    /// (`PendingSegment`), hiding `hidden` ids.
+    public init(snapshot: IndexReader, adding extra: [SegmentReader], hiding hidden: Set<Int64>) {
+        directory = snapshot.directory
+        manifest = snapshot.manifest
+        segments = snapshot.segments + extra.map { ($0, Deletions(documentCount: $0.documentCount)) }
+        hiddenIDs = hidden
+    }
+
+    /// Opens the newest generation. Segments `previous` already holds are reused (their files
+    /// are immutable: no second mapping and checksum pass), so a daemon reopens cheaply after
+    /// each commit.
+    public init(directory: UserDirectory, reusing previous: IndexReader? = nil) throws(MailsiftError) {
         self.directory = directory
+        hiddenIDs = []
+        var known: [String: SegmentReader] = [:]
+        for (r, _) in previous?.segments ?? [] { known[r.name] = r }
         // A commit may remove the previous generation's files between our reading the manifest
         // and mapping its files: retry with the newer manifest.
         var lastError: MailsiftError?
@@ -18,7 +36,10 @@ public final class IndexReader: Sendable {
             do {
                 var segments: [(SegmentReader, Deletions)] = []
                 for entry in manifest.segments {
-                    let reader = try SegmentReader(directory: directory.segmentsPath, entry: entry)
+                    let reader: SegmentReader
+                    if let r = known[entry.name], r.documentCount == entry.documentCount { reader = r } else {
+                        reader = try SegmentReader(directory: directory.segmentsPath, entry: entry)
+                    }
                     segments.append((reader, try Deletions.load(directory: directory.segmentsPath, entry: entry)))
                 }
                 self.manifest = manifest

@@ -15,9 +15,12 @@ final class SegmentOutput {
     private let paths: [String]
     private var fds: [Int32] = []
     private(set) var sizes: [UInt64]
+    /// Whether `finish` fsyncs (not for pending segments, which the queue can rebuild).
+    private let durable: Bool
 
-    init(directory: String, name: String) throws(MailsiftError) {
+    init(directory: String, name: String, durable: Bool = true) throws(MailsiftError) {
         self.name = name
+        self.durable = durable
         paths = SegmentFiles.kinds.map { SegmentFiles.path(directory, name, $0) }
         sizes = [UInt64](repeating: 0, count: paths.count)
         for path in paths {
@@ -60,7 +63,7 @@ final class SegmentOutput {
 
     /// Fsyncs and closes every file (the directory is synced by the commit).
     func finish() throws(MailsiftError) {
-        for (fd, path) in zip(fds, paths) where fsync(fd) != 0 {
+        for (fd, path) in zip(fds, paths) where durable && fsync(fd) != 0 {
             throw DurableFiles.error("fsync", path)
         }
         closeAll()

@@ -65,6 +65,64 @@ enum DocumentBuilder {
             (.subject, doc.subject ?? ""), (.body, body), (.attachmentName, attachmentNames),
             (.attachmentText, attachmentText), (.headers, otherHeaders),
         ]
+        // Header values on one line each: a decoded value may hold CR or LF, which would
+        // otherwise forge or hide header lines for HEADER search.
+        var allHeaders = ""
+        allHeaders.reserveCapacity(doc.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 3 })
+        for h in doc.headers {
+            allHeaders += h.name
+            allHeaders += ": "
+            allHeaders += Self.oneLine(h.value)
+            allHeaders += "\n"
+        }
+        var sentDay = Int64.min
+        if let d = doc.date {
+            let local = d.secondsSinceEpoch + Int64(d.offsetMinutes) * 60
+            sentDay = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
+        }
+        var values = DocumentValues(id: id, internalDate: internalDate, sentDate: doc.date?.secondsSinceEpoch ?? 0,
+                                    size: size, mailbox: mailbox, uid: uid, sentDay: sentDay, attachments: Int64(doc.attachments.count))
+        return build(texts: texts, storedHeaders: allHeaders, values: &values, analyzer: analyzer)
+    }
+
+    static func oneLine(_ value: String) -> String {
+        guard value.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) else { return value }
+        return String(String.UnicodeScalarView(value.unicodeScalars.map { $0 == "\n" || $0 == "\r" ? " " : $0 }))
+    }
+
+    /// Text a client extracted itself (Dovecot's Solr documents) → the engine's document. The
+    /// stored header text starts with the message's own From/To/Cc/Bcc/Subject lines (those
+    /// present), then an empty line, then the client's header lines, which also hold the
+    /// headers of MIME parts and attached messages: "has a Subject header" reads only the
+    /// first block (`QueryEngine` stops at the empty line).
+    public static func build(_ m: ExtractedMessage, id: Int64, mailbox: Int64, uid: Int64, internalDate: Int64,
+                             analyzer: Analyzer) -> IndexDocument {
+        let own: [(String, String?)] = [("From", m.from), ("To", m.to), ("Cc", m.cc), ("Bcc", m.bcc), ("Subject", m.subject)]
+        var headers = ""
+        for (name, value) in own {
+            guard let value else { continue }
+            headers += name + ": " + Self.oneLine(value) + "\n"
+        }
+        headers += "\n"
+        var indexed: [String] = []
+        for line in m.headers.split(separator: "\n", omittingEmptySubsequences: true) {
+            headers += Self.oneLine(String(line)) + "\n"
+            if let colon = line.firstIndex(of: ":"), Self.indexedHeaders.contains(line[..<colon].lowercased()) {
+                indexed.append(String(line[line.index(after: colon)...]))
+            }
+        }
+        let texts: [(Field, String)] = [
+            (.from, m.from ?? ""), (.to, m.to ?? ""), (.cc, m.cc ?? ""), (.bcc, m.bcc ?? ""), (.subject, m.subject ?? ""),
+            (.body, m.body), (.headers, indexed.joined(separator: "\n")),
+        ]
+        let size = texts.reduce(0) { $0 + $1.1.utf8.count } + m.headers.utf8.count
+        var values = DocumentValues(id: id, internalDate: internalDate, sentDate: 0, size: Int64(size), mailbox: mailbox, uid: uid)
+        return build(texts: texts, storedHeaders: headers, values: &values, analyzer: analyzer)
+    }
+
+    static func build(texts: [(Field, String)], storedHeaders allHeaders: String, values: inout DocumentValues,
+                      analyzer: Analyzer) -> IndexDocument {
+        let id = values.id
         var fields: [IndexDocument.FieldTerms] = []
         var bodyLength: Int64 = 0
         for (field, text) in texts where !text.isEmpty {
@@ -96,34 +154,13 @@ enum DocumentBuilder {
         // Stored: every field as text for snippets and exact substring checks; for headers,
         // all of them (IMAP HEADER and TEXT search any header), decoded, one per line.
         var stored: [(field: Field, text: String)] = texts.filter { !$0.1.isEmpty && $0.0 != .headers }.map { (field: $0.0, text: $0.1) }
-        // Header values on one line each: a decoded value may hold CR or LF, which would
-        // otherwise forge or hide header lines for HEADER search.
-        var allHeaders = ""
-        allHeaders.reserveCapacity(doc.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 3 })
-        for h in doc.headers {
-            allHeaders += h.name
-            allHeaders += ": "
-            if h.value.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
-                allHeaders += String(String.UnicodeScalarView(h.value.unicodeScalars.map { $0 == "\n" || $0 == "\r" ? " " : $0 }))
-            } else {
-                allHeaders += h.value
-            }
-            allHeaders += "\n"
-        }
         // Stored after the subject and before the body: the writer cuts a document over its
         // 16 MiB block limit from the end, and a huge body must not take the headers with it.
         if !allHeaders.isEmpty {
             let at = stored.firstIndex { $0.field == .body || $0.field == .attachmentName || $0.field == .attachmentText } ?? stored.count
             stored.insert((.headers, allHeaders), at: at)
         }
-        var sentDay = Int64.min
-        if let d = doc.date {
-            let local = d.secondsSinceEpoch + Int64(d.offsetMinutes) * 60
-            sentDay = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
-        }
-        let values = DocumentValues(id: id, internalDate: internalDate, sentDate: doc.date?.secondsSinceEpoch ?? 0,
-                                    size: size, mailbox: mailbox, uid: uid, sentDay: sentDay, attachments: Int64(doc.attachments.count),
-                                    bodyLength: bodyLength)
+        values.bodyLength = bodyLength
         return IndexDocument(id: id, fields: fields, stored: stored, values: values)
     }
 }

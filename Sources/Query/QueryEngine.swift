@@ -181,10 +181,12 @@ final class Execution {
                 let left = n - w * 64
                 s.bits[k][w] = left >= 64 ? .max : (1 << UInt64(left)) - 1
             }
-            if deletions.deletedCount > 0 || wanted != nil {
+            let hidden = engine.reader.hiddenIDs
+            if deletions.deletedCount > 0 || wanted != nil || !hidden.isEmpty {
                 let boxes = wanted == nil ? [] : try segment.column(.mailbox)
+                let ids = hidden.isEmpty ? [] : try segment.column(.id)
                 for d in 0..<segment.documentCount {
-                    if deletions.isDeleted(d) {
+                    if deletions.isDeleted(d) || (!hidden.isEmpty && hidden.contains(ids[Int(d)])) {
                         s.bits[k][Int(d >> 6)] &= ~(1 << UInt64(d & 63))
                     } else if let wanted, !wanted.contains(boxes[Int(d)]) {
                         s.bits[k][Int(d >> 6)] &= ~(1 << UInt64(d & 63))
@@ -441,7 +443,14 @@ final class Execution {
 
     func substring(_ field: TextField, _ string: String, within: DocSet) throws(MailsiftError) -> DocSet {
         let needle = TextNormalizer.caseFold(string)
-        if needle.isEmpty { return within }  // "" is a substring of every text
+        if needle.isEmpty {
+            // IMAP `SUBJECT ""` (as Dovecot answers it): the message has that header of its
+            // own. "" is a substring of every other text.
+            switch field {
+            case .from, .to, .cc, .bcc, .subject: return try ownHeaderPresent(field.rawValue, within: within)
+            default: return within
+            }
+        }
         // Narrow: a message whose field text contains the key has, for each word of the key,
         // a term containing it (or text the analysis left out: the marker term). TEXT also
         // covers headers that are not indexed, so it is checked against stored text only.
@@ -719,6 +728,28 @@ final class Execution {
                 for v in Self.headerValues(text, names: [lowerName]) where needle.isEmpty || Self.containsFolded(v, needle) {
                     out.insert(s, d)
                     return
+                }
+            }
+        }
+        return out
+    }
+
+    /// Messages with a header of their own named `name`: its line in the stored header text
+    /// before the first empty line (after it, documents from Dovecot keep the headers of MIME
+    /// parts and attached messages).
+    func ownHeaderPresent(_ name: String, within: DocSet) throws(MailsiftError) -> DocSet {
+        let wanted = Array(name.lowercased().utf8)
+        var out = DocSet(empty: counts)
+        try forEachDoc(within) { s, d throws(MailsiftError) in
+            let doc = try storedDocument(s, d, only: [Field.headers.rawValue])
+            for (f, text) in doc where f == Field.headers.rawValue {
+                for line in text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false) {
+                    if line.isEmpty { break }
+                    guard let colon = line.firstIndex(of: 0x3A), line.distance(from: line.startIndex, to: colon) == wanted.count else { continue }
+                    if zip(line[..<colon], wanted).allSatisfy({ ($0 | 0x20) == $1 }) {
+                        out.insert(s, d)
+                        return
+                    }
                 }
             }
         }

@@ -1,11 +1,11 @@
 import ArgumentParser
 
 @main
-struct Mailsift: ParsableCommand {
+struct Mailsift: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailsift",
         abstract: "Full-text search for mail.",
         version: "0.1.0",
-        subcommands: [ParseCommand.self, TokensCommand.self, IndexCommand.self, SearchCommand.self, StatsCommand.self, VerifyCommand.self, CompactCommand.self]
+        subcommands: [ParseCommand.self, TokensCommand.self, IndexCommand.self, SearchCommand.self, StatsCommand.self, VerifyCommand.self, CompactCommand.self, ServeCommand.self]
     )
 }

@@ -1,0 +1,304 @@
+import Analysis
+import Catalog
+import Foundation
+import IndexEngine
+import MailsiftCore
+import MIME
+import Synchronization
+
+/// A message handed to the daemon: where it goes and its content.
+public struct IncomingMessage: Sendable {
+    public enum Content: Sendable {
+        /// RFC 5322 bytes.
+        case raw([UInt8])
+        /// Text the client extracted (Dovecot's Solr documents).
+        case extracted(ExtractedMessage)
+    }
+
+    public var mailbox: String?
+    public var mailboxGUID: String?
+    public var uidValidity: Int64?
+    public var uid: Int64
+    public var internalDate: Int64
+    public var flags: MessageFlags
+    public var keywords: [String]
+    public var content: Content
+
+    public init(mailbox: String?, mailboxGUID: String? = nil, uidValidity: Int64? = nil, uid: Int64, internalDate: Int64,
+                flags: MessageFlags = [], keywords: [String] = [], content: Content) {
+        self.mailbox = mailbox
+        self.mailboxGUID = mailboxGUID
+        self.uidValidity = uidValidity
+        self.uid = uid
+        self.internalDate = internalDate
+        self.flags = flags
+        self.keywords = keywords
+        self.content = content
+    }
+}
+
+/// One user's index as the daemon keeps it open: the writer (holding the user's write lock),
+/// the catalog with its durable queue, and the snapshot searches read.
+///
+/// - `accept` makes messages durable (catalog rows and queue rows in one fsync'd SQLite
+///   transaction) and returns; `drain` (the indexing workers) moves queued messages into
+///   segments and commits. Searches read `snapshot()`: the last commit plus a pending segment
+///   built from whatever is still queued, with overwritten versions hidden, so an accepted
+///   message is found by the next search whether or not it has reached a segment.
+/// - Mutations of existing messages (expunge, flags, mailboxes) apply at once, under the
+///   writer lock.
+///
+/// Thread-safe: writer work is serialized by `writerLock`; the published snapshot state is
+/// guarded by `state`, which drains and searches hold only for a catalog read or delete.
+public final class LiveIndex: @unchecked Sendable {
+    public let directory: UserDirectory
+    public let catalog: Catalog
+    public let user: String
+    private let writer: IndexWriter
+    private let writerLock = NSLock()
+    private let parser: MessageParser
+
+    private struct State {
+        var committed: IndexReader
+        /// Bumped by every accept and drain.
+        var queueVersion: UInt64 = 0
+        var snapshot: (version: UInt64, generation: UInt64, reader: IndexReader)?
+        /// Analyzed queued documents by queue row (each message is analyzed once for pending segments).
+        var analyzed: [Int64: IndexDocument] = [:]
+        var queued = 0
+    }
+
+    private let state: Mutex<State>
+
+    public init(dataRoot: String, user: String, ramBudget: Int = 32 << 20) throws(MailsiftError) {
+        directory = try UserDirectory(dataRoot: dataRoot, user: user)
+        self.user = user
+        try directory.create()
+        writer = try IndexWriter(directory: directory, ramBudget: ramBudget)
+        catalog = try Catalog(path: directory.catalogPath)
+        if try catalog.meta("user") == nil { try catalog.setMeta("user", user) }
+        parser = MessageParser(limits: ParserLimits())
+        let committed = try IndexReader(directory: directory)
+        state = Mutex(State(committed: committed))
+        try reconcile(committed)
+    }
+
+    /// After a crash: queue rows whose documents reached a committed segment are dropped
+    /// (the commit happened, the dequeue did not); catalog rows that are neither indexed nor
+    /// queued are expunged; indexed documents that are neither live nor queued-over are deleted.
+    private func reconcile(_ committed: IndexReader) throws(MailsiftError) {
+        let indexed = Set(try committed.liveDocuments().map(\.id))
+        let rows = try catalog.queued(limit: .max, maxBytes: .max)
+        try catalog.dequeue(ids: rows.filter { indexed.contains($0.docid) }.map(\.id))
+        let queue = try catalog.queueState()
+        let live = try catalog.liveDocids()
+        try catalog.expunge(docids: Array(live.subtracting(indexed).subtracting(queue.queued)))
+        let stale = indexed.subtracting(live).subtracting(queue.replaced)
+        if !stale.isEmpty {
+            try withWriter { () throws(MailsiftError) in
+                try writer.delete(ids: stale)
+                try writer.commit()
+            }
+            try publishCommit(dequeued: [])
+        }
+        state.withLock { $0.queued = queue.count - rows.filter { indexed.contains($0.docid) }.count }
+    }
+
+    private func withWriter<T>(_ body: () throws(MailsiftError) -> T) throws(MailsiftError) -> T {
+        writerLock.lock()
+        defer { writerLock.unlock() }
+        return try body()
+    }
+
+    /// Messages accepted and not yet in a segment.
+    public var queuedCount: Int { state.withLock { $0.queued } }
+
+    // MARK: - Accepting
+
+    /// Makes messages durable and visible to the next search; returns their docids.
+    @discardableResult
+    public func accept(_ messages: [IncomingMessage]) throws(MailsiftError) -> [Int64] {
+        guard !messages.isEmpty else { return [] }
+        var items: [NewQueuedMessage] = []
+        var invalidated: [Int64] = []
+        var boxes: [String: Int64] = [:]
+        for m in messages {
+            let key = (m.mailboxGUID ?? "") + "\u{0}" + (m.mailbox ?? "")
+            let box: Int64
+            if let b = boxes[key] { box = b } else {
+                let r = try catalog.mailbox(name: m.mailbox, guid: m.mailboxGUID, uidValidity: m.uidValidity)
+                invalidated += r.expunged
+                box = r.id
+                boxes[key] = box
+            }
+            guard m.uid > 0, m.uid <= Int64(UInt32.max) else { throw MailsiftError(.invalidInput, "uid \(m.uid) is out of range 1...4294967295") }
+            let kind: Int, payload: [UInt8]
+            switch m.content {
+            case .raw(let bytes):
+                kind = 0
+                payload = bytes
+            case .extracted(let e):
+                kind = 1
+                do { payload = Array(try JSONEncoder().encode(e)) } catch {
+                    throw MailsiftError(.invalidInput, "cannot encode the message", cause: Underlying("\(error)"))
+                }
+            }
+            items.append(NewQueuedMessage(mailboxID: box, uid: m.uid, internalDate: m.internalDate, flags: m.flags.rawValue,
+                                          keywords: m.keywords, kind: kind, payload: payload))
+        }
+        if !invalidated.isEmpty { try deleteDocuments(invalidated) }
+        // Under the writer lock: an overwritten message that is still queued is not being
+        // indexed at this moment, so its queue row can simply be superseded.
+        let ids = try withWriter { () throws(MailsiftError) in try catalog.enqueue(items) }
+        state.withLock {
+            $0.queueVersion &+= 1
+            $0.queued += items.count
+        }
+        return ids.map(\.docid)
+    }
+
+    // MARK: - Indexing
+
+    /// Indexes up to `limit` queued messages into segments and commits. Returns how many.
+    public func drain(limit: Int = 2_000, maxBytes: Int = 64 << 20) throws(MailsiftError) -> Int {
+        try withWriter { () throws(MailsiftError) -> Int in
+            let rows = try catalog.queued(limit: limit, maxBytes: maxBytes)
+            guard !rows.isEmpty else { return 0 }
+            let analyzer = Analyzer()
+            let cached = state.withLock { s in rows.map { s.analyzed[$0.id] } }
+            // Overwritten versions go in the same commit as their replacements.
+            try writer.delete(ids: Set(rows.compactMap(\.replaces)))
+            // Still live in the catalog: a row expunged meanwhile was dropped from the queue
+            // too, so only rows still queued are here.
+            for (row, doc) in zip(rows, cached) {
+                try writer.add(doc ?? document(row, analyzer: analyzer))
+            }
+            try writer.commit()
+            try publishCommit(dequeued: rows.map(\.id))
+            return rows.count
+        }
+    }
+
+    /// Runs after a commit, under the writer lock: the queue rows leave and the new
+    /// generation becomes the searched one in one step, so a search sees each message once.
+    private func publishCommit(dequeued: [Int64]) throws(MailsiftError) {
+        let previous = state.withLock { $0.committed }
+        let next = try IndexReader(directory: directory, reusing: previous)
+        try state.withLock { (s: inout State) throws(MailsiftError) in
+            try catalog.dequeue(ids: dequeued)
+            s.committed = next
+            s.queueVersion &+= 1
+            s.queued -= dequeued.count
+            for id in dequeued { s.analyzed[id] = nil }
+        }
+    }
+
+    private func document(_ row: QueuedMessage, analyzer: Analyzer) -> IndexDocument {
+        if row.kind == 1, let e = try? JSONDecoder().decode(ExtractedMessage.self, from: Data(row.payload)) {
+            return DocumentBuilder.build(e, id: row.docid, mailbox: row.mailboxID, uid: row.uid, internalDate: row.internalDate,
+                                         analyzer: analyzer)
+        }
+        let doc = parser.parse(row.payload)
+        return DocumentBuilder.build(doc, id: row.docid, mailbox: row.mailboxID, uid: row.uid, internalDate: row.internalDate,
+                                     size: Int64(row.payload.count), analyzer: analyzer)
+    }
+
+    /// Merges segments when a tier is full (the indexing workers call it between drains).
+    public func maybeMerge() throws(MailsiftError) {
+        try withWriter { () throws(MailsiftError) in
+            let before = writer.manifest.generation
+            try writer.maybeMerge()
+            if writer.manifest.generation != before { try publishCommit(dequeued: []) }
+        }
+    }
+
+    // MARK: - Searching
+
+    /// What a search reads: the last commit, plus the queued messages as a pending segment,
+    /// minus the versions they overwrite.
+    public func snapshot() throws(MailsiftError) -> IndexReader {
+        // Under the state lock: the committed reader and the queue as one consistent pair.
+        let (cached, committed, version, rows, replaced) = try state.withLock { (s: inout State) throws(MailsiftError) in
+            if let snap = s.snapshot, snap.version == s.queueVersion, snap.generation == s.committed.manifest.generation {
+                return (Optional(snap.reader), s.committed, s.queueVersion, [QueuedMessage](), Set<Int64>())
+            }
+            if s.queued == 0 { return (Optional(s.committed), s.committed, s.queueVersion, [], []) }
+            let rows = try catalog.queued(limit: .max, maxBytes: .max)
+            let replaced = Set(rows.compactMap(\.replaces))
+            return (nil, s.committed, s.queueVersion, rows, replaced)
+        }
+        if let cached { return cached }
+        let analyzer = Analyzer()
+        var docs: [IndexDocument] = []
+        var fresh: [(Int64, IndexDocument)] = []
+        let known = state.withLock { s in rows.map { s.analyzed[$0.id] } }
+        for (row, doc) in zip(rows, known) {
+            if let doc { docs.append(doc) } else {
+                let d = document(row, analyzer: analyzer)
+                docs.append(d)
+                fresh.append((row.id, d))
+            }
+        }
+        let pending = try PendingSegment.build(docs, in: directory.path + "/pending")
+        let reader = IndexReader(snapshot: committed, adding: pending.map { [$0] } ?? [], hiding: replaced)
+        state.withLock { s in
+            if s.analyzed.count > rows.count {
+                let live = Set(rows.map(\.id))
+                s.analyzed = s.analyzed.filter { live.contains($0.key) }
+            }
+            for (id, d) in fresh { s.analyzed[id] = d }
+            if s.queueVersion == version, s.committed === committed {
+                s.snapshot = (version, committed.manifest.generation, reader)
+            }
+        }
+        return reader
+    }
+
+    // MARK: - Changing messages
+
+    /// Removes messages by UID from a mailbox; returns how many.
+    public func expunge(mailbox: Int64, where contains: (Int64) -> Bool) throws(MailsiftError) -> Int {
+        let rows = try catalog.docids(mailbox: mailbox, where: contains)
+        guard !rows.isEmpty else { return 0 }
+        let docids = rows.map(\.docid)
+        try withWriter { () throws(MailsiftError) in
+            let replaced = try catalog.removeMessages(docids: docids)
+            try writer.delete(ids: Set(docids + replaced))
+            try writer.commit()
+            try publishCommit(dequeued: [])
+        }
+        try refreshQueueCount()
+        return rows.count
+    }
+
+    /// Deletes documents whose catalog rows are already gone.
+    private func deleteDocuments(_ docids: [Int64]) throws(MailsiftError) {
+        try withWriter { () throws(MailsiftError) in
+            try writer.delete(ids: Set(docids))
+            try writer.commit()
+            try publishCommit(dequeued: [])
+        }
+        try refreshQueueCount()
+    }
+
+    private func refreshQueueCount() throws(MailsiftError) {
+        let n = try catalog.queueState().count
+        state.withLock {
+            $0.queued = n
+            $0.queueVersion &+= 1
+        }
+    }
+
+    public func changeFlags(mailbox: Int64, where contains: (Int64) -> Bool, flags: MessageFlags, keywords: [String],
+                            mode: FlagMode) throws(MailsiftError) -> Int {
+        let rows = try catalog.docids(mailbox: mailbox, where: contains)
+        try catalog.changeFlags(docids: rows.map(\.docid), flags: flags, keywords: keywords, mode: mode)
+        return rows.count
+    }
+
+    public func deleteMailbox(_ id: Int64) throws(MailsiftError) -> Int {
+        let docids = try catalog.deleteMailbox(id)
+        try deleteDocuments(docids)
+        return docids.count
+    }
+}

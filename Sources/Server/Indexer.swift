@@ -1,0 +1,159 @@
+import Foundation
+import Ingest
+import Logging
+import MailsiftCore
+import Synchronization
+
+/// The dedicated indexer: worker threads, apart from the request handlers and NIO's event
+/// loops, that move users' queued messages into segments. A user is drained by one worker at a
+/// time (per-user batching: up to `batch` messages a commit); users take turns.
+///
+/// Which users have queued work survives a restart through marker files under
+/// `<data>/.queued/` (one per user, holding the user name), written when a user's queue
+/// becomes non-empty and removed when it is drained; the queue itself is in the user's catalog.
+final class Indexer: Sendable {
+    private let registry: UserRegistry
+    private let logger: Logger
+    private let metrics: ServerMetrics
+    let workers: Int
+    let batch: Int
+    private let markerDirectory: String
+
+    private struct State {
+        var ready: [String] = []
+        var scheduled: Set<String> = []
+        var running: Set<String> = []
+        var again: Set<String> = []
+        var stopping = false
+        var threads = 0
+    }
+
+    private let state = Mutex(State())
+    private let condition = NSCondition()
+
+    init(registry: UserRegistry, workers: Int, batch: Int, metrics: ServerMetrics, logger: Logger) {
+        self.registry = registry
+        self.workers = max(1, workers)
+        self.batch = max(1, batch)
+        self.metrics = metrics
+        self.logger = logger
+        markerDirectory = registry.dataRoot + "/.queued"
+    }
+
+    func start() {
+        try? FileManager.default.createDirectory(atPath: markerDirectory, withIntermediateDirectories: true,
+                                                 attributes: [.posixPermissions: 0o700])
+        // Users left with queued work by the last run.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: markerDirectory)) ?? [] {
+            if let data = FileManager.default.contents(atPath: markerDirectory + "/" + name), let user = String(data: data, encoding: .utf8) {
+                schedule(user)
+            }
+        }
+        for k in 0..<workers {
+            let t = Thread { [self] in self.work() }
+            t.name = "mailsift-indexer-\(k)"
+            state.withLock { $0.threads += 1 }
+            t.start()
+        }
+    }
+
+    /// Notes durably that `user` has queued work (before the add is acknowledged).
+    func markQueued(_ user: String, directoryName: String) {
+        let path = markerDirectory + "/" + directoryName
+        if FileManager.default.fileExists(atPath: path) { return }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        let bytes = Array(user.utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        fsync(fd)
+        close(fd)
+        let dir = open(markerDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dir >= 0 {
+            fsync(dir)
+            close(dir)
+        }
+    }
+
+    func schedule(_ user: String) {
+        state.withLock { s in
+            if s.running.contains(user) {
+                s.again.insert(user)
+            } else if s.scheduled.insert(user).inserted {
+                s.ready.append(user)
+            }
+        }
+        condition.lock()
+        condition.signal()
+        condition.unlock()
+    }
+
+    var pendingUsers: Int { state.withLock { $0.scheduled.count + $0.running.count } }
+
+    /// Stops the workers after their current batch; queued work stays queued (durable) for
+    /// the next start.
+    func stop() {
+        state.withLock { $0.stopping = true }
+        condition.lock()
+        condition.broadcast()
+        condition.unlock()
+        let deadline = Date().addingTimeInterval(60)
+        while state.withLock({ $0.threads }) > 0, Date() < deadline { usleep(10_000) }
+    }
+
+    private func next() -> String? {
+        while true {
+            let user: String?? = state.withLock { s in
+                if s.stopping { return .some(nil) }
+                guard !s.ready.isEmpty else { return nil }
+                let u = s.ready.removeFirst()
+                s.scheduled.remove(u)
+                s.running.insert(u)
+                return .some(u)
+            }
+            if let user { return user }
+            condition.lock()
+            _ = condition.wait(until: Date().addingTimeInterval(0.5))
+            condition.unlock()
+        }
+    }
+
+    private func work() {
+        defer { state.withLock { $0.threads -= 1 } }
+        while let user = next() {
+            var remaining = 0
+            do {
+                let index = try registry.index(user, create: true)
+                let start = ContinuousClock.now
+                let n = try index.drain(limit: batch)
+                if n > 0 {
+                    metrics.indexed(n, seconds: (ContinuousClock.now - start).seconds)
+                    try index.maybeMerge()
+                }
+                remaining = index.queuedCount
+                if remaining == 0 { unlink(markerDirectory + "/" + Self.directoryName(index)) }
+            } catch {
+                metrics.error("indexer")
+                logger.error("indexing failed", metadata: ["user": "\(user)", "error": "\(error)"])
+                remaining = 0  // retried when the user is scheduled again (next add or restart)
+            }
+            let stopping = state.withLock { s in
+                s.running.remove(user)
+                if (remaining > 0 || s.again.remove(user) != nil), !s.stopping, s.scheduled.insert(user).inserted {
+                    s.ready.append(user)
+                }
+                return s.stopping
+            }
+            if stopping { return }
+        }
+    }
+}
+
+extension Indexer {
+    static func directoryName(_ index: LiveIndex) -> String {
+        index.directory.path.split(separator: "/").last.map(String.init) ?? "_"
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

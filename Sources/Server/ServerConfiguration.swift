@@ -1,0 +1,32 @@
+/// What `mailsift serve` runs with (each a command-line option; see docs/api.md).
+public struct ServerConfiguration: Sendable {
+    public var dataRoot: String
+    /// HTTP on a Unix socket (mode 0660); nil: none.
+    public var socketPath: String?
+    /// HTTP on TCP (`host:port`); nil: none.
+    public var listen: String?
+    /// The bearer token TCP clients must send (also accepted as the Basic auth password).
+    public var token: String?
+    /// TCP on a loopback address without a token (an explicit choice).
+    public var insecureLoopback = false
+    /// Indexing worker threads.
+    public var indexWorkers = 1
+    /// Messages one worker indexes per commit.
+    public var indexBatch = 1_000
+    /// Threads that run searches and catalog work (off the event loops).
+    public var searchThreads = 4
+    /// Searches at once before new ones get 429.
+    public var maxConcurrentSearches = 64
+    /// Largest request body, bytes.
+    public var maxBodyBytes = 64 << 20
+    /// Accepted, not yet indexed messages one user may have before adds get 429.
+    public var maxQueuedPerUser = 100_000
+    /// User indexes held open at once.
+    public var openUsers = 256
+    /// Index writer RAM budget per open user.
+    public var ramBudget = 16 << 20
+    /// Wall-clock budget of one query, seconds.
+    public var queryTimeBudget = 10.0
+
+    public init(dataRoot: String) { self.dataRoot = dataRoot }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import IndexEngine
+import Ingest
+import MailsiftCore
+import Synchronization
+
+/// The daemon's open user indexes: a bounded, least-recently-used cache. With 100,000 users on
+/// disk, only `capacity` hold open files, mappings and a write lock at a time. An evicted index
+/// that a request still holds stays usable (a weak reference finds it again, so the write lock
+/// is never taken twice).
+final class UserRegistry: Sendable {
+    let dataRoot: String
+    let capacity: Int
+    let ramBudget: Int
+
+    private struct Entry {
+        var index: LiveIndex
+        var lastUse: UInt64
+    }
+
+    private final class Weak: @unchecked Sendable {
+        weak var index: LiveIndex?
+        init(_ index: LiveIndex) { self.index = index }
+    }
+
+    private struct State {
+        var open: [String: Entry] = [:]
+        var evicted: [String: Weak] = [:]
+        var clock: UInt64 = 0
+        /// Users being opened: a second request for one waits for the first.
+        var opening: Set<String> = []
+    }
+
+    private let state = Mutex(State())
+    private let opened = NSCondition()
+
+    init(dataRoot: String, capacity: Int, ramBudget: Int) {
+        self.dataRoot = dataRoot
+        self.capacity = max(1, capacity)
+        self.ramBudget = ramBudget
+    }
+
+    var openCount: Int { state.withLock { $0.open.count } }
+
+    /// Whether the user has an index on disk.
+    func exists(_ user: String) throws(MailsiftError) -> Bool {
+        try UserDirectory(dataRoot: dataRoot, user: user).exists
+    }
+
+    /// The user's index, opened (and created when `create`) if needed. Blocking: call it off
+    /// the event loops.
+    func index(_ user: String, create: Bool) throws(MailsiftError) -> LiveIndex {
+        while true {
+            let found: LiveIndex? = state.withLock { s in
+                s.clock &+= 1
+                if var e = s.open[user] {
+                    e.lastUse = s.clock
+                    s.open[user] = e
+                    return e.index
+                }
+                if let w = s.evicted[user], let idx = w.index {
+                    s.evicted[user] = nil
+                    s.open[user] = Entry(index: idx, lastUse: s.clock)
+                    return idx
+                }
+                return nil
+            }
+            if let found { return found }
+            let mine = state.withLock { s in s.opening.insert(user).inserted }
+            if !mine {
+                opened.lock()
+                _ = opened.wait(until: Date().addingTimeInterval(0.05))
+                opened.unlock()
+                continue
+            }
+            defer {
+                state.withLock { _ = $0.opening.remove(user) }
+                opened.lock()
+                opened.broadcast()
+                opened.unlock()
+            }
+            if !create, !(try exists(user)) { throw MailsiftError(.notFound, "no index for user \(user)") }
+            let idx = try LiveIndex(dataRoot: dataRoot, user: user, ramBudget: ramBudget)
+            state.withLock { s in
+                s.clock &+= 1
+                s.open[user] = Entry(index: idx, lastUse: s.clock)
+                evictIfNeeded(&s)
+            }
+            return idx
+        }
+    }
+
+    /// Drops least recently used indexes with nothing queued until within capacity.
+    private func evictIfNeeded(_ s: inout State) {
+        s.evicted = s.evicted.filter { $0.value.index != nil }
+        while s.open.count > capacity {
+            guard let victim = s.open.filter({ $0.value.index.queuedCount == 0 }).min(by: { $0.value.lastUse < $1.value.lastUse }) else { return }
+            s.open[victim.key] = nil
+            s.evicted[victim.key] = Weak(victim.value.index)
+        }
+    }
+
+    /// Forgets a user (after its directory was deleted).
+    func forget(_ user: String) {
+        state.withLock { s in
+            s.open[user] = nil
+            s.evicted[user] = nil
+        }
+    }
+
+    /// Every open index (for metrics and shutdown).
+    func all() -> [LiveIndex] { state.withLock { s in s.open.values.map(\.index) } }
+}
