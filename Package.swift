@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         // C shims: system ICU and LZ4 behind plain-C headers (Foundation bundles its own ICU,
@@ -62,12 +63,14 @@ let package = Package(
             dependencies: [
                 "Query", "Ingest", "IndexEngine", "Catalog", "MailsiftCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ]
         ),
         .executableTarget(
@@ -103,7 +106,7 @@ let package = Package(
             name: "QueryTests",
             dependencies: ["Query", "Ingest", "IndexEngine", "Catalog", "MIME", "Analysis", "MailsiftCore", "TestSupport"]
         ),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Query", "mailsift", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Query", "MIME", "Analysis", "mailsift", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

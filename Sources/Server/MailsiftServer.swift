@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import IndexEngine
 import Ingest
 import Logging
@@ -78,14 +79,14 @@ public final class MailsiftServer: Sendable {
             // A socket left by a previous run (bind would fail on it).
             var st = stat()
             if lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFSOCK { unlink(path) }
-            let app = Application(router: makeRouter(authenticate: false),
+            let app = Application(router: makeRouter(authenticate: false), server: Self.http1,
                                   configuration: .init(address: .unixDomainSocket(path: path), serverName: "mailsift"),
                                   onServerRunning: { _ in chmod(path, 0o660) }, logger: logger)
             services.append(app)
         }
         if let listen = configuration.listen {
             let (host, port) = try Self.hostPort(listen)
-            let app = Application(router: makeRouter(authenticate: configuration.token != nil),
+            let app = Application(router: makeRouter(authenticate: configuration.token != nil), server: Self.http1,
                                   configuration: .init(address: .hostname(host, port: port), serverName: "mailsift"), logger: logger)
             services.append(app)
         }
@@ -96,6 +97,11 @@ public final class MailsiftServer: Sendable {
                                                  "listen": "\(configuration.listen ?? "-")"])
         try await group.run()
         try await pool.shutdownGracefully()
+    }
+
+    /// HTTP/1.1 with `Expect: 100-continue` answered, idle connections closed after 60 s.
+    static var http1: HTTPServerBuilder {
+        .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()], idleTimeout: .seconds(60)))
     }
 
     static func hostPort(_ s: String) throws(MailsiftError) -> (String, Int) {

@@ -1,19 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The `mailsift` executable end to end: arguments, exit codes, JSON Lines output.
 @Suite struct ParseCommandTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The binary built beside this test bundle.
-    static var binary: URL {
-        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [dir, dir.deletingLastPathComponent(), dir.deletingLastPathComponent().deletingLastPathComponent()] {
-            let url = candidate.appendingPathComponent("mailsift")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        return root.appendingPathComponent(".build/debug/mailsift")
-    }
+    static var binary: URL { mailsiftBinary }
 
     static func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()

@@ -1,0 +1,234 @@
+import Analysis
+import Foundation
+import MIME
+import Server
+import Testing
+import TestSupport
+
+/// The daemon as a process, driven over its Unix socket with real mail (SpamAssassin
+/// easy_ham): every native API call, answers checked against the messages' own text.
+@Suite(.serialized) struct NativeAPITests {
+    static let corpus = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/corpus/spamassassin-public-corpus/easy_ham").path
+
+    static func messages(_ n: Int) throws -> [[UInt8]] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: corpus).filter { !$0.hasPrefix(".") && $0 != "cmds" }.sorted()
+        return try names.prefix(n).map { Array(try Data(contentsOf: URL(fileURLWithPath: corpus + "/" + $0))) }
+    }
+
+    /// Messages' subjects as the parser decodes them, case-folded.
+    static func foldedSubjects(_ raws: [[UInt8]]) -> [String] {
+        let parser = MessageParser()
+        return raws.map { TextNormalizer.caseFold(parser.parse($0).subject ?? "") }
+    }
+
+    /// Seeded words (ASCII letters, 5+) from the subjects.
+    static func words(_ subjects: [String], count: Int) -> [String] {
+        var all = Set<String>()
+        for s in subjects {
+            for w in s.split(whereSeparator: { !($0.isASCII && $0.isLetter) }) where w.count >= 5 { all.insert(String(w)) }
+        }
+        var rng = SplitMix64(seed: 6)
+        var sorted = all.sorted()
+        var out: [String] = []
+        while out.count < count, !sorted.isEmpty { out.append(sorted.remove(at: Int(rng.next() % UInt64(sorted.count)))) }
+        return out
+    }
+
+    static func batch(_ raws: [[UInt8]], mailbox: String, firstUID: Int, flags: [String] = []) -> [String: Any] {
+        ["messages": raws.enumerated().map { k, raw in
+            ["mailbox": mailbox, "uid": firstUID + k, "internalDate": 1_700_000_000 + k, "flags": flags,
+             "raw": Data(raw).base64EncodedString()] as [String: Any]
+        }]
+    }
+
+    @Test func everyCallOnRealMail() throws {
+        let daemon = try Daemon(name: "api", arguments: ["--max-body", "2000000"])
+        let c = daemon.client()
+        let raws = try Self.messages(80)
+        let subjects = Self.foldedSubjects(raws)
+
+        // Adds: INBOX by batches (JSON), Archive one by one (raw PUT).
+        for start in stride(from: 0, to: 60, by: 20) {
+            let r = try c.postJSON("/v1/users/alice/messages", Self.batch(Array(raws[start..<start + 20]), mailbox: "INBOX", firstUID: start + 1))
+            #expect(r.status == 202, "\(r.text)")
+            #expect(r.json["accepted"] as? Int == 20)
+        }
+        for k in 60..<80 {
+            let r = try c.request("PUT", "/v1/users/alice/messages?mailbox=Archive&uid=\(k - 59)&flags=seen,flagged&keywords=work", body: raws[k])
+            #expect(r.status == 202, "\(r.text)")
+        }
+
+        // Searches right away (queued or indexed, whichever) and after indexing: the same
+        // answers, equal to the subjects' own text.
+        let words = Self.words(subjects, count: 12)
+        #expect(words.count == 12)
+        func check(_ when: String) throws {
+            for w in words {
+                let inbox = subjects[0..<60].enumerated().filter { $0.element.contains(w) }.map { $0.offset + 1 }
+                let archive = subjects[60..<80].enumerated().filter { $0.element.contains(w) }.map { $0.offset + 1 }
+                #expect(try c.imap("alice", "INBOX", "SUBJECT \(w)") == inbox, "\(when): SUBJECT \(w) in INBOX")
+                #expect(try c.imap("alice", "Archive", "SUBJECT \(w)") == archive, "\(when): SUBJECT \(w) in Archive")
+            }
+            #expect(try c.imap("alice", "INBOX", "ALL") == Array(1...60))
+            #expect(try c.imap("alice", "Archive", "FLAGGED KEYWORD work") == Array(1...20))
+        }
+        try check("at once")
+        try daemon.waitIndexed("alice")
+        try check("indexed")
+
+        // An accepted message is found by the very next search, every time.
+        for k in 0..<10 {
+            let token = "zqvisible\(k)x"
+            let raw = Array("From: t@example.com\r\nSubject: probe \(token)\r\n\r\nbody \(token)\r\n".utf8)
+            #expect(try c.request("PUT", "/v1/users/alice/messages?mailbox=Probe&uid=\(k + 1)", body: raw).status == 202)
+            #expect(try c.imap("alice", "Probe", "BODY \(token)") == [k + 1])
+        }
+
+        // ESEARCH return options.
+        let r = try c.postJSON("/v1/users/alice/search", ["imap": "RETURN (MIN MAX COUNT) ALL", "mailbox": "INBOX"])
+        #expect(r.json["esearch"] as? String == "MIN 1 MAX 60 COUNT 60")
+
+        // Webmail search: ranked hits with snippets.
+        let w = try c.postJSON("/v1/users/alice/search", ["query": "subject:\(words[0])", "limit": 5])
+        #expect(w.status == 200)
+        let hits = w.json["hits"] as? [[String: Any]] ?? []
+        #expect(!hits.isEmpty && hits.allSatisfy { ($0["subject"] as? String).map { TextNormalizer.caseFold($0).contains(words[0]) } ?? false })
+
+        // Overwrite by UID: the old text is gone, the new one found.
+        let before = try c.imap("alice", "INBOX", "ALL").count
+        let replacement = Array("From: r@example.com\r\nSubject: zqreplaced\r\n\r\nnew text\r\n".utf8)
+        #expect(try c.request("PUT", "/v1/users/alice/messages?mailbox=INBOX&uid=10", body: replacement).status == 202)
+        #expect(try c.imap("alice", "INBOX", "SUBJECT zqreplaced") == [10])
+        #expect(try c.imap("alice", "INBOX", "ALL").count == before)
+        if !subjects[9].isEmpty {
+            #expect(!(try c.imap("alice", "INBOX", "SUBJECT \"\(subjects[9].prefix(20).replacingOccurrences(of: "\"", with: ""))\"").contains(10)))
+        }
+
+        // Expunge and flags.
+        #expect(try c.postJSON("/v1/users/alice/expunge", ["mailbox": "INBOX", "uids": "1:5,60"]).json["count"] as? Int == 6)
+        #expect(try c.imap("alice", "INBOX", "ALL") == Array(6...59))
+        #expect(try c.postJSON("/v1/users/alice/flags", ["mailbox": "INBOX", "uids": "7,9", "flags": ["\\Flagged"], "mode": "add"]).status == 200)
+        #expect(try c.imap("alice", "INBOX", "FLAGGED") == [7, 9])
+        _ = try c.postJSON("/v1/users/alice/flags", ["mailbox": "INBOX", "uids": "9", "flags": ["flagged"], "mode": "remove"])
+        #expect(try c.imap("alice", "INBOX", "FLAGGED") == [7])
+
+        // Mailboxes: rename keeps the messages, delete removes them.
+        #expect(try c.postJSON("/v1/users/alice/mailboxes/rename", ["mailbox": "Archive", "to": "Old/2002"]).status == 200)
+        #expect(try c.imap("alice", "Old/2002", "ALL") == Array(1...20))
+        #expect(try c.postJSON("/v1/users/alice/mailboxes/delete", ["mailbox": "Probe"]).json["count"] as? Int == 10)
+        let status = try c.get("/v1/users/alice/status").json
+        let boxes = (status["mailboxes"] as? [[String: Any]] ?? []).map { ($0["name"] as? String ?? "", $0["messages"] as? Int ?? -1, $0["highestUid"] as? Int ?? -1) }
+        #expect(boxes.map(\.0) == ["INBOX", "Old/2002"])
+        #expect(boxes.first?.1 == 54 && boxes.first?.2 == 59)
+
+        // Errors: clear codes, never a crash.
+        #expect(try c.request("POST", "/v1/users/alice/search", body: Array("{not json".utf8)).status == 400)
+        #expect(try c.postJSON("/v1/users/alice/search", ["imap": "BODY (", "mailbox": "INBOX"]).json["error"] != nil)
+        #expect(try c.postJSON("/v1/users/alice/search", ["imap": "BODY (", "mailbox": "INBOX"]).status == 400)
+        #expect(try c.postJSON("/v1/users/nobody/search", ["imap": "ALL", "mailbox": "INBOX"]).status == 404)
+        #expect(try c.postJSON("/v1/users/alice/expunge", ["mailbox": "Nope", "uids": "1"]).status == 404)
+        #expect(try c.postJSON("/v1/users/alice/expunge", ["mailbox": "INBOX", "uids": "x"]).status == 400)
+        #expect(try c.request("PUT", "/v1/users/alice/messages?mailbox=INBOX&uid=0", body: raws[0]).status == 400)
+        #expect(try c.request("PUT", "/v1/users/alice/messages?mailbox=INBOX&uid=1", body: [UInt8](repeating: 65, count: 2_100_000)).status == 413)
+        #expect(try c.request("PUT", "/v1/users/%01bad/messages?mailbox=INBOX&uid=1", body: raws[0]).status == 400)
+        #expect(try c.get("/v1/nothing").status == 404)
+        // Any bytes are a message (best effort), never an error.
+        #expect(try c.request("PUT", "/v1/users/alice/messages?mailbox=Junk&uid=1", body: (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7919) }).status == 202)
+        #expect(try c.imap("alice", "Junk", "ALL") == [1])
+
+        // Health and metrics.
+        #expect(try c.get("/health").status == 200)
+        let metrics = try c.get("/metrics").text
+        #expect(metrics.contains("mailsift_http_requests_total{route=\"v1_search\",status=\"200\"}"))
+        #expect(metrics.contains("mailsift_indexed_messages_total"))
+
+        // Deleting the user.
+        #expect(try c.request("DELETE", "/v1/users/alice").status == 200)
+        #expect(try c.get("/v1/users/alice/status").status == 404)
+        #expect(daemon.stop() == 0)
+    }
+
+    /// Acknowledged adds survive `kill -9` at any moment: after a restart every acknowledged
+    /// message is searchable and gets indexed.
+    @Test func killedDaemonLosesNothingAcknowledged() throws {
+        let daemon = try Daemon(name: "kill", arguments: ["--index-workers", "1"])
+        let raws = try Self.messages(120)
+        var acknowledged: [Int] = []
+        var rng = SplitMix64(seed: 99)
+        for round in 0..<4 {
+            let c = daemon.client()
+            let start = round * 30
+            for k in start..<start + 30 {
+                let r = try c.request("PUT", "/v1/users/bob/messages?mailbox=INBOX&uid=\(k + 1)", body: raws[k])
+                if r.status == 202 { acknowledged.append(k + 1) }
+            }
+            usleep(UInt32(rng.next() % 200_000))
+            daemon.crash()
+            try daemon.start()
+            #expect(try daemon.client().imap("bob", "INBOX", "ALL") == acknowledged, "round \(round)")
+        }
+        try daemon.waitIndexed("bob")
+        let c = daemon.client()
+        #expect(try c.imap("bob", "INBOX", "ALL") == acknowledged)
+        let subjects = Self.foldedSubjects(Array(raws.prefix(acknowledged.count)))
+        for w in Self.words(subjects, count: 5) {
+            #expect(try c.imap("bob", "INBOX", "SUBJECT \(w)") == subjects.enumerated().filter { $0.element.contains(w) }.map { $0.offset + 1 })
+        }
+        #expect(daemon.stop() == 0)
+    }
+
+    /// Many clients searching while others add: every answer is a consistent snapshot (the
+    /// ALL count never goes down and never exceeds what was acknowledged) and nothing fails.
+    @Test func concurrentSearchesWhileAdding() throws {
+        let daemon = try Daemon(name: "conc")
+        let raws = try Self.messages(200)
+        let writers = 2, readers = 6
+        let acknowledged = Atomic(0)
+        let failures = Atomic(0)
+        let group = DispatchGroup()
+        let socket = daemon.socket
+        for w in 0..<writers {
+            DispatchQueue.global().async(group: group) {
+                let c = HTTPClient(.unix(socket))
+                for k in stride(from: w, to: raws.count, by: writers) {
+                    if (try? c.request("PUT", "/v1/users/carol/messages?mailbox=INBOX&uid=\(k + 1)", body: raws[k]))?.status == 202 {
+                        acknowledged.add(1)
+                    } else {
+                        failures.add(1)
+                    }
+                }
+            }
+        }
+        for _ in 0..<readers {
+            DispatchQueue.global().async(group: group) {
+                let c = HTTPClient(.unix(socket))
+                var last = 0
+                for _ in 0..<60 {
+                    let floor = acknowledged.load()
+                    guard let all = try? c.imap("carol", "INBOX", "ALL") else {
+                        // The user's index may not exist before the first add is answered.
+                        if floor > 0 { failures.add(1) }
+                        continue
+                    }
+                    if all.count < last || all.count < floor || all.count > raws.count { failures.add(1) }
+                    last = all.count
+                    if (try? c.postJSON("/v1/users/carol/search", ["query": "the list", "limit": 3]))?.status != 200, floor > 0 { failures.add(1) }
+                }
+            }
+        }
+        group.wait()
+        #expect(failures.load() == 0)
+        #expect(acknowledged.load() == raws.count)
+        #expect(try daemon.client().imap("carol", "INBOX", "ALL") == Array(1...raws.count))
+        #expect(daemon.stop() == 0)
+    }
+}
+
+/// A thread-safe counter for the concurrency test.
+final class Atomic: @unchecked Sendable {
+    private var value: Int
+    private let lock = NSLock()
+    init(_ v: Int) { value = v }
+    func add(_ n: Int) { lock.lock(); value += n; lock.unlock() }
+    func load() -> Int { lock.lock(); defer { lock.unlock() }; return value }
+}

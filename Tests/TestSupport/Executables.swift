@@ -1,0 +1,14 @@
+import Foundation
+
+/// The repository's root (for fixtures and `corpus/`).
+public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The `mailsift` binary built beside the running test bundle.
+public var mailsiftBinary: URL {
+    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for candidate in [dir, dir.deletingLastPathComponent(), dir.deletingLastPathComponent().deletingLastPathComponent()] {
+        let url = candidate.appendingPathComponent("mailsift")
+        if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+    }
+    return repositoryRoot.appendingPathComponent(".build/debug/mailsift")
+}
