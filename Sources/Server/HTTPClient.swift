@@ -113,6 +113,13 @@ public final class HTTPClient {
         try send(bytes)
     }
 
+    /// Reads an interim (1xx) response's status line and headers, returning the status line.
+    public func readInterim() throws -> String {
+        let status = try line()
+        while try !line().isEmpty {}
+        return status
+    }
+
     /// Reads one response after `sendRaw`.
     public func readRaw(method: String = "GET") throws -> Response { try readResponse(method: method) }
 
