@@ -3,7 +3,9 @@
 # otherwise it prints the one apt line to run. Safe to run again: it installs only what is missing.
 set -euo pipefail
 
-packages=(libicu-dev liblz4-dev libsqlite3-dev poppler-utils zstd pkg-config)
+# dovecot-imapd and dovecot-solr: the end-to-end test runs a private Dovecot against the daemon
+# (the packages' own service is not started in containers; the test starts its instances on 127.0.0.1).
+packages=(libicu-dev liblz4-dev libsqlite3-dev poppler-utils zstd pkg-config dovecot-imapd dovecot-solr)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -104,10 +104,25 @@ public final class LiveIndex: @unchecked Sendable {
         state.withLock { $0.queued = queue.count - rows.filter { indexed.contains($0.docid) }.count }
     }
 
+    /// Set (under the writer lock) once the user's directory is removed.
+    private var removed = false
+
     private func withWriter<T>(_ body: () throws(MailsiftError) -> T) throws(MailsiftError) -> T {
         writerLock.lock()
         defer { writerLock.unlock() }
+        guard !removed else { throw MailsiftError(.notFound, "the index of user \(user) was deleted") }
         return try body()
+    }
+
+    /// Deletes the user's whole directory, after any indexing in progress; later calls fail
+    /// with notFound.
+    public func remove() throws(MailsiftError) {
+        try withWriter { () throws(MailsiftError) in
+            removed = true
+            do { try FileManager.default.removeItem(atPath: directory.path) } catch {
+                throw MailsiftError(.io, "cannot remove \(directory.path)", cause: Underlying("\(error)"))
+            }
+        }
     }
 
     /// Messages accepted and not yet in a segment.

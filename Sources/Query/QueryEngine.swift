@@ -372,11 +372,13 @@ final class Execution {
         }
     }
 
-    /// RFC 6203 FUZZY: text keys match as words (the analysis folds case and diacritics), not
-    /// as substrings, each word also matching terms within a small edit distance.
+    /// RFC 6203 FUZZY: a text key matches what it matches without FUZZY (the substring: a
+    /// fuzzy search never finds less, and Dovecot, which ignores FUZZY, finds those) and also
+    /// as words (the analysis folds case and diacritics), each word matching terms within a
+    /// small edit distance.
     static func fuzzified(_ node: QueryNode) -> QueryNode {
         switch node {
-        case .text(let f, let s, .substring): return .text(f, s, .words)
+        case .text(let f, let s, .substring): return .or([.text(f, s, .substring), .text(f, s, .words)])
         case .and(let c): return .and(c.map(fuzzified))
         case .or(let c): return .or(c.map(fuzzified))
         case .not(let n): return .not(fuzzified(n))

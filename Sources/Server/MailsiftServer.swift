@@ -333,10 +333,10 @@ public final class MailsiftServer: Sendable {
         try await blocking {
             let dir = try UserDirectory(dataRoot: self.configuration.dataRoot, user: user)
             guard dir.exists else { throw MailsiftError(.notFound, "no index for user \(user)") }
+            // Through the open index: it waits for indexing in progress and refuses later work.
+            let index = try self.registry.index(user, create: false)
             self.registry.forget(user)
-            do { try FileManager.default.removeItem(atPath: dir.path) } catch {
-                throw MailsiftError(.io, "cannot remove \(dir.path)", cause: Underlying("\(error)"))
-            }
+            try index.remove()
             unlink(self.configuration.dataRoot + "/.queued/" + (dir.path.split(separator: "/").last.map(String.init) ?? "_"))
         }
         return try Self.json(CountResponse(count: 1))

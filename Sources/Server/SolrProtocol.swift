@@ -3,10 +3,6 @@
 // XML bodies, and the XML replies. Pure values, no I/O. Every input is treated as hostile:
 // sizes, counts and nesting are bounded, and every failure is a `SolrError` (HTTP 400).
 
-import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 #if canImport(Query)
 import Query
 #endif
@@ -307,7 +303,9 @@ public struct SolrQuery: Sendable, Hashable {
             default: throw SolrError("field '\(SolrProtocol.clip(field))' may only be a top-level filter")
             }
             if value.isEmpty {
-                return textField == .body || textField == .text ? .all : .header(name: field, value: "")
+                // `subject:""`: the message's own top-level header is present (§9.2); the
+                // engine reads an empty substring key on a header field that way.
+                return textField == .body || textField == .text ? .all : .text(textField, "", .substring)
             }
             let leaf = QueryNode.text(textField, value, .substring)
             return fuzzy ? .fuzzy(leaf) : leaf
@@ -870,49 +868,34 @@ public enum SolrProtocol {
     static let maxFieldsPerDocument = 1024
     static let maxCommands = 10_000
 
-    /// Parses a whole `/update` body (after de-chunking). `<add>` (attributes ignored),
-    /// `<delete>` with `<id>`s, `<commit/>`, `<optimize/>`, `<rollback/>`, alone or wrapped in
-    /// `<update>`. Refused: DTDs/entities, `<delete><query>`, atomic updates, child documents,
-    /// unknown elements, more than `maxDocuments` docs (or ids).
+    /// Parses a whole `/update` body (after de-chunking, so chunk boundaries don't matter).
+    /// `<add>` (attributes ignored), `<delete>` with `<id>`s, `<commit/>`, `<optimize/>`,
+    /// `<rollback/>`, alone or wrapped in `<update>`. Text is kept exactly (entities and
+    /// character references decoded; XML line-end normalisation: CRLF and CR become LF).
+    /// Refused: DOCTYPE/ENTITY declarations, non-UTF-8 input or declarations, `<delete><query>`,
+    /// atomic updates, child documents, unknown elements, more than `maxDocuments` docs (or ids).
+    ///
+    /// A small XML reader of its own rather than FoundationXML's XMLParser: on Linux that one
+    /// crashes the process on hostile input (a processing instruction without data, `<?p?>`,
+    /// makes it strlen(NULL); names are force-unwrapped as UTF-8), runs libxml2 in recover
+    /// mode, and refuses a Data over 10 MB (an `<add>` of 1000 mails is often larger).
     public static func parseUpdate(_ bytes: [UInt8], maxDocuments: Int = 100_000) throws(SolrError) -> [SolrUpdateCommand] {
         guard !bytes.allSatisfy(Ch.isSpace) else { throw SolrError("empty update body") }
-        if containsMarkupDeclaration(bytes) {
-            throw SolrError("DOCTYPE and ENTITY declarations are not allowed")
-        }
-        let parser = XMLParser(data: Data(bytes))
-        parser.shouldResolveExternalEntities = false
-        parser.shouldProcessNamespaces = false
-        parser.shouldReportNamespacePrefixes = false
-        let delegate = UpdateParserDelegate(maxDocuments: max(0, maxDocuments))
-        parser.delegate = delegate
-        let ok = parser.parse()
-        parser.delegate = nil
-        if let e = delegate.error { throw e }
-        guard ok else {
-            throw SolrError("invalid XML at line \(parser.lineNumber), column \(parser.columnNumber)")
-        }
-        guard delegate.finished else { throw SolrError("incomplete update body") }
-        return delegate.commands
+        guard isValidUTF8(bytes) else { throw SolrError("update body is not valid UTF-8") }
+        var reader = UpdateXMLReader(bytes, builder: UpdateBuilder(maxDocuments: max(0, maxDocuments)))
+        return try reader.run()
     }
 
-    /// `<!DOCTYPE` or `<!ENTITY` anywhere (case-insensitive): refused before the parser runs.
-    static func containsMarkupDeclaration(_ b: [UInt8]) -> Bool {
-        let words: [[UInt8]] = [Array("DOCTYPE".utf8), Array("ENTITY".utf8)]
-        var i = 0
-        while i + 1 < b.count {
-            if b[i] == UInt8(ascii: "<") && b[i + 1] == Ch.bang {
-                for w in words where i + 2 + w.count <= b.count {
-                    var match = true
-                    for k in 0..<w.count where b[i + 2 + k] & 0xDF != w[k] {
-                        match = false
-                        break
-                    }
-                    if match { return true }
-                }
+    static func isValidUTF8(_ bytes: [UInt8]) -> Bool {
+        var iterator = bytes.makeIterator()
+        var parser = Unicode.UTF8.ForwardParser()
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid: continue
+            case .emptyInput: return true
+            case .error: return false
             }
-            i += 1
         }
-        return false
     }
 
     /// The `select` reply: `<doc><long name="uid">…</long>[<float name="score">…</float>][<str name="box">…</str>]</doc>`.
@@ -980,12 +963,12 @@ public enum SolrProtocol {
     }
 }
 
-/// SAX state machine for update bodies. Used by one `parse()` call on one thread.
-final class UpdateParserDelegate: NSObject, XMLParserDelegate {
+/// The update commands, built from the reader's element events.
+struct UpdateBuilder {
     let maxDocuments: Int
     var commands: [SolrUpdateCommand] = []
-    var error: SolrError?
-    var finished = false
+    /// The text of the current `<field>` or `<id>` (nil: not collecting).
+    var text: [UInt8]? = nil
 
     private var stack: [String] = []
     private var docs: [SolrDocument] = []
@@ -993,8 +976,6 @@ final class UpdateParserDelegate: NSObject, XMLParserDelegate {
     private var fieldCount = 0
     private var fieldName = ""
     private var ids: [String] = []
-    private var text = ""
-    private var collecting = false
     private var totalDocs = 0
     private var totalIDs = 0
 
@@ -1002,21 +983,11 @@ final class UpdateParserDelegate: NSObject, XMLParserDelegate {
         self.maxDocuments = maxDocuments
     }
 
-    private func fail(_ parser: XMLParser, _ message: String) {
-        if error == nil { error = SolrError(message) }
-        collecting = false
-        parser.abortParsing()
-    }
-
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
-        guard error == nil else { return }
-        guard stack.count < SolrProtocol.maxElementDepth else {
-            return fail(parser, "update body nested too deeply")
-        }
+    mutating func start(_ name: String, attributes: [(name: String, value: String)]) throws(SolrError) {
         let parent = stack.last
         let topLevel = parent == nil || (parent == "update" && stack.count == 1)
-        switch elementName {
+        func attribute(_ n: String) -> String? { attributes.first { $0.name == n }?.value }
+        switch name {
         case "update" where parent == nil:
             break
         case "add" where topLevel:
@@ -1027,54 +998,40 @@ final class UpdateParserDelegate: NSObject, XMLParserDelegate {
             break
         case "doc" where parent == "add":
             guard totalDocs < maxDocuments else {
-                return fail(parser, "too many documents in one update (limit \(maxDocuments))")
+                throw SolrError("too many documents in one update (limit \(maxDocuments))")
             }
             doc = [:]
             fieldCount = 0
         case "field" where parent == "doc":
-            guard let name = attributeDict["name"], !name.isEmpty else {
-                return fail(parser, "<field> without a name")
-            }
-            guard attributeDict["update"] == nil else {
-                return fail(parser, "atomic updates are not supported")
-            }
+            guard let n = attribute("name"), !n.isEmpty else { throw SolrError("<field> without a name") }
+            guard attribute("update") == nil else { throw SolrError("atomic updates are not supported") }
             fieldCount += 1
             guard fieldCount <= SolrProtocol.maxFieldsPerDocument else {
-                return fail(parser, "too many fields in one document")
+                throw SolrError("too many fields in one document")
             }
-            fieldName = name
-            text = ""
-            collecting = true
+            fieldName = n
+            text = []
         case "id" where parent == "delete":
-            guard totalIDs < maxDocuments else {
-                return fail(parser, "too many ids in one update (limit \(maxDocuments))")
-            }
-            text = ""
-            collecting = true
+            guard totalIDs < maxDocuments else { throw SolrError("too many ids in one update (limit \(maxDocuments))") }
+            text = []
         case "query" where parent == "delete":
-            return fail(parser, "delete by query is not supported")
+            throw SolrError("delete by query is not supported")
         case "doc" where parent == "doc":
-            return fail(parser, "child documents are not supported")
+            throw SolrError("child documents are not supported")
         default:
-            return fail(parser, "unexpected element <\(SolrProtocol.clip(elementName))>"
-                + (parent.map { " in <\($0)>" } ?? ""))
+            throw SolrError("unexpected element <\(SolrProtocol.clip(name))>" + (parent.map { " in <\($0)>" } ?? ""))
         }
-        if commands.count >= SolrProtocol.maxCommands {
-            return fail(parser, "too many commands in one update")
-        }
-        stack.append(elementName)
+        guard commands.count < SolrProtocol.maxCommands else { throw SolrError("too many commands in one update") }
+        stack.append(name)
     }
 
-    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?,
-                qualifiedName qName: String?) {
-        guard error == nil else { return }
-        guard stack.last == elementName else { return fail(parser, "mismatched </\(SolrProtocol.clip(elementName))>") }
+    mutating func end(_ name: String) {
+        guard stack.last == name else { return }  // the reader checks nesting
         stack.removeLast()
-        switch elementName {
+        switch name {
         case "field":
-            doc[fieldName] = text
-            text = ""
-            collecting = false
+            doc[fieldName] = String(decoding: text ?? [], as: UTF8.self)
+            text = nil
         case "doc":
             docs.append(SolrDocument(fields: doc))
             doc = [:]
@@ -1083,9 +1040,8 @@ final class UpdateParserDelegate: NSObject, XMLParserDelegate {
             commands.append(.add(docs))
             docs = []
         case "id":
-            ids.append(text)
-            text = ""
-            collecting = false
+            ids.append(String(decoding: text ?? [], as: UTF8.self))
+            text = nil
             totalIDs += 1
         case "delete":
             commands.append(.delete(ids: ids))
@@ -1099,34 +1055,310 @@ final class UpdateParserDelegate: NSObject, XMLParserDelegate {
         default:
             break
         }
-        if stack.isEmpty { finished = true }
+    }
+}
+
+/// A strict, non-validating XML 1.0 reader for update bodies, over bytes already checked to
+/// be UTF-8: elements, attributes, text, the five predefined entities, character references,
+/// CDATA, comments, processing instructions and an XML declaration (UTF-8 only). No DTDs.
+struct UpdateXMLReader {
+    let b: [UInt8]
+    var i = 0
+    var builder: UpdateBuilder
+    var stack: [String] = []
+    var rootClosed = false
+    /// Decoded text outside `<field>`/`<id>` (only checked, then dropped).
+    var scratch: [UInt8] = []
+
+    init(_ bytes: [UInt8], builder: UpdateBuilder) {
+        self.b = bytes
+        self.builder = builder
     }
 
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-        if collecting { text += string }
+    func error(_ message: String) -> SolrError {
+        SolrError("invalid XML at byte \(i): \(message)")
     }
 
-    func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
-        if collecting { text += String(decoding: CDATABlock, as: UTF8.self) }
-    }
-
-    func parser(_ parser: XMLParser, parseErrorOccurred parseError: Error) {
-        if error == nil {
-            error = SolrError("invalid XML at line \(parser.lineNumber), column \(parser.columnNumber)")
+    func starts(_ s: StaticString, at k: Int) -> Bool {
+        let n = s.utf8CodeUnitCount
+        guard k + n <= b.count else { return false }
+        return s.withUTF8Buffer { w -> Bool in
+            for j in 0..<n where b[k + j] != w[j] { return false }
+            return true
         }
     }
 
-    func parser(_ parser: XMLParser, foundInternalEntityDeclarationWithName name: String, value: String?) {
-        fail(parser, "entity declarations are not allowed")
-    }
-
-    func parser(_ parser: XMLParser, foundExternalEntityDeclarationWithName name: String, publicID: String?,
-                systemID: String?) {
-        fail(parser, "entity declarations are not allowed")
-    }
-
-    func parser(_ parser: XMLParser, resolveExternalEntityName name: String, systemID: String?) -> Data? {
-        fail(parser, "undefined or external entity &\(SolrProtocol.clip(name));")
+    /// The index of `s` at or after `k`.
+    func find(_ s: StaticString, from k: Int) -> Int? {
+        let n = s.utf8CodeUnitCount
+        guard n > 0 else { return k }
+        let first = s.withUTF8Buffer { $0[0] }
+        var j = k
+        while j + n <= b.count {
+            if b[j] == first && starts(s, at: j) { return j }
+            j += 1
+        }
         return nil
+    }
+
+    mutating func run() throws(SolrError) -> [SolrUpdateCommand] {
+        if starts("\u{FEFF}", at: 0) { i = 3 }
+        if starts("<?xml", at: i), i + 5 < b.count, Ch.isSpace(b[i + 5]) || b[i + 5] == Ch.question {
+            guard let end = find("?>", from: i) else { throw error("unterminated XML declaration") }
+            let decl = String(decoding: b[i..<end], as: UTF8.self).lowercased()
+            if let r = decl.utf8.firstRange(of: "encoding".utf8) {
+                let rest = decl[r.upperBound...].drop { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "'" }
+                guard rest.hasPrefix("utf-8") || rest.hasPrefix("utf8") else {
+                    throw SolrError("update body must be UTF-8")
+                }
+            }
+            i = end + 2
+        }
+        while i < b.count {
+            if b[i] != UInt8(ascii: "<") {
+                try readText()
+                continue
+            }
+            if starts("</", at: i) {
+                try readEndTag()
+            } else if starts("<?", at: i) {
+                guard let end = find("?>", from: i + 2) else { throw error("unterminated processing instruction") }
+                try checkChars(from: i, to: end)
+                i = end + 2
+            } else if starts("<!--", at: i) {
+                guard let end = find("--", from: i + 4) else { throw error("unterminated comment") }
+                guard end + 2 < b.count, b[end + 2] == UInt8(ascii: ">") else { throw error("'--' in a comment") }
+                try checkChars(from: i, to: end)
+                i = end + 3
+            } else if starts("<![CDATA[", at: i) {
+                guard !stack.isEmpty else { throw error("CDATA outside the root element") }
+                guard let end = find("]]>", from: i + 9) else { throw error("unterminated CDATA section") }
+                try appendText(from: i + 9, to: end, decodeEntities: false)
+                i = end + 3
+            } else if starts("<!", at: i) {
+                throw SolrError("DOCTYPE and ENTITY declarations are not allowed")
+            } else {
+                try readStartTag()
+            }
+        }
+        guard rootClosed else { throw error(stack.isEmpty ? "no root element" : "unclosed <\(stack.last ?? "")>") }
+        return builder.commands
+    }
+
+    mutating func readText() throws(SolrError) {
+        let start = i
+        while i < b.count && b[i] != UInt8(ascii: "<") { i += 1 }
+        try appendText(from: start, to: i, decodeEntities: true)
+    }
+
+    /// Appends b[from..<to] (entities decoded, line ends normalised, characters checked) to
+    /// the builder's text when it collects, or checks it is white space outside the root.
+    mutating func appendText(from: Int, to: Int, decodeEntities: Bool) throws(SolrError) {
+        let collecting = builder.text != nil
+        var out = collecting ? (builder.text ?? []) : scratch
+        builder.text = nil  // keep `out` uniquely referenced while appending
+        if !collecting { out.removeAll(keepingCapacity: true) }
+        var run = from
+        var k = from
+        while k < to {
+            let c = b[k]
+            if c == UInt8(ascii: "&") && decodeEntities {
+                out.append(contentsOf: b[run..<k])
+                let (scalar, next) = try entity(at: k, limit: to)
+                UTF8.encode(scalar) { out.append($0) }
+                k = next
+                run = k
+            } else if c == Ch.cr {
+                out.append(contentsOf: b[run..<k])
+                out.append(Ch.lf)
+                k += (k + 1 < to && b[k + 1] == Ch.lf) ? 2 : 1
+                run = k
+            } else if c < 0x20 && c != Ch.tab && c != Ch.lf {
+                i = k
+                throw error("character U+\(String(c, radix: 16, uppercase: true)) is not allowed in XML")
+            } else if c == 0xEF && k + 2 < to && b[k + 1] == 0xBF && (b[k + 2] == 0xBE || b[k + 2] == 0xBF) {
+                i = k
+                throw error("character U+FFFE/U+FFFF is not allowed in XML")
+            } else if c == Ch.rbracket && decodeEntities && k + 2 < to && b[k + 1] == Ch.rbracket
+                        && b[k + 2] == UInt8(ascii: ">") {
+                i = k
+                throw error("']]>' in text")
+            } else {
+                k += 1
+            }
+        }
+        out.append(contentsOf: b[run..<to])
+        if collecting {
+            builder.text = out
+        } else {
+            if stack.isEmpty && !out.allSatisfy(Ch.isSpace) {
+                i = from
+                throw error("text outside the root element")
+            }
+            scratch = out
+        }
+    }
+
+    /// Characters XML does not allow (C0 controls but TAB/LF/CR, U+FFFE, U+FFFF) in b[from..<to].
+    func checkChars(from: Int, to: Int) throws(SolrError) {
+        var k = from
+        while k < to {
+            let c = b[k]
+            if (c < 0x20 && c != Ch.tab && c != Ch.lf && c != Ch.cr)
+                || (c == 0xEF && k + 2 < to && b[k + 1] == 0xBF && (b[k + 2] == 0xBE || b[k + 2] == 0xBF)) {
+                throw SolrError("invalid XML at byte \(k): character not allowed in XML")
+            }
+            k += 1
+        }
+    }
+
+    /// `&name;` / `&#n;` / `&#xh;` at k: the character and the index after `;`.
+    func entity(at k: Int, limit: Int) throws(SolrError) -> (Unicode.Scalar, Int) {
+        var end = k + 1
+        while end < limit && end - k <= 12 && b[end] != UInt8(ascii: ";") { end += 1 }
+        guard end < limit, b[end] == UInt8(ascii: ";") else { throw SolrError("invalid XML at byte \(k): bad entity reference") }
+        let name = b[(k + 1)..<end]
+        let scalar: Unicode.Scalar?
+        switch String(decoding: name, as: UTF8.self) {
+        case "lt": scalar = "<"
+        case "gt": scalar = ">"
+        case "amp": scalar = "&"
+        case "quot": scalar = "\""
+        case "apos": scalar = "'"
+        case let s where s.hasPrefix("#x"):
+            scalar = UInt32(s.dropFirst(2), radix: 16).flatMap(Self.xmlChar)
+        case let s where s.hasPrefix("#"):
+            let digits = s.dropFirst()
+            scalar = digits.allSatisfy(\.isASCII) ? UInt32(digits, radix: 10).flatMap(Self.xmlChar) : nil
+        default:
+            throw SolrError("invalid XML at byte \(k): undefined entity &\(SolrProtocol.clip(String(decoding: name, as: UTF8.self)));")
+        }
+        guard let s = scalar else { throw SolrError("invalid XML at byte \(k): invalid character reference") }
+        return (s, end + 1)
+    }
+
+    /// A code point XML 1.0 allows (Char production).
+    static func xmlChar(_ v: UInt32) -> Unicode.Scalar? {
+        switch v {
+        case 0x9, 0xA, 0xD, 0x20...0xD7FF, 0xE000...0xFFFD, 0x10000...0x10FFFF: return Unicode.Scalar(v)
+        default: return nil
+        }
+    }
+
+    /// XML NameChar, with every non-ASCII byte allowed (names are only compared, never trusted).
+    static func isNameByte(_ c: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), Ch.zero...Ch.nine,
+             UInt8(ascii: "_"), Ch.colon, Ch.minus, Ch.dot, 0x80...0xFF:
+            return true
+        default:
+            return false
+        }
+    }
+
+    mutating func readName() throws(SolrError) -> String {
+        let start = i
+        while i < b.count && Self.isNameByte(b[i]) { i += 1 }
+        guard i > start else { throw error("missing or invalid name") }
+        let first = b[start]
+        guard !(Ch.isDigit(first) || first == Ch.minus || first == Ch.dot) else { throw error("invalid name") }
+        guard i - start <= 256 else { throw error("name too long") }
+        try checkChars(from: start, to: i)
+        return String(decoding: b[start..<i], as: UTF8.self)
+    }
+
+    mutating func skipSpace() {
+        while i < b.count && Ch.isSpace(b[i]) { i += 1 }
+    }
+
+    mutating func readStartTag() throws(SolrError) {
+        guard !rootClosed else { throw error("content after the root element") }
+        i += 1
+        let name = try readName()
+        var attributes: [(name: String, value: String)] = []
+        var selfClosing = false
+        while true {
+            let hadSpace = i < b.count && Ch.isSpace(b[i])
+            skipSpace()
+            guard i < b.count else { throw error("unterminated start tag") }
+            if b[i] == UInt8(ascii: ">") {
+                i += 1
+                break
+            }
+            if b[i] == Ch.slash {
+                guard i + 1 < b.count, b[i + 1] == UInt8(ascii: ">") else { throw error("expected '>'") }
+                i += 2
+                selfClosing = true
+                break
+            }
+            guard hadSpace else { throw error("expected white space between attributes") }
+            let attrName = try readName()
+            skipSpace()
+            guard i < b.count, b[i] == Ch.eq else { throw error("expected '=' after attribute name") }
+            i += 1
+            skipSpace()
+            guard i < b.count, b[i] == Ch.quote || b[i] == Ch.apostrophe else { throw error("expected a quoted value") }
+            let quote = b[i]
+            i += 1
+            let start = i
+            while i < b.count && b[i] != quote {
+                guard b[i] != UInt8(ascii: "<") else { throw error("'<' in attribute value") }
+                i += 1
+            }
+            guard i < b.count else { throw error("unterminated attribute value") }
+            try checkChars(from: start, to: i)
+            let value = try attributeValue(from: start, to: i)
+            i += 1
+            guard !attributes.contains(where: { $0.name == attrName }) else { throw error("duplicate attribute \(attrName)") }
+            guard attributes.count < 64 else { throw error("too many attributes") }
+            attributes.append((attrName, value))
+        }
+        guard stack.count < SolrProtocol.maxElementDepth else { throw error("elements nested too deeply") }
+        try builder.start(name, attributes: attributes)
+        if selfClosing {
+            builder.end(name)
+            if stack.isEmpty { rootClosed = true }
+        } else {
+            stack.append(name)
+        }
+    }
+
+    /// Attribute-value normalisation: entities decoded, TAB/LF/CR (and CRLF) become one space each.
+    func attributeValue(from: Int, to: Int) throws(SolrError) -> String {
+        var out: [UInt8] = []
+        var k = from
+        while k < to {
+            let c = b[k]
+            if c == UInt8(ascii: "&") {
+                let (scalar, next) = try entity(at: k, limit: to)
+                UTF8.encode(scalar) { out.append($0) }
+                k = next
+            } else if c == Ch.cr {
+                out.append(Ch.space)
+                k += (k + 1 < to && b[k + 1] == Ch.lf) ? 2 : 1
+            } else if c == Ch.tab || c == Ch.lf {
+                out.append(Ch.space)
+                k += 1
+            } else if c < 0x20 {
+                throw SolrError("invalid XML at byte \(k): control character in attribute value")
+            } else {
+                out.append(c)
+                k += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    mutating func readEndTag() throws(SolrError) {
+        i += 2
+        let name = try readName()
+        skipSpace()
+        guard i < b.count, b[i] == UInt8(ascii: ">") else { throw error("expected '>'") }
+        i += 1
+        guard let open = stack.last else { throw error("unexpected </\(SolrProtocol.clip(name))>") }
+        guard open == name else { throw error("</\(SolrProtocol.clip(name))> closes <\(SolrProtocol.clip(open))>") }
+        stack.removeLast()
+        builder.end(name)
+        if stack.isEmpty { rootClosed = true }
     }
 }
