@@ -16,6 +16,9 @@ public struct Deletions: Sendable, Hashable {
         bits = [UInt64](repeating: 0, count: (Int(documentCount) + 63) / 64)
     }
 
+    /// Word `w` of the bitmap (bit `d & 63` of word `d >> 6`: doc d deleted).
+    @inline(__always) public func word(_ w: Int) -> UInt64 { w < bits.count ? bits[w] : 0 }
+
     @inline(__always) public func isDeleted(_ doc: UInt32) -> Bool {
         guard doc < documentCount else { return true }
         return bits[Int(doc >> 6)] & (1 << UInt64(doc & 63)) != 0

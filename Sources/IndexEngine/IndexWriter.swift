@@ -25,15 +25,20 @@ public final class IndexWriter {
 
     /// `storedCompressionLevel` applies to flushed segments (0: LZ4 fast), `mergedStoredCompressionLevel`
     /// to merged ones (1...12: LZ4-HC).
+    /// `returnMemory`: keep large allocations in their own mappings and trim the heap after
+    /// each flush, so a bulk indexing process stays within budget plus a fixed overhead. A
+    /// daemon that also serves queries passes false: per-query arrays would otherwise be
+    /// mapped and unmapped on every search (page faults, TLB shootdowns).
     public init(directory: UserDirectory, ramBudget: Int = 64 << 20, storedCompressionLevel: Int32 = 0,
-                mergedStoredCompressionLevel: Int32 = 9) throws(MailsiftError) {
+                mergedStoredCompressionLevel: Int32 = 9, returnMemory: Bool = true) throws(MailsiftError) {
         self.directory = directory
         // 1 MiB to 2 GiB: the slice pool addresses at most 4 GiB.
         self.ramBudget = min(max(1 << 20, ramBudget), 2 << 30)
         self.storedCompressionLevel = storedCompressionLevel
         self.mergedStoredCompressionLevel = mergedStoredCompressionLevel
         try directory.create()
-        Self.fixMallocThreshold
+        self.returnMemory = returnMemory
+        if returnMemory { Self.fixMallocThreshold }
         lock = try WriteLock(path: directory.lockPath)
         manifest = try Manifest.loadLatest(directory.segmentsPath)
         nextSegmentNumber = manifest.nextSegmentNumber
@@ -47,6 +52,8 @@ public final class IndexWriter {
     /// which the builder's large arrays come from the heap and are not given back when a flush
     /// frees them: the process kept ~40 MiB more than the budget. A fixed threshold keeps large
     /// allocations in their own mappings, returned to the system when freed.
+    private let returnMemory: Bool
+
     private static let fixMallocThreshold: Void = {
         #if canImport(Glibc)
         _ = mallopt(-3 /* M_MMAP_THRESHOLD */, 256 << 10)
@@ -99,7 +106,7 @@ public final class IndexWriter {
                                              deletedCount: 0, fileSizes: out.sizes))
         builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)
         #if canImport(Glibc)
-        _ = malloc_trim(0)
+        if returnMemory { _ = malloc_trim(0) }
         #endif
     }
 

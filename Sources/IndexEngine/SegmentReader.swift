@@ -29,10 +29,43 @@ public final class SegmentReader: Sendable {
 
     /// The mean body length of the segment's documents (for BM25), at least 1.
     public func meanBodyLength() throws(MailsiftError) -> Double {
+        if let m = meanBody.withLock({ $0 }) { return m }
         let lengths = try column(.bodyLength)
-        guard !lengths.isEmpty else { return 1 }
-        return max(1, Double(lengths.reduce(0, +)) / Double(lengths.count))
+        let m = lengths.isEmpty ? 1 : max(1, Double(lengths.reduce(0, +)) / Double(lengths.count))
+        meanBody.withLock { $0 = m }
+        return m
     }
+
+    private let meanBody = Mutex<Double?>(nil)
+
+    /// The documents of one mailbox as a bitmap (bit `d & 63` of word `d >> 6`), built once
+    /// per mailbox from the mailbox column: a query scoped to mailboxes ORs words instead of
+    /// testing every document.
+    public func mailboxBitmap(_ mailbox: Int64) throws(MailsiftError) -> [UInt64] {
+        if let b = mailboxBitmaps.withLock({ $0[mailbox] }) { return b }
+        let boxes = try column(.mailbox)
+        var bits = [UInt64](repeating: 0, count: (Int(documentCount) + 63) / 64)
+        for (d, b) in boxes.enumerated() where b == mailbox { bits[d >> 6] |= 1 << UInt64(d & 63) }
+        mailboxBitmaps.withLock { m in
+            if m.count > 4_096 { m.removeAll() }  // bounded: a user with very many mailboxes rebuilds
+            m[mailbox] = bits
+        }
+        return bits
+    }
+
+    private let mailboxBitmaps = Mutex<[Int64: [UInt64]]>([:])
+
+    /// The local doc holding catalog id `id`, if any (an index built on first use).
+    public func doc(forID id: Int64) throws(MailsiftError) -> UInt32? {
+        if let m = idIndex.withLock({ $0 }) { return m[id] }
+        var m: [Int64: UInt32] = [:]
+        m.reserveCapacity(Int(documentCount))
+        for (d, x) in try column(.id).enumerated() { m[x] = UInt32(d) }
+        idIndex.withLock { $0 = m }
+        return m[id]
+    }
+
+    private let idIndex = Mutex<[Int64: UInt32]?>(nil)
 
     /// Term texts built for substring search, by key byte.
     private let termTexts = Mutex<[UInt8: TermText]>([:])

@@ -129,9 +129,8 @@ public final class QueryEngine {
         let run = try Execution(engine: self, options: o)
         let matches = try run.evaluate(node, within: run.scope)
         var out: [UInt32] = []
-        try run.forEachDoc(matches) { s, d throws(MailsiftError) in
-            out.append(UInt32(truncatingIfNeeded: try run.segments[s].value(.uid, d)))
-        }
+        let uids = try run.segments.map { (seg) throws(MailsiftError) -> [Int64] in try seg.column(.uid) }
+        try run.forEachDoc(matches) { s, d in out.append(UInt32(truncatingIfNeeded: uids[s][Int(d)])) }
         return out.sorted()
     }
 }
@@ -173,25 +172,32 @@ final class Execution {
             let lower = Set(m.map { $0.uppercased() == "INBOX" ? "INBOX" : $0 })
             wanted = Set(names.filter { lower.contains($0.value.uppercased() == "INBOX" ? "INBOX" : $0.value) }.map(\.key))
         }
-        // Every doc, minus deletions, minus other mailboxes' when some are asked for.
+        // Every doc, minus deletions, minus other mailboxes' when some are asked for: word
+        // operations on bitmaps (mailbox bitmaps are cached with the segment).
         var s = DocSet(empty: counts)
+        let hidden = engine.reader.hiddenIDs
         for (k, (segment, deletions)) in engine.reader.segments.enumerated() {
             let n = Int(segment.documentCount)
-            for w in 0..<s.bits[k].count {
-                let left = n - w * 64
-                s.bits[k][w] = left >= 64 ? .max : (1 << UInt64(left)) - 1
-            }
-            let hidden = engine.reader.hiddenIDs
-            if deletions.deletedCount > 0 || wanted != nil || !hidden.isEmpty {
-                let boxes = wanted == nil ? [] : try segment.column(.mailbox)
-                let ids = hidden.isEmpty ? [] : try segment.column(.id)
-                for d in 0..<segment.documentCount {
-                    if deletions.isDeleted(d) || (!hidden.isEmpty && hidden.contains(ids[Int(d)])) {
-                        s.bits[k][Int(d >> 6)] &= ~(1 << UInt64(d & 63))
-                    } else if let wanted, !wanted.contains(boxes[Int(d)]) {
-                        s.bits[k][Int(d >> 6)] &= ~(1 << UInt64(d & 63))
-                    }
+            var allowed: [UInt64]?
+            if let wanted {
+                var union = [UInt64](repeating: 0, count: s.bits[k].count)
+                for box in wanted {
+                    let b = try segment.mailboxBitmap(box)
+                    for w in 0..<min(union.count, b.count) { union[w] |= b[w] }
                 }
+                allowed = union
+            }
+            s.bits[k].withUnsafeMutableBufferPointer { words in
+                for w in 0..<words.count {
+                    let left = n - w * 64
+                    var word: UInt64 = left >= 64 ? .max : (1 << UInt64(left)) - 1
+                    word &= ~deletions.word(w)
+                    if let allowed { word &= allowed[w] }
+                    words[w] = word
+                }
+            }
+            for id in hidden {
+                if let d = try segment.doc(forID: id) { s.bits[k][Int(d >> 6)] &= ~(1 << UInt64(d & 63)) }
             }
         }
         scope = s
@@ -342,6 +348,44 @@ final class Execution {
         case .around(let a, let b, let distance):
             return try around(a, b, distance: distance, within: within)
         }
+    }
+
+    /// The first `k` of `items` in the order `before` gives, in that order: a heap of the `k`
+    /// best so far (its root the worst of them), O(n log k) instead of sorting everything.
+    static func first<T>(_ k: Int, of items: [T], by before: (T, T) -> Bool) -> [T] {
+        guard k > 0 else { return [] }
+        var heap: [T] = []
+        heap.reserveCapacity(k)
+        // Max-heap by `before`: parent is "after" (worse than or equal to) its children.
+        func siftDown(_ i0: Int) {
+            var i = i0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var worst = i
+                if l < heap.count, before(heap[worst], heap[l]) { worst = l }
+                if r < heap.count, before(heap[worst], heap[r]) { worst = r }
+                if worst == i { return }
+                heap.swapAt(i, worst)
+                i = worst
+            }
+        }
+        for item in items {
+            if heap.count < k {
+                heap.append(item)
+                var i = heap.count - 1
+                while i > 0 {
+                    let p = (i - 1) / 2
+                    guard before(heap[p], heap[i]) else { break }
+                    heap.swapAt(p, i)
+                    i = p
+                }
+            } else if before(item, heap[0]) {
+                heap[0] = item
+                siftDown(0)
+            }
+        }
+        heap.sort(by: before)
+        return heap
     }
 
     static func compare(_ day: Int64, _ c: DateComparison, _ target: Int64) -> Bool {
@@ -1125,6 +1169,7 @@ extension Execution {
                                 // The body's term frequency is normalized by its length (BM25F,
                                 // b = 0.75): a word in a long patch counts less than in a note.
                                 let average = f == .body ? try segment.meanBodyLength() : 1
+                                let bodyLengths = f == .body ? try segment.column(.bodyLength) : []
                                 do {
                                     var it = try segment.postings.iterator(info)
                                     for (k, doc) in matchDocs[s].enumerated() {
@@ -1133,7 +1178,7 @@ extension Execution {
                                         guard d == doc else { continue }
                                         var norm = 1.0
                                         if f == .body {
-                                            let length = Double(try segment.value(.bodyLength, doc))
+                                            let length = Double(bodyLengths[Int(doc)])
                                             norm = 1 - Self.b + Self.b * (length > 0 ? length : average) / average
                                         }
                                         tf[matchBase[s] + k] += w * Double(it.freq) / norm
@@ -1154,27 +1199,34 @@ extension Execution {
         var entries: [Entry] = []
         entries.reserveCapacity(m)
         for (s, list) in matchDocs.enumerated() {
-          for (k, d) in list.enumerated() {
             let seg = segments[s]
-            let g = bases[s] + Int(d)
             switch options.sort {
             case .relevance:
-                entries.append(Entry(segment: s, doc: d, key: scores.isEmpty ? 0 : scores[matchBase[s] + k], tie: Int64(g)))
+                for (k, d) in list.enumerated() {
+                    entries.append(Entry(segment: s, doc: d, key: scores.isEmpty ? 0 : scores[matchBase[s] + k], tie: Int64(bases[s] + Int(d))))
+                }
             case .newest, .oldest:
-                let sent = try seg.value(.sentDate, d)
-                let date = sent != 0 ? sent : try seg.value(.internalDate, d)
-                entries.append(Entry(segment: s, doc: d, key: Double(date), tie: Int64(g)))
+                let sent = try seg.column(.sentDate), arrival = try seg.column(.internalDate)
+                for d in list {
+                    let date = sent[Int(d)] != 0 ? sent[Int(d)] : arrival[Int(d)]
+                    entries.append(Entry(segment: s, doc: d, key: Double(date), tie: Int64(bases[s] + Int(d))))
+                }
             case .uid:
-                entries.append(Entry(segment: s, doc: d, key: Double(try seg.value(.mailbox, d)), tie: try seg.value(.uid, d)))
+                let boxes = try seg.column(.mailbox), uids = try seg.column(.uid)
+                for d in list { entries.append(Entry(segment: s, doc: d, key: Double(boxes[Int(d)]), tie: uids[Int(d)])) }
             }
-          }
         }
-        switch options.sort {
-        case .relevance, .newest: entries.sort { ($0.key, $0.tie) > ($1.key, $1.tie) }
-        case .oldest, .uid: entries.sort { ($0.key, $0.tie) < ($1.key, $1.tie) }
+        let total = entries.count
+        let from = min(max(0, options.offset), total)
+        let to = from + min(max(0, options.limit), total - from)
+        let descending = options.sort == .relevance || options.sort == .newest
+        let before: (Entry, Entry) -> Bool = descending ? { ($0.key, $0.tie) > ($1.key, $1.tie) } : { ($0.key, $0.tie) < ($1.key, $1.tie) }
+        // A page of a large result: only the first `to` are ordered (a bounded heap).
+        if to < total / 4 {
+            entries = Self.first(to, of: entries, by: before)
+        } else {
+            entries.sort(by: before)
         }
-        let from = min(max(0, options.offset), entries.count)
-        let to = from + min(max(0, options.limit), entries.count - from)
         var hits: [SearchResultHit] = []
         var ids: [Int64] = []
         for e in entries[from..<to] { ids.append(try segments[e.segment].id(of: e.doc)) }
@@ -1197,7 +1249,7 @@ extension Execution {
                 size: try segments[e.segment].value(.size, e.doc), from: fromText, subject: subject, path: row?.sourcePath,
                 score: options.sort == .relevance ? e.key : 0, snippet: options.snippets ? snippet(doc, terms: highlightTerms, prefixes: prefixes) : nil))
         }
-        return SearchResults(total: entries.count, hits: hits)
+        return SearchResults(total: total, hits: hits)
     }
 
     /// The passage of the subject or body with the most matched words (about 200 bytes).

@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import Server
+
+/// A load generator for the daemon (tools/bench-serve.sh runs it): N clients search over the
+/// socket for a fixed time while one more adds messages, and the latency percentiles come out.
+struct LoadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load",
+        abstract: "Measure a running daemon: concurrent searches (and adds) over its socket; prints req/s and latency percentiles.",
+        shouldDisplay: false
+    )
+
+    @Option(help: "The daemon's Unix socket.")
+    var socket: String
+
+    @Option(help: "The user to search.")
+    var user: String
+
+    @Option(help: "Concurrent search clients.")
+    var clients = 8
+
+    @Option(help: "Seconds to run.")
+    var seconds = 20.0
+
+    @Option(help: "webmail (a word query, no snippets), snippets (webmail with 20 snippets) or imap (BODY word in --mailbox).")
+    var kind = "webmail"
+
+    @Option(help: "Mailbox for imap queries.")
+    var mailbox = "INBOX"
+
+    @Option(help: "Comma-separated words to query (default: a built-in list of mailing-list words).")
+    var words: String?
+
+    @Option(help: "A directory of messages to add while searching (one file each; Maildir cur/new inside is fine).")
+    var addFrom: String?
+
+    @Option(help: "Messages added per second (0: as fast as the daemon takes them).")
+    var addRate = 50.0
+
+    static let defaultWords = ["btrfs", "balance", "scrub", "snapshot", "subvolume", "deadlock", "patch", "commit", "extent",
+                               "qgroup", "raid", "device", "transaction", "inode", "compression", "metadata", "chunk", "mount",
+                               "kernel", "regression", "warning", "lockdep", "fsync", "relocation", "send", "receive", "quota",
+                               "checksum", "csum", "discard", "trim", "writeback", "free", "space", "tree", "log", "reflink",
+                               "dedupe", "zoned", "filesystem", "error", "crash", "bug", "fix", "test", "performance"]
+
+    func run() throws {
+        let list = words.map { $0.split(separator: ",").map(String.init) } ?? Self.defaultWords
+        guard !list.isEmpty, clients > 0, seconds > 0 else { throw ValidationError("need words, clients and seconds") }
+        let user = self.user.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? self.user
+        let deadline = Date().addingTimeInterval(seconds)
+        let totals = Totals()
+        let group = DispatchGroup()
+        let kind = self.kind, mailbox = self.mailbox, socket = self.socket
+        for c in 0..<clients {
+            group.enter()
+            let t = Thread {
+                defer { group.leave() }
+                let client = HTTPClient(.unix(socket))
+                var mine: [Double] = []
+                var errs = 0
+                var err: String?
+                var k = c * 7
+                while Date() < deadline {
+                    let w = list[k % list.count]
+                    k += 1
+                    let body: String
+                    switch kind {
+                    case "imap": body = "{\"imap\":\"BODY \(w)\",\"mailbox\":\"\(mailbox)\"}"
+                    case "snippets": body = "{\"query\":\"\(w)\",\"limit\":20,\"snippets\":true}"
+                    default: body = "{\"query\":\"\(w)\",\"limit\":20,\"snippets\":false}"
+                    }
+                    let start = ContinuousClock.now
+                    let r = try? client.post("/v1/users/\(user)/search", json: body)
+                    let d = ContinuousClock.now - start
+                    if r?.status == 200 {
+                        mine.append(Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15)
+                    } else {
+                        errs += 1
+                        if err == nil { err = r.map { "\($0.status) \($0.text.prefix(200))" } ?? "no answer" }
+                    }
+                }
+                totals.lock.lock()
+                totals.latencies += mine
+                totals.errors += errs
+                if totals.firstError == nil { totals.firstError = err }
+                totals.lock.unlock()
+            }
+            t.start()
+        }
+        if let dir = addFrom {
+            group.enter()
+            let files = Self.files(under: dir)
+            let rate = addRate
+            let t = Thread {
+                defer { group.leave() }
+                let client = HTTPClient(.unix(socket))
+                var k = 0
+                let start = Date()
+                while Date() < deadline, k < files.count {
+                    if rate > 0 {
+                        let due = start.addingTimeInterval(Double(k) / rate)
+                        if due > Date() { Thread.sleep(until: due) }
+                    }
+                    guard let data = FileManager.default.contents(atPath: files[k]) else { k += 1; continue }
+                    let r = try? client.request("PUT", "/v1/users/\(user)/messages?mailbox=Load&uid=\(k + 1)", body: Array(data))
+                    totals.lock.lock()
+                    if r?.status == 202 { totals.added += 1 } else { totals.addErrors += 1 }
+                    totals.lock.unlock()
+                    k += 1
+                }
+            }
+            t.start()
+        }
+        group.wait()
+        let latencies = totals.latencies.sorted()
+        let (errors, added, addErrors, firstError) = (totals.errors, totals.added, totals.addErrors, totals.firstError)
+        func pct(_ p: Double) -> String {
+            guard !latencies.isEmpty else { return "-" }
+            return String(format: "%.3f", latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))])
+        }
+        print("kind: \(kind), clients: \(clients), seconds: \(seconds)")
+        print(String(format: "searches: %d ok, %d errors, %.0f/s", latencies.count, errors, Double(latencies.count) / seconds))
+        print("latency ms: p50 \(pct(0.50)) p90 \(pct(0.90)) p99 \(pct(0.99)) max \(pct(1.0))")
+        if addFrom != nil { print(String(format: "adds: %d accepted (%.0f/s), %d errors", added, Double(added) / seconds, addErrors)) }
+        if let firstError { print("first error: \(firstError)") }
+        if errors > 0 || addErrors > 0 { throw ExitCode(1) }
+    }
+
+    final class Totals: @unchecked Sendable {
+        let lock = NSLock()
+        var latencies: [Double] = []
+        var errors = 0
+        var firstError: String?
+        var added = 0
+        var addErrors = 0
+    }
+
+    static func files(under dir: String) -> [String] {
+        var out: [String] = []
+        if let e = FileManager.default.enumerator(atPath: dir) {
+            while let p = e.nextObject() as? String {
+                var isDir: ObjCBool = false
+                let full = dir + "/" + p
+                if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue { out.append(full) }
+            }
+        }
+        return out.sorted()
+    }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The daemon's load benchmark (issue #6): indexes lkml-linux-btrfs (50,000 messages) into a
+# fresh data directory, starts `mailsift serve` on a Unix socket, and runs `mailsift load`:
+# 8 clients searching for words over the socket for SECONDS while another client keeps adding
+# messages (enron-inbox, 50/s: indexing continues throughout). Prints searches/s and latency
+# percentiles per query kind, and errors (must be 0). Stops the daemon by PID.
+# Usage: tools/bench-serve.sh [SECONDS] (default 20); CLIENTS (default 8), ADD_RATE (default 50).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tools/setup.sh
+shared=${MAILSIFT_SHARED_CORPUS:-../shared/corpus}
+cache=${MAILSIFT_CORPUS_CACHE:-/tmp/mailsift-corpus}
+seconds=${1:-20}
+clients=${CLIENTS:-8}
+rate=${ADD_RATE:-50}
+swift build -c release --product mailsift >&2
+bin=$PWD/.build/release/mailsift
+mkdir -p "$cache"
+[ -d "$cache/enron-inbox" ] || tar -xf "$shared/enron-inbox/enron-inbox.tar.zst" -C "$cache"
+if [ ! -d "$cache/lkml-linux-btrfs" ]; then
+  for f in "$shared"/lkml-linux-btrfs/*.tar.zst; do tar -xf "$f" -C "$cache"; done
+fi
+data=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$data"; }
+trap cleanup EXIT
+"$bin" index --data "$data" --user lkml "$cache/lkml-linux-btrfs" --compact | sed 's/^/index: /'
+"$bin" serve --data "$data" --socket "$data/s.sock" --log-level warning &
+pid=$!
+for _ in $(seq 100); do [ -S "$data/s.sock" ] && break; sleep 0.1; done
+for kind in webmail imap snippets; do
+  echo "== $kind"
+  "$bin" load --socket "$data/s.sock" --user lkml --clients "$clients" --seconds "$seconds" --kind "$kind" \
+    --mailbox INBOX --add-from "$cache/enron-inbox/maildir" --add-rate "$rate" || echo "(errors above)"
+done
