@@ -64,6 +64,8 @@ extension Catalog {
     /// returned, for the index to delete.
     public func mailbox(name: String?, guid: String?, uidValidity: Int64?) throws(MailsiftError) -> (id: Int64, expunged: [Int64]) {
         guard name != nil || guid != nil else { throw MailsiftError(.invalidInput, "a mailbox needs a name or a GUID") }
+        var changed = false
+        defer { if changed { mailboxesChanged() } }
         return try write { db in
             var row: Row?
             if let guid { row = try Row.fetchOne(db, sql: "SELECT id, uidvalidity FROM mailboxes WHERE guid = ?", arguments: [guid]) }
@@ -79,6 +81,8 @@ extension Catalog {
                 if let guid { try db.execute(sql: "UPDATE mailboxes SET guid = ? WHERE id = ? AND guid IS NULL", arguments: [guid, id]) }
                 return (id, expunged)
             }
+            changed = true
+            self.mailboxesChanged()
             try db.execute(sql: "INSERT INTO mailboxes (name, guid, uidvalidity) VALUES (?, ?, ?)",
                            arguments: [name ?? guid ?? "", guid, uidValidity ?? Int64(Date().timeIntervalSince1970)])
             return (db.lastInsertedRowID, [])
@@ -95,22 +99,26 @@ extension Catalog {
     }
 
     public func renameMailbox(_ id: Int64, to name: String) throws(MailsiftError) {
+        defer { mailboxesChanged() }
         try write { db in
             if let other = try Int64.fetchOne(db, sql: "SELECT id FROM mailboxes WHERE name = ?", arguments: [name]), other != id {
                 throw MailsiftError(.invalidInput, "a mailbox named \(name) exists")
             }
             try db.execute(sql: "UPDATE mailboxes SET name = ? WHERE id = ?", arguments: [name, id])
+            self.mailboxesChanged()
         }
     }
 
     /// Deletes a mailbox and its messages; returns their docids (for the index to delete).
     public func deleteMailbox(_ id: Int64) throws(MailsiftError) -> [Int64] {
-        try write { db in
+        defer { mailboxesChanged() }
+        return try write { db in
             var docids = try Int64.fetchAll(db, sql: "SELECT docid FROM messages WHERE mailbox_id = ?", arguments: [id])
             docids += try Int64.fetchAll(db, sql: "SELECT replaces FROM queue WHERE mailbox_id = ? AND replaces IS NOT NULL", arguments: [id])
             try db.execute(sql: "DELETE FROM queue WHERE mailbox_id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM messages WHERE mailbox_id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM mailboxes WHERE id = ?", arguments: [id])
+            self.mailboxesChanged()
             return docids
         }
     }
@@ -200,7 +208,11 @@ extension Catalog {
     /// Accepts messages durably (one transaction, fsync'd): each gets its catalog row now, and
     /// a queue row with its bytes. A message whose mailbox and UID are taken overwrites the
     /// old one (as Solr's unique key does); the old docid is returned as `replaces`.
-    public func enqueue(_ items: [NewQueuedMessage]) throws(MailsiftError) -> [(docid: Int64, replaces: Int64?)] {
+    ///
+    /// `inFlight`: docids of queued messages an indexer is indexing right now; a version of
+    /// one of those is not superseded in the queue (it is being indexed) but replaced
+    /// afterwards, like an indexed one.
+    public func enqueue(_ items: [NewQueuedMessage], inFlight: Set<Int64> = []) throws(MailsiftError) -> [(docid: Int64, replaces: Int64?)] {
         try write { db in
             let find = try db.cachedStatement(sql: "SELECT docid FROM messages WHERE mailbox_id = ? AND uid = ?")
             let remove = try db.cachedStatement(sql: "DELETE FROM messages WHERE docid = ?")
@@ -220,9 +232,9 @@ extension Catalog {
                 if let old = try Int64.fetchOne(find, arguments: [m.mailboxID, m.uid]) {
                     // A queued version not yet indexed is simply superseded; an indexed one
                     // is hidden until the indexer deletes it.
-                    // (The caller serializes this with indexing: a queued row is not being indexed.)
-                    let queued = try Int64.fetchOne(db, sql: "SELECT COALESCE(replaces, 0) FROM queue WHERE docid = ?", arguments: [old])
-                    try dropQueued.execute(arguments: [old])
+                    let queued = inFlight.contains(old) ? nil
+                        : try Int64.fetchOne(db, sql: "SELECT COALESCE(replaces, 0) FROM queue WHERE docid = ?", arguments: [old])
+                    if queued != nil { try dropQueued.execute(arguments: [old]) }
                     try remove.execute(arguments: [old])
                     if let q = queued { replaces = q == 0 ? nil : q } else { replaces = old }
                 }

@@ -4,12 +4,23 @@ import GRDB
 import Glibc
 #endif
 import MailsiftCore
+import Synchronization
 
 /// One user's catalog (`catalog.sqlite`, WAL mode): mailboxes, the messages with their IMAP
 /// attributes and where their document lives, and the durable queue of accepted-but-not-yet-
 /// indexed work. The database connection never escapes: every access goes through `read` or
 /// `write` closures (GRDB's pool: many concurrent readers, one writer).
 public final class Catalog: Sendable {
+    /// Mailbox names by id, cached: every write to the mailboxes table through this object
+    /// clears it (another process changing mailboxes is not seen until then).
+    let names = Mutex<(generation: UInt64, names: [Int64: String]?)>((0, nil))
+
+    /// After a write to the mailboxes table (inside its transaction and after it): a read
+    /// that raced with it does not store what it read.
+    func mailboxesChanged() {
+        names.withLock { $0 = ($0.generation &+ 1, nil) }
+    }
+
     private let pool: DatabasePool
     public let path: String
 
@@ -108,10 +119,14 @@ public final class Catalog: Sendable {
 
     /// The mailbox's id, created when missing.
     public func mailboxID(_ name: String) throws(MailsiftError) -> Int64 {
-        try write { db in
+        var changed = false
+        defer { if changed { mailboxesChanged() } }
+        return try write { db in
             if let id = try Int64.fetchOne(db, sql: "SELECT id FROM mailboxes WHERE name = ?", arguments: [name]) { return id }
+            changed = true
             try db.execute(sql: "INSERT INTO mailboxes (name, uidvalidity) VALUES (?, ?)",
                            arguments: [name, Int64(Date().timeIntervalSince1970)])
+            self.mailboxesChanged()
             return db.lastInsertedRowID
         }
     }
@@ -128,11 +143,15 @@ public final class Catalog: Sendable {
 
     /// Mailbox names by id (cheap: no message counts).
     public func mailboxNames() throws(MailsiftError) -> [Int64: String] {
-        try read { db in
+        let (generation, cached) = names.withLock { $0 }
+        if let cached { return cached }
+        let out = try read { db in
             var out: [Int64: String] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT id, name FROM mailboxes") { out[row["id"]] = row["name"] }
             return out
         }
+        names.withLock { if $0.generation == generation { $0.names = out } }
+        return out
     }
 
     // MARK: - Messages

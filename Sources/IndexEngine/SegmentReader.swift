@@ -38,6 +38,21 @@ public final class SegmentReader: Sendable {
 
     private let meanBody = Mutex<Double?>(nil)
 
+    /// BM25's body-length normalization per document, inverted: `1 / (1 - b + b·len/avg)`
+    /// (a document without a length counts as average), computed once per segment and `b`.
+    public func inverseBodyNorms(b: Double) throws(MailsiftError) -> [Double] {
+        if let c = bodyNorms.withLock({ $0 }), c.b == b { return c.norms }
+        let average = try meanBodyLength()
+        let norms = try column(.bodyLength).map { len -> Double in
+            let l = len > 0 ? Double(len) : average
+            return 1 / (1 - b + b * l / average)
+        }
+        bodyNorms.withLock { $0 = (b, norms) }
+        return norms
+    }
+
+    private let bodyNorms = Mutex<(b: Double, norms: [Double])?>(nil)
+
     /// The documents of one mailbox as a bitmap (bit `d & 63` of word `d >> 6`), built once
     /// per mailbox from the mailbox column: a query scoped to mailboxes ORs words instead of
     /// testing every document.

@@ -9,13 +9,25 @@ public struct UserDirectory: Sendable {
     public let user: String
     public let path: String
 
-    public init(dataRoot: String, user: String) throws(MailsiftError) {
+    /// Checks a user name: 1-1024 bytes, no control characters.
+    public static func validate(_ user: String) throws(MailsiftError) {
         guard !user.isEmpty, user.utf8.count <= 1024, !user.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
             throw MailsiftError(.invalidInput, "user names are 1-1024 bytes without control characters")
         }
+    }
+
+    public init(dataRoot: String, user: String) throws(MailsiftError) {
+        try Self.validate(user)
         self.dataRoot = dataRoot
         self.user = user
-        let digest = SHA256.hash(data: Array(user.utf8)).map { String(format: "%02x", $0) }.joined()
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        var digits: [UInt8] = []
+        digits.reserveCapacity(64)
+        for b in SHA256.hash(data: Array(user.utf8)) {
+            digits.append(hex[Int(b >> 4)])
+            digits.append(hex[Int(b & 15)])
+        }
+        let digest = String(decoding: digits, as: UTF8.self)
         path = "\(dataRoot)/users/\(digest.prefix(2))/\(digest)"
     }
 

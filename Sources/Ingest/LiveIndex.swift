@@ -56,6 +56,10 @@ public final class LiveIndex: @unchecked Sendable {
     public let user: String
     private let writer: IndexWriter
     private let writerLock = NSLock()
+    /// Guards `draining` and orders an indexer's taking of queue rows with accepts.
+    private let queueLock = NSLock()
+    /// Docids of the queued messages being indexed now.
+    private var draining: Set<Int64> = []
     private let parser: MessageParser
 
     private struct State {
@@ -162,9 +166,15 @@ public final class LiveIndex: @unchecked Sendable {
                                           keywords: m.keywords, kind: kind, payload: payload))
         }
         if !invalidated.isEmpty { try deleteDocuments(invalidated) }
-        // Under the writer lock: an overwritten message that is still queued is not being
-        // indexed at this moment, so its queue row can simply be superseded.
-        let ids = try withWriter { () throws(MailsiftError) in try catalog.enqueue(items) }
+        // Not under the writer lock (an add never waits for indexing): the queue lock makes
+        // the set of messages being indexed stable while the catalog decides which queued
+        // versions to supersede.
+        queueLock.lock()
+        let ids: [(docid: Int64, replaces: Int64?)]
+        do {
+            defer { queueLock.unlock() }
+            ids = try catalog.enqueue(items, inFlight: draining)
+        }
         state.withLock {
             $0.queueVersion &+= 1
             $0.queued += items.count
@@ -177,7 +187,16 @@ public final class LiveIndex: @unchecked Sendable {
     /// Indexes up to `limit` queued messages into segments and commits. Returns how many.
     public func drain(limit: Int = 2_000, maxBytes: Int = 64 << 20) throws(MailsiftError) -> Int {
         try withWriter { () throws(MailsiftError) -> Int in
-            let rows = try catalog.queued(limit: limit, maxBytes: maxBytes)
+            queueLock.lock()
+            let taken: Result<[QueuedMessage], MailsiftError> = Result { () throws(MailsiftError) in try catalog.queued(limit: limit, maxBytes: maxBytes) }
+            if case .success(let rows) = taken { draining = Set(rows.map(\.docid)) }
+            queueLock.unlock()
+            defer {
+                queueLock.lock()
+                draining = []
+                queueLock.unlock()
+            }
+            let rows = try taken.get()
             guard !rows.isEmpty else { return 0 }
             let analyzer = Analyzer()
             let cached = state.withLock { s in rows.map { s.analyzed[$0.id] } }

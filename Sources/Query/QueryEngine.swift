@@ -1168,20 +1168,41 @@ extension Execution {
                             for info in try lookupBoth(segment, f, term) {
                                 // The body's term frequency is normalized by its length (BM25F,
                                 // b = 0.75): a word in a long patch counts less than in a note.
-                                let average = f == .body ? try segment.meanBodyLength() : 1
-                                let bodyLengths = f == .body ? try segment.column(.bodyLength) : []
+                                let inverseNorms = f == .body ? try segment.inverseBodyNorms(b: Self.b) : []
                                 do {
+                                    // A merge of the term's postings with the matches, each side
+                                    // skipping ahead in the other (postings by their skip data,
+                                    // matches by galloping): a common word scored over few matches,
+                                    // or a rare one over many, costs the smaller side.
                                     var it = try segment.postings.iterator(info)
-                                    for (k, doc) in matchDocs[s].enumerated() {
-                                        let d = it.doc >= doc ? it.doc : try it.advance(to: doc)
-                                        if d == PostingsIterator.noMoreDocs { break }
-                                        guard d == doc else { continue }
-                                        var norm = 1.0
-                                        if f == .body {
-                                            let length = Double(bodyLengths[Int(doc)])
-                                            norm = 1 - Self.b + Self.b * (length > 0 ? length : average) / average
+                                    let docs = matchDocs[s]
+                                    var k = 0
+                                    var pd = it.doc
+                                    while k < docs.count, pd != PostingsIterator.noMoreDocs {
+                                        let md = docs[k]
+                                        if pd < md {
+                                            pd = try it.advance(to: md)
+                                            continue
                                         }
-                                        tf[matchBase[s] + k] += w * Double(it.freq) / norm
+                                        if pd > md {
+                                            var step = 1, lo = k + 1, hi = k + 1
+                                            while hi < docs.count, docs[hi] < pd {
+                                                lo = hi + 1
+                                                step <<= 1
+                                                hi += step
+                                            }
+                                            hi = min(hi, docs.count)
+                                            while lo < hi {
+                                                let mid = (lo + hi) / 2
+                                                if docs[mid] < pd { lo = mid + 1 } else { hi = mid }
+                                            }
+                                            k = lo
+                                            continue
+                                        }
+                                        let scale = f == .body ? w * inverseNorms[Int(md)] : w
+                                        tf[matchBase[s] + k] += scale * Double(it.freq)
+                                        k += 1
+                                        pd = try it.next()
                                     }
                                 } catch let e as MailsiftError { throw e } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
                             }

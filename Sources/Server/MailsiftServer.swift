@@ -172,7 +172,7 @@ public final class MailsiftServer: Sendable {
     func user(_ context: BasicRequestContext) throws -> String {
         guard let raw = context.parameters.get("user") else { throw APIError(.badRequest, "invalid_input", "no user") }
         let user = raw.removingPercentEncoding ?? raw
-        do { _ = try UserDirectory(dataRoot: configuration.dataRoot, user: user) } catch { throw APIError.from(error) }
+        do { try UserDirectory.validate(user) } catch { throw APIError.from(error) }
         return user
     }
 
@@ -180,6 +180,25 @@ public final class MailsiftServer: Sendable {
     func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         do {
             return try await pool.runIfActive(body)
+        } catch let e as MailsiftError {
+            throw APIError.from(e)
+        } catch let e as QueryError {
+            throw APIError(.badRequest, "invalid_query", e.description)
+        }
+    }
+
+    /// The user's index for a search: at once when open, else opened on the worker pool.
+    func searchIndex(_ user: String) async throws -> LiveIndex {
+        if let open = registry.openIndex(user) { return open }
+        return try await blocking { try self.registry.index(user, create: false) }
+    }
+
+    /// Runs a search where the request runs (Swift's cooperative pool, not an event loop):
+    /// CPU work on mapped files, no fsync; a hop to another pool would cost more than many
+    /// searches take.
+    func inline<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
         } catch let e as MailsiftError {
             throw APIError.from(e)
         } catch let e as QueryError {
@@ -384,8 +403,8 @@ public final class MailsiftServer: Sendable {
                     throw APIError(.badRequest, "badcharset", "[BADCHARSET (UTF-8 US-ASCII)] charset \(charset) is not supported")
                 }
                 let options = searchOptions(mailboxes: [mailbox])
-                let response = try await blocking {
-                    let index = try self.registry.index(user, create: false)
+                let index = try await searchIndex(user)
+                let response = try inline {
                     let engine = QueryEngine(reader: try index.snapshot(), catalog: index.catalog)
                     if command.returnOptions.contains(.relevancy) {
                         let scored = try engine.uidsWithRelevancy(command.criteria, mailbox: mailbox, options: options)
@@ -411,10 +430,9 @@ public final class MailsiftServer: Sendable {
             options.offset = max(0, body.offset ?? 0)
             options.limit = min(max(0, body.limit ?? 50), 10_000)
             options.snippets = body.snippets ?? true
-            let frozen = options
-            let response = try await blocking {
-                let index = try self.registry.index(user, create: false)
-                let results = try QueryEngine(reader: try index.snapshot(), catalog: index.catalog).search(node, options: frozen)
+            let index = try await searchIndex(user)
+            let response = try inline {
+                let results = try QueryEngine(reader: try index.snapshot(), catalog: index.catalog).search(node, options: options)
                 return WebmailSearchResponse(total: results.total, hits: results.hits.map { h in
                     .init(mailbox: h.mailbox, uid: h.uid, internalDate: h.internalDate, date: h.sentDate, size: h.size, from: h.from,
                           subject: h.subject, score: h.score,

@@ -33,9 +33,12 @@ extension MailsiftServer {
         let rows = max(0, select.rows)
         let frozenUser = user
         return try await searchSlot {
-            let docs: [(uid: UInt32, box: String?, score: Double?)]? = try await blocking {
-                guard try self.registry.exists(frozenUser) else { return nil }
-                let index = try self.registry.index(frozenUser, create: false)
+            var open = registry.openIndex(frozenUser)
+            if open == nil {
+                open = try await blocking { try self.registry.exists(frozenUser) ? try self.registry.index(frozenUser, create: false) : nil }
+            }
+            let docs: [(uid: UInt32, box: String?, score: Double?)]? = try inline {
+                guard let index = open else { return nil }
                 let boxes = try index.catalog.mailboxStatuses()
                 let byGUID = Dictionary(boxes.compactMap { b in b.guid.map { ($0, b) } }, uniquingKeysWith: { a, _ in a })
                 if query.lastUIDQuery {
@@ -94,7 +97,7 @@ extension MailsiftServer {
                                                                      content: .extracted(message)))
                 }
                 for (user, messages) in byUser {
-                    do { _ = try UserDirectory(dataRoot: configuration.dataRoot, user: user) } catch { throw APIError.from(error) }
+                    do { try UserDirectory.validate(user) } catch { throw APIError.from(error) }
                     _ = try await accept(user, messages)
                 }
             case .delete(let ids):

@@ -42,6 +42,17 @@ final class UserRegistry: Sendable {
 
     var openCount: Int { state.withLock { $0.open.count } }
 
+    /// The user's index if it is open now (no I/O).
+    func openIndex(_ user: String) -> LiveIndex? {
+        state.withLock { s in
+            s.clock &+= 1
+            guard var e = s.open[user] else { return nil }
+            e.lastUse = s.clock
+            s.open[user] = e
+            return e.index
+        }
+    }
+
     /// Whether the user has an index on disk.
     func exists(_ user: String) throws(MailsiftError) -> Bool {
         try UserDirectory(dataRoot: dataRoot, user: user).exists
