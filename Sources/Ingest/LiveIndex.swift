@@ -237,12 +237,16 @@ public final class LiveIndex: @unchecked Sendable {
                                      size: Int64(row.payload.count), analyzer: analyzer)
     }
 
-    /// Merges segments when a tier is full (the indexing workers call it between drains).
-    public func maybeMerge() throws(MailsiftError) {
-        try withWriter { () throws(MailsiftError) in
+    /// Merges segments when a tier is full (the indexing workers call it between drains);
+    /// true when it merged.
+    @discardableResult
+    public func maybeMerge() throws(MailsiftError) -> Bool {
+        try withWriter { () throws(MailsiftError) -> Bool in
             let before = writer.manifest.generation
             try writer.maybeMerge()
-            if writer.manifest.generation != before { try publishCommit(dequeued: []) }
+            guard writer.manifest.generation != before else { return false }
+            try publishCommit(dequeued: [])
+            return true
         }
     }
 

@@ -127,7 +127,7 @@ final class Indexer: Sendable {
                 let n = try index.drain(limit: batch)
                 if n > 0 {
                     metrics.indexed(n, seconds: (ContinuousClock.now - start).seconds)
-                    try index.maybeMerge()
+                    if try index.maybeMerge() { metrics.merged() }
                 }
                 remaining = index.queuedCount
                 if remaining == 0 { unlink(markerDirectory + "/" + Self.directoryName(index)) }

@@ -232,3 +232,70 @@ final class Atomic: @unchecked Sendable {
     func add(_ n: Int) { lock.lock(); value += n; lock.unlock() }
     func load() -> Int { lock.lock(); defer { lock.unlock() }; return value }
 }
+
+/// Limits a mail operator counts on: open users stay bounded however many exist, and TCP
+/// needs the token.
+@Suite(.serialized) struct DaemonLimitTests {
+    static func openFiles(_ pid: Int32) -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
+    }
+
+    @Test func openUsersStayBounded() throws {
+        let daemon = try Daemon(name: "lru", arguments: ["--open-users", "3"])
+        let c = daemon.client()
+        let raw = Array("From: a@example.com\r\nSubject: hello zqlru\r\n\r\nbody\r\n".utf8)
+        guard let pid = daemon.process?.processIdentifier else { throw HTTPClient.Failure(description: "no daemon") }
+        var most = 0
+        for u in 0..<24 {
+            #expect(try c.request("PUT", "/v1/users/user\(u)/messages?mailbox=INBOX&uid=1", body: raw).status == 202)
+            try daemon.waitIndexed("user\(u)")
+            most = max(most, Self.openFiles(pid))
+        }
+        // Every user still answers (reopened on demand), and the open set stays small.
+        for u in 0..<24 {
+            #expect(try c.imap("user\(u)", "INBOX", "SUBJECT zqlru") == [1])
+            most = max(most, Self.openFiles(pid))
+        }
+        let metrics = try c.get("/metrics").text
+        let open = metrics.split(separator: "\n").first { $0.hasPrefix("mailsift_open_users_count ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        #expect(open != nil && open! <= 4)
+        // A user index holds the catalog (3 files), the write lock and its segment files while
+        // open: 24 users all open would be well over 100.
+        #expect(most > 0 && most < 80, "open files peaked at \(most)")
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func tcpNeedsTheToken() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-token-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: base)
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        // Without a token TCP is refused at start.
+        let refused = Process()
+        refused.executableURL = mailsiftBinary
+        refused.arguments = ["serve", "--data", base + "/d0", "--socket", base + "/s0.sock", "--listen", "127.0.0.1:0"]
+        refused.standardError = FileHandle.nullDevice
+        refused.standardOutput = FileHandle.nullDevice
+        try refused.run()
+        refused.waitUntilExit()
+        #expect(refused.terminationStatus != 0)
+
+        try "s3cret-token\n".write(toFile: base + "/token", atomically: true, encoding: .utf8)
+        let port = 20_000 + Int(getpid() % 20_000)
+        let daemon = try Daemon(name: "tcp", arguments: ["--listen", "127.0.0.1:\(port)", "--token-file", base + "/token"])
+        let tcp = HTTPClient(.tcp(host: "127.0.0.1", port: port))
+        var up = false
+        for _ in 0..<100 where !up {
+            up = (try? tcp.get("/health")) != nil
+            if !up { usleep(50_000) }
+        }
+        #expect(try tcp.get("/health").status == 401)
+        #expect(try tcp.request("GET", "/health", headers: [("Authorization", "Bearer wrong")]).status == 401)
+        #expect(try tcp.request("GET", "/health", headers: [("Authorization", "Bearer s3cret-token")]).status == 200)
+        let basic = Data("dovecot:s3cret-token".utf8).base64EncodedString()
+        #expect(try tcp.request("GET", "/solr/dovecot/select?q=box:x+AND+user:nobody", headers: [("Authorization", "Basic \(basic)")]).status == 200)
+        // The Unix socket needs no token.
+        #expect(try daemon.client().get("/health").status == 200)
+        #expect(daemon.stop() == 0)
+    }
+}
