@@ -66,7 +66,9 @@ public final class LiveIndex: @unchecked Sendable {
         var committed: IndexReader
         /// Bumped by every accept and drain.
         var queueVersion: UInt64 = 0
-        var snapshot: (version: UInt64, generation: UInt64, reader: IndexReader)?
+        /// What searches read, and the queue version it was built at.
+        var published: IndexReader
+        var publishedVersion: UInt64 = 0
         /// Analyzed queued documents by queue row (each message is analyzed once for pending segments).
         var analyzed: [Int64: IndexDocument] = [:]
         var queued = 0
@@ -83,8 +85,9 @@ public final class LiveIndex: @unchecked Sendable {
         if try catalog.meta("user") == nil { try catalog.setMeta("user", user) }
         parser = MessageParser(limits: ParserLimits())
         let committed = try IndexReader(directory: directory)
-        state = Mutex(State(committed: committed))
+        state = Mutex(State(committed: committed, published: committed))
         try reconcile(committed)
+        try publishSnapshot()
     }
 
     /// After a crash: queue rows whose documents reached a committed segment are dropped
@@ -179,6 +182,7 @@ public final class LiveIndex: @unchecked Sendable {
             $0.queueVersion &+= 1
             $0.queued += items.count
         }
+        try publishSnapshot()
         return ids.map(\.docid)
     }
 
@@ -225,6 +229,7 @@ public final class LiveIndex: @unchecked Sendable {
             s.queued -= dequeued.count
             for id in dequeued { s.analyzed[id] = nil }
         }
+        try publishSnapshot()
     }
 
     private func document(_ row: QueuedMessage, analyzer: Analyzer) -> IndexDocument {
@@ -253,19 +258,20 @@ public final class LiveIndex: @unchecked Sendable {
     // MARK: - Searching
 
     /// What a search reads: the last commit, plus the queued messages as a pending segment,
-    /// minus the versions they overwrite.
-    public func snapshot() throws(MailsiftError) -> IndexReader {
+    /// minus the versions they overwrite. Never built here: every change (accept, drain,
+    /// expunge) publishes its snapshot before it returns, so a search takes the newest one and
+    /// sees everything acknowledged before it started.
+    public func snapshot() -> IndexReader {
+        state.withLock { $0.published }
+    }
+
+    /// Builds and publishes the snapshot of the current commit and queue (the newest wins
+    /// when two are built at once).
+    private func publishSnapshot() throws(MailsiftError) {
         // Under the state lock: the committed reader and the queue as one consistent pair.
-        let (cached, committed, version, rows, replaced) = try state.withLock { (s: inout State) throws(MailsiftError) in
-            if let snap = s.snapshot, snap.version == s.queueVersion, snap.generation == s.committed.manifest.generation {
-                return (Optional(snap.reader), s.committed, s.queueVersion, [QueuedMessage](), Set<Int64>())
-            }
-            if s.queued == 0 { return (Optional(s.committed), s.committed, s.queueVersion, [], []) }
-            let rows = try catalog.queued(limit: .max, maxBytes: .max)
-            let replaced = Set(rows.compactMap(\.replaces))
-            return (nil, s.committed, s.queueVersion, rows, replaced)
+        let (committed, version, rows) = try state.withLock { (s: inout State) throws(MailsiftError) in
+            (s.committed, s.queueVersion, s.queued <= 0 ? [QueuedMessage]() : try catalog.queued(limit: .max, maxBytes: .max))
         }
-        if let cached { return cached }
         let analyzer = Analyzer()
         var docs: [IndexDocument] = []
         var fresh: [(Int64, IndexDocument)] = []
@@ -278,18 +284,19 @@ public final class LiveIndex: @unchecked Sendable {
             }
         }
         let pending = try PendingSegment.build(docs, in: directory.path + "/pending")
-        let reader = IndexReader(snapshot: committed, adding: pending.map { [$0] } ?? [], hiding: replaced)
+        let reader = rows.isEmpty ? committed
+            : IndexReader(snapshot: committed, adding: pending.map { [$0] } ?? [], hiding: Set(rows.compactMap(\.replaces)))
         state.withLock { s in
             if s.analyzed.count > rows.count {
                 let live = Set(rows.map(\.id))
                 s.analyzed = s.analyzed.filter { live.contains($0.key) }
             }
             for (id, d) in fresh { s.analyzed[id] = d }
-            if s.queueVersion == version, s.committed === committed {
-                s.snapshot = (version, committed.manifest.generation, reader)
+            if version >= s.publishedVersion {
+                s.published = reader
+                s.publishedVersion = version
             }
         }
-        return reader
     }
 
     // MARK: - Changing messages
@@ -325,6 +332,7 @@ public final class LiveIndex: @unchecked Sendable {
             $0.queued = n
             $0.queueVersion &+= 1
         }
+        try publishSnapshot()
     }
 
     public func changeFlags(mailbox: Int64, where contains: (Int64) -> Bool, flags: MessageFlags, keywords: [String],

@@ -210,7 +210,7 @@ public final class MailsiftServer: Sendable {
         let open = registry.all()
         metrics.openUsers.set(Double(open.count))
         metrics.queueDepth.set(Double(open.reduce(0) { $0 + $1.queuedCount }))
-        metrics.segments.set(Double(open.reduce(0) { $0 + ((try? $1.snapshot().segments.count) ?? 0) }))
+        metrics.segments.set(Double(open.reduce(0) { $0 + ($1.snapshot().segments.count) }))
         metrics.busySearches.set(Double(searchesInFlight.load(ordering: .relaxed)))
     }
 
@@ -366,7 +366,7 @@ public final class MailsiftServer: Sendable {
         let response = try await blocking {
             let index = try self.registry.index(user, create: false)
             let boxes = try index.catalog.mailboxStatuses()
-            let snapshot = try index.snapshot()
+            let snapshot = index.snapshot()
             return StatusResponse(user: user, messages: boxes.reduce(0) { $0 + $1.messages }, queued: index.queuedCount,
                                   segments: snapshot.manifest.segments.count,
                                   mailboxes: boxes.map { .init(name: $0.name, guid: $0.guid, uidValidity: $0.uidValidity, messages: $0.messages,
@@ -405,7 +405,7 @@ public final class MailsiftServer: Sendable {
                 let options = searchOptions(mailboxes: [mailbox])
                 let index = try await searchIndex(user)
                 let response = try inline {
-                    let engine = QueryEngine(reader: try index.snapshot(), catalog: index.catalog)
+                    let engine = QueryEngine(reader: index.snapshot(), catalog: index.catalog)
                     if command.returnOptions.contains(.relevancy) {
                         let scored = try engine.uidsWithRelevancy(command.criteria, mailbox: mailbox, options: options)
                         return IMAPSearchResponse(uids: scored.map(\.uid),
@@ -432,7 +432,7 @@ public final class MailsiftServer: Sendable {
             options.snippets = body.snippets ?? true
             let index = try await searchIndex(user)
             let response = try inline {
-                let results = try QueryEngine(reader: try index.snapshot(), catalog: index.catalog).search(node, options: options)
+                let results = try QueryEngine(reader: index.snapshot(), catalog: index.catalog).search(node, options: options)
                 return WebmailSearchResponse(total: results.total, hits: results.hits.map { h in
                     .init(mailbox: h.mailbox, uid: h.uid, internalDate: h.internalDate, date: h.sentDate, size: h.size, from: h.from,
                           subject: h.subject, score: h.score,

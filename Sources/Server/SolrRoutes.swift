@@ -57,7 +57,7 @@ extension MailsiftServer {
                 options.offset = 0
                 options.limit = rows
                 options.snippets = false
-                let engine = QueryEngine(reader: try index.snapshot(), catalog: index.catalog)
+                let engine = QueryEngine(reader: index.snapshot(), catalog: index.catalog)
                 let hits = try engine.search(query.text ?? .all, options: options).hits
                 let guidByName = Dictionary(boxes.map { ($0.name, $0.guid) }, uniquingKeysWith: { a, _ in a })
                 return hits.map { h in
