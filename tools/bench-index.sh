@@ -7,17 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/setup.sh
-shared=${MAILSIFT_SHARED_CORPUS:-../shared/corpus}
-cache=${MAILSIFT_CORPUS_CACHE:-/tmp/mailsift-corpus}
 runs=${1:-3}
 budget=${MAILSIFT_RAM_BUDGET:-64}
 swift build -c release --product mailsift >&2
 bin=$PWD/.build/release/mailsift
-mkdir -p "$cache"
-[ -d "$cache/enron-inbox" ] || tar -xf "$shared/enron-inbox/enron-inbox.tar.zst" -C "$cache"
-if [ ! -d "$cache/lkml-linux-btrfs" ]; then
-  for f in "$shared"/lkml-linux-btrfs/*.tar.zst; do tar -xf "$f" -C "$cache"; done
-fi
+source tools/corpus-cache.sh
 data=$(mktemp -d)
 trap 'rm -rf "$data"' EXIT
 

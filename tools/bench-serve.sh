@@ -8,18 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/setup.sh
-shared=${MAILSIFT_SHARED_CORPUS:-../shared/corpus}
-cache=${MAILSIFT_CORPUS_CACHE:-/tmp/mailsift-corpus}
 seconds=${1:-20}
 clients=${CLIENTS:-8}
 rate=${ADD_RATE:-50}
 swift build -c release --product mailsift >&2
 bin=$PWD/.build/release/mailsift
-mkdir -p "$cache"
-[ -d "$cache/enron-inbox" ] || tar -xf "$shared/enron-inbox/enron-inbox.tar.zst" -C "$cache"
-if [ ! -d "$cache/lkml-linux-btrfs" ]; then
-  for f in "$shared"/lkml-linux-btrfs/*.tar.zst; do tar -xf "$f" -C "$cache"; done
-fi
+source tools/corpus-cache.sh
 data=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$data"; }

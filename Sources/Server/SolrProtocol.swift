@@ -518,25 +518,33 @@ struct LuceneParser {
         }
     }
 
+    /// The text up to the closing `quote` (past the opening one), backslash escapes undone;
+    /// moves past the closing quote.
+    mutating func readQuoted(until quote: UInt8, unterminated: String) throws(SolrError) -> String {
+        var out: [UInt8] = []
+        while true {
+            guard i < b.count else { throw error(unterminated) }
+            let c = b[i]
+            if c == quote {
+                i += 1
+                return String(decoding: out, as: UTF8.self)
+            }
+            if c == Ch.backslash {
+                guard i + 1 < b.count else { throw error("trailing backslash") }
+                out.append(b[i + 1])
+                i += 2
+            } else {
+                out.append(c)
+                i += 1
+            }
+        }
+    }
+
     mutating func readLocalParamValue() throws(SolrError) -> String {
         if at(Ch.quote) || at(Ch.apostrophe) {
             let q = b[i]
             i += 1
-            var out: [UInt8] = []
-            while true {
-                guard i < b.count else { throw error("unterminated quoted local parameter") }
-                let c = b[i]
-                if c == q { i += 1; break }
-                if c == Ch.backslash {
-                    guard i + 1 < b.count else { throw error("trailing backslash") }
-                    out.append(b[i + 1])
-                    i += 2
-                } else {
-                    out.append(c)
-                    i += 1
-                }
-            }
-            return String(decoding: out, as: UTF8.self)
+            return try readQuoted(until: q, unterminated: "unterminated quoted local parameter")
         }
         let start = i
         while i < b.count && !Ch.isSpace(b[i]) && b[i] != Ch.rbrace { i += 1 }
@@ -693,21 +701,7 @@ struct LuceneParser {
         var fuzzy = false
         if at(Ch.quote) {
             i += 1
-            var out: [UInt8] = []
-            while true {
-                guard i < b.count else { throw error("missing closing quote") }
-                let c = b[i]
-                if c == Ch.quote { i += 1; break }
-                if c == Ch.backslash {
-                    guard i + 1 < b.count else { throw error("trailing backslash") }
-                    out.append(b[i + 1])
-                    i += 2
-                } else {
-                    out.append(c)
-                    i += 1
-                }
-            }
-            value = String(decoding: out, as: UTF8.self)
+            value = try readQuoted(until: Ch.quote, unterminated: "missing closing quote")
             if at(Ch.tilde) {  // phrase slop: no meaning for substring matching
                 i += 1
                 skipNumber()
