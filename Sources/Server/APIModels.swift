@@ -68,10 +68,21 @@ struct SearchRequest: Decodable {
 }
 
 struct IMAPSearchResponse: Encodable {
+    /// The mailbox (in a multi-mailbox answer's `mailboxes`).
+    var mailbox: String?
     var uids: [UInt32]
     /// ESEARCH data for the RETURN options (`MIN 2 MAX 9 COUNT 5 ALL 2:5,9`), when asked.
     var esearch: String?
     var relevancy: [UInt8]?
+    /// Without `mailbox` in the request: one answer per mailbox.
+    var mailboxes: [IMAPSearchResponse]?
+
+    init(uids: [UInt32], esearch: String? = nil, relevancy: [UInt8]? = nil, mailboxes: [IMAPSearchResponse]? = nil) {
+        self.uids = uids
+        self.esearch = esearch
+        self.relevancy = relevancy
+        self.mailboxes = mailboxes
+    }
 }
 
 struct WebmailSearchResponse: Encodable {

@@ -396,26 +396,39 @@ public final class MailsiftServer: Sendable {
         let body = try await decode(SearchRequest.self, request)
         return try await searchSlot {
             if let imap = body.imap {
-                guard let mailbox = body.mailbox else { throw APIError(.badRequest, "invalid_input", "an IMAP search needs mailbox (UIDs are per mailbox)") }
                 let command: IMAPSearchCommand
                 do { command = try IMAPSearchParser.parse(imap) } catch let e as QueryError { throw APIError(.badRequest, "invalid_query", e.description) }
                 if let charset = command.charset, !["UTF-8", "US-ASCII"].contains(charset.uppercased()) {
                     throw APIError(.badRequest, "badcharset", "[BADCHARSET (UTF-8 US-ASCII)] charset \(charset) is not supported")
                 }
-                let options = searchOptions(mailboxes: [mailbox])
                 let index = try await searchIndex(user)
-                let response = try inline {
+                // One mailbox: its UIDs. Several, or none named (all of the user's): the UIDs of
+                // each, the criteria evaluated per mailbox (`*` and sequence numbers are).
+                let single = body.mailbox
+                let response: IMAPSearchResponse = try inline {
                     let engine = QueryEngine(reader: index.snapshot(), catalog: index.catalog)
-                    if command.returnOptions.contains(.relevancy) {
-                        let scored = try engine.uidsWithRelevancy(command.criteria, mailbox: mailbox, options: options)
-                        return IMAPSearchResponse(uids: scored.map(\.uid),
-                                                  esearch: IMAPSearchParser.esearchData(scored.map(\.uid), options: command.returnOptions,
-                                                                                        relevancy: scored.map(\.relevancy)),
-                                                  relevancy: scored.map(\.relevancy))
+                    func answer(_ mailbox: String) throws -> IMAPSearchResponse {
+                        let options = searchOptions(mailboxes: [mailbox])
+                        if command.returnOptions.contains(.relevancy) {
+                            let scored = try engine.uidsWithRelevancy(command.criteria, mailbox: mailbox, options: options)
+                            return IMAPSearchResponse(uids: scored.map(\.uid),
+                                                      esearch: IMAPSearchParser.esearchData(scored.map(\.uid), options: command.returnOptions,
+                                                                                            relevancy: scored.map(\.relevancy)),
+                                                      relevancy: scored.map(\.relevancy))
+                        }
+                        let uids = try engine.uids(command.criteria, mailbox: mailbox, options: options)
+                        return IMAPSearchResponse(uids: uids,
+                                                  esearch: command.returnOptions.isEmpty ? nil : IMAPSearchParser.esearchData(uids, options: command.returnOptions))
                     }
-                    let uids = try engine.uids(command.criteria, mailbox: mailbox, options: options)
-                    return IMAPSearchResponse(uids: uids,
-                                              esearch: command.returnOptions.isEmpty ? nil : IMAPSearchParser.esearchData(uids, options: command.returnOptions))
+                    if let single { return try answer(single) }
+                    let names = try body.mailboxes ?? index.catalog.mailboxStatuses().map(\.name)
+                    var all = IMAPSearchResponse(uids: [], mailboxes: [])
+                    for name in names {
+                        var one = try answer(name)
+                        one.mailbox = name
+                        all.mailboxes?.append(one)
+                    }
+                    return all
                 }
                 return try Self.json(response)
             }

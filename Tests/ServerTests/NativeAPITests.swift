@@ -84,6 +84,11 @@ import TestSupport
             #expect(try c.imap("alice", "Probe", "BODY \(token)") == [k + 1])
         }
 
+        // IMAP over several mailboxes (or all): UIDs per mailbox.
+        let multi = try c.postJSON("/v1/users/alice/search", ["imap": "SUBJECT \(words[0])"]).json["mailboxes"] as? [[String: Any]] ?? []
+        #expect(multi.map { $0["mailbox"] as? String ?? "" } == ["Archive", "INBOX", "Probe"])
+        #expect(multi.first { $0["mailbox"] as? String == "INBOX" }?["uids"] as? [Int] == subjects[0..<60].enumerated().filter { $0.element.contains(words[0]) }.map { $0.offset + 1 })
+
         // ESEARCH return options.
         let r = try c.postJSON("/v1/users/alice/search", ["imap": "RETURN (MIN MAX COUNT) ALL", "mailbox": "INBOX"])
         #expect(r.json["esearch"] as? String == "MIN 1 MAX 60 COUNT 60")
