@@ -84,6 +84,9 @@ public final class LiveIndex: @unchecked Sendable {
         catalog = try Catalog(path: directory.catalogPath)
         if try catalog.meta("user") == nil { try catalog.setMeta("user", user) }
         parser = MessageParser(limits: ParserLimits())
+        // Pending segments are unlinked as soon as they are mapped; a crash mid-build can
+        // leave files behind, which nothing refers to.
+        try? FileManager.default.removeItem(atPath: directory.path + "/pending")
         let committed = try IndexReader(directory: directory)
         state = Mutex(State(committed: committed, published: committed))
         try reconcile(committed)
