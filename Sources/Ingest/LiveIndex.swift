@@ -48,14 +48,17 @@ public struct IncomingMessage: Sendable {
 /// - Mutations of existing messages (expunge, flags, mailboxes) apply at once, under the
 ///   writer lock.
 ///
-/// Thread-safe: writer work is serialized by `writerLock`; the published snapshot state is
-/// guarded by `state`, which drains and searches hold only for a catalog read or delete.
+/// Thread-safe: writer work is serialized by `writerLock`; adds and the indexer's taking of
+/// rows by `queueLock`; a commit's reader and its dequeue are paired by `publishLock`; the
+/// published snapshot is behind `state`, which a search holds only to read one reference.
 public final class LiveIndex: @unchecked Sendable {
     public let directory: UserDirectory
     public let catalog: Catalog
     public let user: String
     private let writer: IndexWriter
     private let writerLock = NSLock()
+    /// Pairs a commit's reader with the queue it leaves (see `publishSnapshot`).
+    private let publishLock = NSLock()
     /// Guards `draining` and orders an indexer's taking of queue rows with accepts.
     private let queueLock = NSLock()
     /// Docids of the queued messages being indexed now.
@@ -225,12 +228,16 @@ public final class LiveIndex: @unchecked Sendable {
     private func publishCommit(dequeued: [Int64]) throws(MailsiftError) {
         let previous = state.withLock { $0.committed }
         let next = try IndexReader(directory: directory, reusing: previous)
-        try state.withLock { (s: inout State) throws(MailsiftError) in
+        publishLock.lock()
+        do {
+            defer { publishLock.unlock() }
             try catalog.dequeue(ids: dequeued)
-            s.committed = next
-            s.queueVersion &+= 1
-            s.queued -= dequeued.count
-            for id in dequeued { s.analyzed[id] = nil }
+            state.withLock { s in
+                s.committed = next
+                s.queueVersion &+= 1
+                s.queued -= dequeued.count
+                for id in dequeued { s.analyzed[id] = nil }
+            }
         }
         try publishSnapshot()
     }
@@ -271,10 +278,13 @@ public final class LiveIndex: @unchecked Sendable {
     /// Builds and publishes the snapshot of the current commit and queue (the newest wins
     /// when two are built at once).
     private func publishSnapshot() throws(MailsiftError) {
-        // Under the state lock: the committed reader and the queue as one consistent pair.
-        let (committed, version, rows) = try state.withLock { (s: inout State) throws(MailsiftError) in
-            (s.committed, s.queueVersion, s.queued <= 0 ? [QueuedMessage]() : try catalog.queued(limit: .max, maxBytes: .max))
-        }
+        // Under the publish lock: the committed reader and the queue as one consistent pair
+        // (a commit swaps the reader and dequeues under it). Searches never take it.
+        publishLock.lock()
+        let (committed, version, queued) = state.withLock { s in (s.committed, s.queueVersion, s.queued) }
+        let read = Result { () throws(MailsiftError) in queued <= 0 ? [QueuedMessage]() : try catalog.queued(limit: .max, maxBytes: .max) }
+        publishLock.unlock()
+        let rows = try read.get()
         let analyzer = Analyzer()
         var docs: [IndexDocument] = []
         var fresh: [(Int64, IndexDocument)] = []
