@@ -272,6 +272,34 @@ extension Catalog {
         }
     }
 
+    /// Every queue row's id, docid and overwritten docid, oldest first (no payloads).
+    public func queueIndex() throws(MailsiftError) -> [(id: Int64, docid: Int64, replaces: Int64?)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT id, docid, replaces FROM queue ORDER BY id").map { ($0["id"], $0["docid"], $0["replaces"]) }
+        }
+    }
+
+    /// The queue rows with these ids (those still queued), oldest first.
+    public func queued(ids: [Int64]) throws(MailsiftError) -> [QueuedMessage] {
+        guard !ids.isEmpty else { return [] }
+        return try read { db in
+            var out: [QueuedMessage] = []
+            for chunk in stride(from: 0, to: ids.count, by: 500) {
+                let part = Array(ids[chunk..<min(ids.count, chunk + 500)])
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT id, docid, replaces, mailbox_id, uid, internal_date, kind, raw FROM queue
+                    WHERE id IN (\(part.map { _ in "?" }.joined(separator: ","))) ORDER BY id
+                    """, arguments: StatementArguments(part))
+                for r in rows {
+                    let data: Data = r["raw"] ?? Data()
+                    out.append(QueuedMessage(id: r["id"], docid: r["docid"], replaces: r["replaces"], mailboxID: r["mailbox_id"],
+                                             uid: r["uid"], internalDate: r["internal_date"], kind: r["kind"], payload: [UInt8](data)))
+                }
+            }
+            return out
+        }
+    }
+
     /// Queue rows whose messages are in a committed segment.
     public func dequeue(ids: [Int64]) throws(MailsiftError) {
         guard !ids.isEmpty else { return }

@@ -74,10 +74,18 @@ public final class LiveIndex: @unchecked Sendable {
         var publishedVersion: UInt64 = 0
         /// Analyzed queued documents by queue row (each message is analyzed once for pending segments).
         var analyzed: [Int64: IndexDocument] = [:]
+        /// Pending segments, each of some queue rows (built per accept, so an add costs a
+        /// segment of its own messages, not of the whole queue).
+        var parts: [PendingPart] = []
         var queued = 0
     }
 
     private let state: Mutex<State>
+
+    struct PendingPart {
+        var rows: [Int64]
+        var reader: SegmentReader
+    }
 
     public init(dataRoot: String, user: String, ramBudget: Int = 32 << 20) throws(MailsiftError) {
         directory = try UserDirectory(dataRoot: dataRoot, user: user)
@@ -276,38 +284,57 @@ public final class LiveIndex: @unchecked Sendable {
     }
 
     /// Builds and publishes the snapshot of the current commit and queue (the newest wins
-    /// when two are built at once).
+    /// when two are built at once). Pending segments whose rows are all still queued are
+    /// kept; one that lost rows (indexed, superseded, expunged) is rebuilt from the rest; rows
+    /// in none get a new one.
     private func publishSnapshot() throws(MailsiftError) {
         // Under the publish lock: the committed reader and the queue as one consistent pair
         // (a commit swaps the reader and dequeues under it). Searches never take it.
         publishLock.lock()
         let (committed, version, queued) = state.withLock { s in (s.committed, s.queueVersion, s.queued) }
-        let read = Result { () throws(MailsiftError) in queued <= 0 ? [QueuedMessage]() : try catalog.queued(limit: .max, maxBytes: .max) }
+        let read = Result { () throws(MailsiftError) in queued <= 0 ? [] : try catalog.queueIndex() }
         publishLock.unlock()
-        let rows = try read.get()
-        let analyzer = Analyzer()
-        var docs: [IndexDocument] = []
-        var fresh: [(Int64, IndexDocument)] = []
-        let known = state.withLock { s in rows.map { s.analyzed[$0.id] } }
-        for (row, doc) in zip(rows, known) {
-            if let doc { docs.append(doc) } else {
-                let d = document(row, analyzer: analyzer)
-                docs.append(d)
-                fresh.append((row.id, d))
+        let index = try read.get()
+        let live = Set(index.map(\.id))
+        let (oldParts, analyzed) = state.withLock { s in (s.parts, s.analyzed) }
+        var parts: [PendingPart] = []
+        var covered = Set<Int64>()
+        var rebuild: [Int64] = []
+        // Many small parts (one per add) would make every search visit many segments: past
+        // 16 they are rebuilt as one.
+        let consolidate = oldParts.count >= 16
+        for part in oldParts {
+            if !consolidate, part.rows.allSatisfy({ live.contains($0) }) {
+                parts.append(part)
+                covered.formUnion(part.rows)
+            } else {
+                rebuild += part.rows.filter { live.contains($0) }
             }
         }
-        let pending = try PendingSegment.build(docs, in: directory.path + "/pending")
-        let reader = rows.isEmpty ? committed
-            : IndexReader(snapshot: committed, adding: pending.map { [$0] } ?? [], hiding: Set(rows.compactMap(\.replaces)))
-        state.withLock { s in
-            if s.analyzed.count > rows.count {
-                let live = Set(rows.map(\.id))
-                s.analyzed = s.analyzed.filter { live.contains($0.key) }
+        // Rows to build: what a changed part kept, and rows no part holds (in queue order).
+        let wanted = Set(rebuild).union(index.map(\.id).filter { !covered.contains($0) })
+        let order = index.map(\.id).filter { wanted.contains($0) }
+        var fresh: [(Int64, IndexDocument)] = []
+        if !order.isEmpty {
+            let missing = order.filter { analyzed[$0] == nil }
+            let analyzer = Analyzer()
+            for row in try catalog.queued(ids: missing) { fresh.append((row.id, document(row, analyzer: analyzer))) }
+            let made = Dictionary(fresh, uniquingKeysWith: { a, _ in a })
+            let docs = order.compactMap { analyzed[$0] ?? made[$0] }
+            let ids = order.filter { analyzed[$0] != nil || made[$0] != nil }
+            if let reader = try PendingSegment.build(docs, in: directory.path + "/pending") {
+                parts.append(PendingPart(rows: ids, reader: reader))
             }
+        }
+        let hidden = Set(index.compactMap(\.replaces))
+        let reader = parts.isEmpty ? committed : IndexReader(snapshot: committed, adding: parts.map(\.reader), hiding: hidden)
+        state.withLock { s in
             for (id, d) in fresh { s.analyzed[id] = d }
+            if s.analyzed.count > live.count { s.analyzed = s.analyzed.filter { live.contains($0.key) } }
             if version >= s.publishedVersion {
                 s.published = reader
                 s.publishedVersion = version
+                s.parts = parts
             }
         }
     }

@@ -33,7 +33,7 @@ final class Indexer: Sendable {
 
     init(registry: UserRegistry, workers: Int, batch: Int, metrics: ServerMetrics, logger: Logger) {
         self.registry = registry
-        self.workers = max(1, workers)
+        self.workers = max(0, workers)
         self.batch = max(1, batch)
         self.metrics = metrics
         self.logger = logger

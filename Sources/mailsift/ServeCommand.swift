@@ -25,7 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Allow TCP without a token on a loopback address.")
     var insecureLoopback = false
 
-    @Option(help: "Indexing worker threads.")
+    @Option(help: "Indexing worker threads (0: accept and search only; messages stay queued, durable and searchable, until a start with workers).")
     var indexWorkers = 1
 
     @Option(help: "Search and catalog threads.")
@@ -60,7 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
             config.token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         config.insecureLoopback = insecureLoopback
-        config.indexWorkers = max(1, indexWorkers)
+        config.indexWorkers = max(0, indexWorkers)
         config.searchThreads = max(1, searchThreads)
         config.openUsers = max(1, openUsers)
         config.maxBodyBytes = max(1024, maxBody)

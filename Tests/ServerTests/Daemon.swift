@@ -11,10 +11,13 @@ final class Daemon {
     private(set) var process: Process?
     let log: String
 
-    init(name: String, arguments: [String] = []) throws {
+    /// A new daemon on a fresh directory, or (`reuse`) on a stopped daemon's data.
+    init(name: String, arguments: [String] = [], reuse: Daemon? = nil) throws {
         base = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-\(name)-\(getpid())").path
-        try? FileManager.default.removeItem(atPath: base)
+        if reuse == nil { try? FileManager.default.removeItem(atPath: base) }
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        keep = reuse != nil
+        reuse?.keep = true
         data = base + "/data"
         socket = base + "/s.sock"
         log = base + "/daemon.log"
@@ -22,9 +25,12 @@ final class Daemon {
         try start()
     }
 
+    /// Whether another Daemon object took over the directory (then this one leaves it).
+    private var keep = false
+
     deinit {
         if let p = process, p.isRunning { kill(p.processIdentifier, SIGKILL) }
-        try? FileManager.default.removeItem(atPath: base)
+        if !keep { try? FileManager.default.removeItem(atPath: base) }
     }
 
     /// Starts the process and waits until `/health` answers.

@@ -229,6 +229,49 @@ import TestSupport
     }
 }
 
+/// With indexing off, everything lives in the queue and its pending segments: each add is
+/// found at once, overwrites and expunges apply, and a restart with workers indexes it all to
+/// the same answers.
+@Suite(.serialized) struct PendingQueueTests {
+    @Test func queuedMessagesAnswerLikeIndexedOnes() throws {
+        let daemon = try Daemon(name: "queue", arguments: ["--index-workers", "0"])
+        let c = daemon.client()
+        let raws = try NativeAPITests.messages(60)
+        var subjects = NativeAPITests.foldedSubjects(raws)
+        for (k, raw) in raws.enumerated() {
+            #expect(try c.request("PUT", "/v1/users/dana/messages?mailbox=INBOX&uid=\(k + 1)", body: raw).status == 202)
+            #expect(try c.imap("dana", "INBOX", "ALL").count == k + 1)
+        }
+        // Overwrite five (still queued) and expunge three.
+        for k in [3, 17, 30, 44, 59] {
+            let raw = Array("From: o@example.com\r\nSubject: zqover \(k)\r\n\r\nx\r\n".utf8)
+            #expect(try c.request("PUT", "/v1/users/dana/messages?mailbox=INBOX&uid=\(k + 1)", body: raw).status == 202)
+            subjects[k] = "zqover \(k)"
+            // The queued version it overwrote is gone at once (no second copy of the UID).
+            #expect(try c.imap("dana", "INBOX", "ALL") == Array(1...60))
+        }
+        #expect(try c.postJSON("/v1/users/dana/expunge", ["mailbox": "INBOX", "uids": "8,9,50"]).status == 200)
+        let gone: Set<Int> = [8, 9, 50]
+        let words = NativeAPITests.words(subjects, count: 10) + ["zqover"]
+        func answers() throws -> [[Int]] {
+            try words.map { w in try c.imap("dana", "INBOX", "SUBJECT \(w)") }
+        }
+        let expected = words.map { w in subjects.enumerated().filter { $0.element.contains(w) && !gone.contains($0.offset + 1) }.map { $0.offset + 1 } }
+        #expect(try answers() == expected)
+        let status = try c.get("/v1/users/dana/status").json
+        #expect(status["queued"] as? Int == 57)
+        #expect(daemon.stop() == 0)
+
+        // Indexed now: the same answers from segments.
+        let indexing = try Daemon(name: "queue", arguments: [], reuse: daemon)
+        try indexing.waitIndexed("dana")
+        #expect(try indexing.client().imap("dana", "INBOX", "ALL").count == 57)
+        let c2 = indexing.client()
+        #expect(try words.map { w in try c2.imap("dana", "INBOX", "SUBJECT \(w)") } == expected)
+        #expect(indexing.stop() == 0)
+    }
+}
+
 /// A thread-safe counter for the concurrency test.
 final class Atomic: @unchecked Sendable {
     private var value: Int
