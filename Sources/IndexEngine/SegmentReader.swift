@@ -53,6 +53,47 @@ public final class SegmentReader: Sendable {
 
     private let bodyNorms = Mutex<(b: Double, norms: [Double])?>(nil)
 
+    /// For a term's postings, per window of 128 documents (`doc >> 7`): an upper bound of
+    /// `freq × norms[doc]` (`norms` nil: of `freq`) over the window's documents, 0 where the
+    /// term is absent. Ranking uses it to skip windows that cannot reach the top of a page
+    /// (block-max pruning). Lists of 256+ documents are kept (at most 4,096 of them a segment).
+    public func windowMaxima(_ info: TermPostingsInfo, norms: [Double]?) throws(MailsiftError) -> [Float] {
+        let key = WindowKey(info: info, normed: norms != nil)
+        if let m = windowCache.withLock({ $0[key] }) { return m }
+        var out = [Float](repeating: 0, count: (Int(documentCount) + 127) >> 7)
+        do {
+            var it = try postings.iterator(info)
+            var d = it.doc
+            while d != PostingsIterator.noMoreDocs {
+                let i = Int(d)
+                guard i < Int(documentCount) else { throw MailsiftError(.corrupt, "segment \(name): doc \(d) beyond \(documentCount)") }
+                var v = Double(it.freq)
+                if let norms, i < norms.count { v *= norms[i] }
+                let f = Float(v).nextUp  // rounded up: a bound, never below the exact value
+                if f > out[i >> 7] { out[i >> 7] = f }
+                d = try it.next()
+            }
+        } catch let e as MailsiftError {
+            throw e
+        } catch {
+            throw MailsiftError(.corrupt, "segment \(name): \(error)")
+        }
+        if info.docFreq >= 256 {
+            windowCache.withLock { c in
+                if c.count >= 4_096 { c.removeAll() }
+                c[key] = out
+            }
+        }
+        return out
+    }
+
+    struct WindowKey: Hashable {
+        var info: TermPostingsInfo
+        var normed: Bool
+    }
+
+    private let windowCache = Mutex<[WindowKey: [Float]]>([:])
+
     /// The documents of one mailbox as a bitmap (bit `d & 63` of word `d >> 6`), built once
     /// per mailbox from the mailbox column: a query scoped to mailboxes ORs words instead of
     /// testing every document.

@@ -27,6 +27,8 @@ public struct SearchOptions: Sendable {
     public var snippets = true
     /// Catalog docids of the saved result (IMAP `$`), when the caller keeps one.
     public var savedResult: Set<Int64>?
+    /// Score every match instead of pruning by window bounds (tests compare the two).
+    public var exhaustiveRanking = false
     public var limits = QueryLimits()
     /// "Now" for relative dates, seconds since 1970.
     public var now: Int64
@@ -1088,6 +1090,14 @@ final class Execution {
 
 // MARK: - Ranking, pages and snippets
 
+/// A match in a results page's order: its sort key, and a tie-breaker.
+struct Entry {
+    var segment: Int
+    var doc: UInt32
+    var key: Double
+    var tie: Int64
+}
+
 extension Execution {
     /// BM25F field weights: a word in the subject or sender says more than one in the body.
     static let fieldWeights: [Field: Double] = [
@@ -1136,7 +1146,6 @@ extension Execution {
             bases.append(totalDocs)
             totalDocs += Int(c)
         }
-        struct Entry { var segment: Int; var doc: UInt32; var key: Double; var tie: Int64 }
         // Scores per match (in match order: segment, then doc): each term's postings are
         // advanced to the matched docs with skips, never walked whole.
         var matchDocs: [[UInt32]] = segments.map { _ in [] }
@@ -1147,8 +1156,15 @@ extension Execution {
             matchBase.append(m)
             m += list.count
         }
+        // A page of a large ranked result: the pruned ranking scores only the windows of
+        // documents that can reach it (the same scores, the same order).
+        let pageEnd = min(max(0, options.offset), m) + min(max(0, options.limit), m - min(max(0, options.offset), m))
+        var pruned: [Entry]?
+        if options.sort == .relevance, !queryTerms.isEmpty, pageEnd > 0, pageEnd < m / 4, !options.exhaustiveRanking {
+            pruned = try rankedTop(pageEnd, terms: queryTerms, matchDocs: matchDocs, bases: bases)
+        }
         var scores: [Double] = []
-        if options.sort == .relevance, !queryTerms.isEmpty, m > 0 {
+        if pruned == nil, options.sort == .relevance, !queryTerms.isEmpty, m > 0 {
             scores = [Double](repeating: 0, count: m)
             var tf = [Double](repeating: 0, count: m)
             let n = Double(max(1, engine.reader.documentCount))
@@ -1217,9 +1233,9 @@ extension Execution {
             }
         }
         // Sort keys: read only what the order needs (relevance ties go to the later doc).
-        var entries: [Entry] = []
-        entries.reserveCapacity(m)
-        for (s, list) in matchDocs.enumerated() {
+        var entries: [Entry] = pruned ?? []
+        entries.reserveCapacity(pruned == nil ? m : 0)
+        for (s, list) in matchDocs.enumerated() where pruned == nil {
             let seg = segments[s]
             switch options.sort {
             case .relevance:
@@ -1237,13 +1253,15 @@ extension Execution {
                 for d in list { entries.append(Entry(segment: s, doc: d, key: Double(boxes[Int(d)]), tie: uids[Int(d)])) }
             }
         }
-        let total = entries.count
+        let total = m
         let from = min(max(0, options.offset), total)
         let to = from + min(max(0, options.limit), total - from)
         let descending = options.sort == .relevance || options.sort == .newest
         let before: (Entry, Entry) -> Bool = descending ? { ($0.key, $0.tie) > ($1.key, $1.tie) } : { ($0.key, $0.tie) < ($1.key, $1.tie) }
         // A page of a large result: only the first `to` are ordered (a bounded heap).
-        if to < total / 4 {
+        if pruned != nil {
+            // Already the first `to`, in order.
+        } else if to < total / 4 {
             entries = Self.first(to, of: entries, by: before)
         } else {
             entries.sort(by: before)
