@@ -25,5 +25,5 @@ for _ in $(seq 100); do [ -S "$data/s.sock" ] && break; sleep 0.1; done
 for kind in webmail imap snippets; do
   echo "== $kind"
   "$bin" load --socket "$data/s.sock" --user lkml --clients "$clients" --seconds "$seconds" --kind "$kind" \
-    --mailbox INBOX --add-from "$cache/enron-inbox/maildir" --add-rate "$rate" || echo "(errors above)"
+    --add-from "$cache/enron-inbox/maildir" --add-rate "$rate" || echo "(errors above)"
 done

@@ -528,8 +528,27 @@ final class Execution {
                     }
                     if !narrowed { break }
                 }
-                // Too many terms contain this piece to be worth it: confirm without narrowing.
-                guard narrowed else { continue }
+                // Too many terms contain this piece to be worth it: confirm without narrowing,
+                // except that for a word-shaped key the messages holding the key as a term of
+                // their own are matches already (a common word: most of them), and only the
+                // rest is checked on stored text.
+                guard narrowed else {
+                    if single {
+                        var own = DocSet(empty: counts)
+                        for f in Self.indexFields(field) {
+                            for (s, segment) in segments.enumerated() {
+                                if let info = try lookup(segment, key: [f.rawValue] + Array(piece.utf8)) {
+                                    try addPostings(info, segment: s, into: &own, within: candidates)
+                                }
+                            }
+                        }
+                        own.formIntersection(candidates)
+                        exact.formUnion(own)
+                        candidates.subtract(own)
+                        if candidates.isEmpty { return exact }
+                    }
+                    continue
+                }
                 if single {
                     hits.formIntersection(candidates)
                     markers.formIntersection(candidates)

@@ -26,8 +26,8 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "webmail (a word query, no snippets), snippets (webmail with 20 snippets) or imap (BODY word in --mailbox).")
     var kind = "webmail"
 
-    @Option(help: "Mailbox for imap queries.")
-    var mailbox = "INBOX"
+    @Option(help: "Mailbox for imap queries (default: the user's largest).")
+    var mailbox: String?
 
     @Option(help: "Comma-separated words to query (default: a built-in list of mailing-list words).")
     var words: String?
@@ -51,7 +51,18 @@ struct LoadCommand: ParsableCommand {
         let deadline = Date().addingTimeInterval(seconds)
         let totals = Totals()
         let group = DispatchGroup()
-        let kind = self.kind, mailbox = self.mailbox, socket = self.socket
+        let kind = self.kind, socket = self.socket
+        var chosen = self.mailbox
+        if kind == "imap", chosen == nil {
+            // The user's largest mailbox (a search of a mailbox that does not exist is free).
+            let status = try HTTPClient(.unix(socket)).get("/v1/users/\(user)/status")
+            let obj = (try? JSONSerialization.jsonObject(with: Data(status.body))) as? [String: Any]
+            let boxes = obj?["mailboxes"] as? [[String: Any]] ?? []
+            chosen = boxes.max { ($0["messages"] as? Int ?? 0) < ($1["messages"] as? Int ?? 0) }?["name"] as? String
+            guard chosen != nil else { throw ValidationError("user \(self.user) has no mailbox: \(status.text)") }
+        }
+        let mailbox = chosen ?? "INBOX"
+        if kind == "imap" { print("mailbox: \(mailbox)") }
         for c in 0..<clients {
             group.enter()
             let t = Thread {

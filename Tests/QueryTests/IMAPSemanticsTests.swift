@@ -273,6 +273,11 @@ import TestSupport
             options.sort = .uid
             let got = Set(try engine.search(c, options: options).hits.map(\.docid))
             #expect(got == want, "\(c): missing \(want.subtracting(got).sorted().prefix(5)), extra \(got.subtracting(want).sorted().prefix(5))")
+            // The same when keys expand to too many terms to narrow by (the path of common
+            // words on a large index: own-term hits, the rest confirmed on stored text).
+            options.limits.maxExpandedTerms = 1
+            let wide = Set(try engine.search(c, options: options).hits.map(\.docid))
+            #expect(wide == want, "\(c) (no narrowing): missing \(want.subtracting(wide).sorted().prefix(5)), extra \(wide.subtracting(want).sorted().prefix(5))")
             if !want.isEmpty { nonEmpty += 1 }
         }
         // The criteria must mostly find something, or the comparison proves little.
