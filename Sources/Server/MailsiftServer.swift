@@ -46,6 +46,8 @@ public final class MailsiftServer: Sendable {
     let indexer: Indexer
     let metrics = ServerMetrics()
     let pool: NIOThreadPool
+    /// Adds and changes run apart from searches: a burst of slow searches never holds them up.
+    let writePool = NIOThreadPool(numberOfThreads: 2)
     let logger: Logger
     private let searchesInFlight = Atomic<Int>(0)
 
@@ -73,6 +75,7 @@ public final class MailsiftServer: Sendable {
         try FileManager.default.createDirectory(atPath: configuration.dataRoot, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         pool.start()
+        writePool.start()
         indexer.start()
         var services: [any Service] = []
         if let path = configuration.socketPath {
@@ -97,6 +100,7 @@ public final class MailsiftServer: Sendable {
                                                  "listen": "\(configuration.listen ?? "-")"])
         try await group.run()
         try await pool.shutdownGracefully()
+        try await writePool.shutdownGracefully()
     }
 
     /// HTTP/1.1 with `Expect: 100-continue` answered, idle connections closed after 60 s.
@@ -176,10 +180,11 @@ public final class MailsiftServer: Sendable {
         return user
     }
 
-    /// Runs blocking work (SQLite, index files, queries) on the worker pool, never on an event loop.
-    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    /// Runs blocking work (SQLite, index files, queries) on a worker pool (searches' unless
+    /// `write`), never on an event loop.
+    func blocking<T: Sendable>(write: Bool = false, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         do {
-            return try await pool.runIfActive(body)
+            return try await (write ? writePool : pool).runIfActive(body)
         } catch let e as MailsiftError {
             throw APIError.from(e)
         } catch let e as QueryError {
@@ -193,19 +198,6 @@ public final class MailsiftServer: Sendable {
         return try await blocking { try self.registry.index(user, create: false) }
     }
 
-    /// Runs a search where the request runs (Swift's cooperative pool, not an event loop):
-    /// CPU work on mapped files, no fsync; a hop to another pool would cost more than many
-    /// searches take.
-    func inline<T>(_ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let e as MailsiftError {
-            throw APIError.from(e)
-        } catch let e as QueryError {
-            throw APIError(.badRequest, "invalid_query", e.description)
-        }
-    }
-
     func updateGauges() {
         let open = registry.all()
         metrics.openUsers.set(Double(open.count))
@@ -217,11 +209,11 @@ public final class MailsiftServer: Sendable {
     // MARK: - Native API
 
     func accept(_ user: String, _ messages: [IncomingMessage]) async throws -> [Int64] {
-        let index = try await blocking { try self.registry.index(user, create: true) }
+        let index = try await blocking(write: true) { try self.registry.index(user, create: true) }
         if index.queuedCount + messages.count > configuration.maxQueuedPerUser {
             throw APIError(.tooManyRequests, "queue_full", "\(index.queuedCount) messages are waiting to be indexed for this user; retry later")
         }
-        let ids = try await blocking {
+        let ids = try await blocking(write: true) {
             self.indexer.markQueued(user, directoryName: Indexer.directoryName(index))
             return try index.accept(messages)
         }
@@ -301,7 +293,7 @@ public final class MailsiftServer: Sendable {
         let user = try user(context)
         let body = try await decode(ExpungeRequest.self, request)
         let set = try Self.uidSet(body.uids)
-        let n = try await blocking {
+        let n = try await blocking(write: true) {
             let index = try self.registry.index(user, create: false)
             let box = try self.mailboxID(index, name: body.mailbox, guid: body.mailboxGuid)
             let largest = try index.catalog.highestUID(mailbox: box)
@@ -316,7 +308,7 @@ public final class MailsiftServer: Sendable {
         let set = try Self.uidSet(body.uids)
         let flags = try Self.flags(body.flags ?? [])
         guard let mode = FlagMode(rawValue: body.mode ?? "add") else { throw APIError(.badRequest, "invalid_input", "mode: set, add or remove") }
-        let n = try await blocking {
+        let n = try await blocking(write: true) {
             let index = try self.registry.index(user, create: false)
             let box = try self.mailboxID(index, name: body.mailbox, guid: body.mailboxGuid)
             let largest = try index.catalog.highestUID(mailbox: box)
@@ -330,7 +322,7 @@ public final class MailsiftServer: Sendable {
         let user = try user(context)
         let body = try await decode(MailboxRenameRequest.self, request)
         guard !body.to.isEmpty, body.to.utf8.count <= 1024 else { throw APIError(.badRequest, "invalid_input", "to: 1-1024 bytes") }
-        try await blocking {
+        try await blocking(write: true) {
             let index = try self.registry.index(user, create: false)
             try index.catalog.renameMailbox(try self.mailboxID(index, name: body.mailbox, guid: body.mailboxGuid), to: body.to)
         }
@@ -340,7 +332,7 @@ public final class MailsiftServer: Sendable {
     func deleteMailbox(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let user = try user(context)
         let body = try await decode(MailboxDeleteRequest.self, request)
-        let n = try await blocking {
+        let n = try await blocking(write: true) {
             let index = try self.registry.index(user, create: false)
             return try index.deleteMailbox(try self.mailboxID(index, name: body.mailbox, guid: body.mailboxGuid))
         }
@@ -349,7 +341,7 @@ public final class MailsiftServer: Sendable {
 
     func deleteUser(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let user = try user(context)
-        try await blocking {
+        try await blocking(write: true) {
             let dir = try UserDirectory(dataRoot: self.configuration.dataRoot, user: user)
             guard dir.exists else { throw MailsiftError(.notFound, "no index for user \(user)") }
             // Through the open index: it waits for indexing in progress and refuses later work.
@@ -405,10 +397,10 @@ public final class MailsiftServer: Sendable {
                 // One mailbox: its UIDs. Several, or none named (all of the user's): the UIDs of
                 // each, the criteria evaluated per mailbox (`*` and sequence numbers are).
                 let single = body.mailbox
-                let response: IMAPSearchResponse = try inline {
+                let response: IMAPSearchResponse = try await blocking {
                     let engine = QueryEngine(reader: index.snapshot(), catalog: index.catalog)
                     func answer(_ mailbox: String) throws -> IMAPSearchResponse {
-                        let options = searchOptions(mailboxes: [mailbox])
+                        let options = self.searchOptions(mailboxes: [mailbox])
                         if command.returnOptions.contains(.relevancy) {
                             let scored = try engine.uidsWithRelevancy(command.criteria, mailbox: mailbox, options: options)
                             return IMAPSearchResponse(uids: scored.map(\.uid),
@@ -444,8 +436,9 @@ public final class MailsiftServer: Sendable {
             options.limit = min(max(0, body.limit ?? 50), 10_000)
             options.snippets = body.snippets ?? true
             let index = try await searchIndex(user)
-            let response = try inline {
-                let results = try QueryEngine(reader: index.snapshot(), catalog: index.catalog).search(node, options: options)
+            let frozen = options
+            let response = try await blocking {
+                let results = try QueryEngine(reader: index.snapshot(), catalog: index.catalog).search(node, options: frozen)
                 return WebmailSearchResponse(total: results.total, hits: results.hits.map { h in
                     .init(mailbox: h.mailbox, uid: h.uid, internalDate: h.internalDate, date: h.sentDate, size: h.size, from: h.from,
                           subject: h.subject, score: h.score,

@@ -37,7 +37,7 @@ extension MailsiftServer {
             if open == nil {
                 open = try await blocking { try self.registry.exists(frozenUser) ? try self.registry.index(frozenUser, create: false) : nil }
             }
-            let docs: [(uid: UInt32, box: String?, score: Double?)]? = try inline {
+            let docs: [(uid: UInt32, box: String?, score: Double?)]? = try await blocking { [open] in
                 guard let index = open else { return nil }
                 let boxes = try index.catalog.mailboxStatuses()
                 let byGUID = Dictionary(boxes.compactMap { b in b.guid.map { ($0, b) } }, uniquingKeysWith: { a, _ in a })
@@ -107,7 +107,7 @@ extension MailsiftServer {
                     byUser[p.user.isEmpty ? Self.publicNamespaceUser : p.user, default: [:]][p.box, default: []].insert(Int64(p.uid))
                 }
                 for (user, boxes) in byUser {
-                    try await blocking {
+                    try await blocking(write: true) {
                         guard (try? self.registry.exists(user)) == true else { return }
                         let index = try self.registry.index(user, create: false)
                         for (guid, uids) in boxes {
