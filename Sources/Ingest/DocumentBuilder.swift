@@ -14,6 +14,11 @@ enum DocumentBuilder {
     /// The term a field gets when part of its text has no terms (see `build`): U+0001, which
     /// the analyzer never emits.
     public static let unindexedMarker = "\u{1}"
+    /// The body's term when its only text without terms is kept in the `unindexed` stored
+    /// field (no fold hazards): substring search checks those bytes, not the body.
+    public static let unindexedRunsMarker = "\u{2}"
+    /// Largest `unindexed` field; past it the body gets the plain marker.
+    static let maxUnindexedBytes = 1 << 20
 
     /// Whether folding the text could produce letters or digits that are in no term: a
     /// character the fold removes (zero-width space, soft hyphen: "vi\u{200B}agra" folds to
@@ -90,6 +95,36 @@ enum DocumentBuilder {
         return String(String.UnicodeScalarView(value.unicodeScalars.map { $0 == "\n" || $0 == "\r" ? " " : $0 }))
     }
 
+    /// The text between tokens (and of tokens too long to keep) that holds a letter, digit or
+    /// any non-ASCII character, one run a line; nil past `maxUnindexedBytes`. A key made of
+    /// word characters that is in no token's term can only occur in these runs.
+    static func unindexedRuns(_ text: String, _ tokens: [Token]) -> String? {
+        var out: [UInt8] = []
+        var utf8 = text
+        return utf8.withUTF8 { bytes -> String? in
+            func add(_ a: Int, _ b: Int) -> Bool {
+                guard a < b, b <= bytes.count else { return true }
+                var wordy = false
+                for i in a..<b {
+                    let c = bytes[i]
+                    if c >= 0x80 || (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A) { wordy = true; break }
+                }
+                guard wordy else { return true }
+                out.append(contentsOf: bytes[a..<b])
+                out.append(0x0A)
+                return out.count <= maxUnindexedBytes
+            }
+            var previous = 0
+            for t in tokens.sorted(by: { $0.start < $1.start }) {
+                if t.start > previous, !add(previous, t.start) { return nil }
+                if t.term.utf8.count > 255, !add(t.start, t.end) { return nil }
+                previous = max(previous, t.end)
+            }
+            if !add(previous, bytes.count) { return nil }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
     /// Text a client extracted itself (Dovecot's Solr documents) → the engine's document. The
     /// stored header text starts with the message's own From/To/Cc/Bcc/Subject lines (those
     /// present), then an empty line, then the client's header lines, which also hold the
@@ -125,6 +160,7 @@ enum DocumentBuilder {
         let id = values.id
         var fields: [IndexDocument.FieldTerms] = []
         var bodyLength: Int64 = 0
+        var unindexedRuns: String?
         for (field, text) in texts where !text.isEmpty {
             var terms: [(term: String, position: UInt32)] = []
             var variants: [(term: String, position: UInt32)] = []
@@ -145,7 +181,13 @@ enum DocumentBuilder {
             // missed by IMAP substring search through the dictionary: the field gets the
             // marker term, and substring search always checks such messages' stored text.
             let after = analyzer.stats
-            if unindexed || after.longTokens != before.longTokens || after.noiseBytes != before.noiseBytes || Self.hasFoldHazards(text) {
+            let dropped = unindexed || after.longTokens != before.longTokens || after.noiseBytes != before.noiseBytes
+            let hazards = (dropped || field == .body) && Self.hasFoldHazards(text)
+            if dropped && !hazards && field == .body, let runs = Self.unindexedRuns(text, tokens) {
+                // Only words without terms: a key found in no term can only be in them.
+                terms.append((Self.unindexedRunsMarker, 0))
+                unindexedRuns = runs
+            } else if dropped || hazards || (field != .body && Self.hasFoldHazards(text)) {
                 terms.append((Self.unindexedMarker, 0))
             }
             fields.append(IndexDocument.FieldTerms(field: field, terms: terms))
@@ -159,6 +201,10 @@ enum DocumentBuilder {
         if !allHeaders.isEmpty {
             let at = stored.firstIndex { $0.field == .body || $0.field == .attachmentName || $0.field == .attachmentText } ?? stored.count
             stored.insert((.headers, allHeaders), at: at)
+        }
+        if let runs = unindexedRuns {
+            let at = stored.firstIndex { $0.field == .body || $0.field == .attachmentName || $0.field == .attachmentText } ?? stored.count
+            stored.insert((.unindexed, runs), at: at)
         }
         values.bodyLength = bodyLength
         return IndexDocument(id: id, fields: fields, stored: stored, values: values)

@@ -11,6 +11,9 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
     case attachmentText = 8
     /// Other header fields' values (List-Id, Reply-To, X-Mailer, …).
     case headers = 9
+    /// Stored only, never indexed: the body's text that has no terms (long tokens, base64 and
+    /// PGP runs), so exact substring search can check those bytes instead of the whole body.
+    case unindexed = 10
 
     /// The term-key byte of the field's diacritic-folded variants (`rawValue | 0x20`): terms
     /// the analysis derived ("muller" for "Müller"), kept apart from the text's own terms.
@@ -31,6 +34,7 @@ public enum Field: UInt8, CaseIterable, Sendable, Codable {
         case .attachmentName: "filename"
         case .attachmentText: "attachment"
         case .headers: "header"
+        case .unindexed: "unindexed"
         }
     }
 

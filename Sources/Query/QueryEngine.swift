@@ -504,6 +504,9 @@ final class Execution {
         // covers headers that are not indexed, so it is checked against stored text only.
         var candidates = within
         var exact = DocSet(empty: counts)
+        // Messages whose only text without terms is kept apart (the runs marker): checked on
+        // those runs alone.
+        var runCandidates = DocSet(empty: counts)
         if field != .text && field != .list && field != .messageID {
             let pieces = Self.needles(analyzer, string)
             // A key that is one word's worth of letters and digits, folded exactly as the
@@ -514,6 +517,7 @@ final class Execution {
             for piece in pieces {
                 var hits = DocSet(empty: counts)
                 var markers = DocSet(empty: counts)
+                var runMarkers = DocSet(empty: counts)
                 var narrowed = true
                 for f in Self.indexFields(field) {
                     for (s, segment) in segments.enumerated() {
@@ -525,6 +529,9 @@ final class Execution {
                             try addPostings(info, segment: s, into: &hits, within: candidates)
                         }
                         if let marker = try lookup(segment, key: [f.rawValue] + Array(Self.marker.utf8)) { try addPostings(marker, segment: s, into: &markers, within: candidates) }
+                        if let marker = try lookup(segment, key: [f.rawValue] + Array(Self.runsMarker.utf8)) {
+                            try addPostings(marker, segment: s, into: &runMarkers, within: candidates)
+                        }
                     }
                     if !narrowed { break }
                 }
@@ -553,19 +560,31 @@ final class Execution {
                     hits.formIntersection(candidates)
                     markers.formIntersection(candidates)
                     markers.subtract(hits)
+                    runMarkers.formIntersection(candidates)
+                    runMarkers.subtract(hits)
+                    runMarkers.subtract(markers)
                     exact = hits
                     candidates = markers
+                    runCandidates = runMarkers
                 } else {
                     hits.formUnion(markers)
+                    hits.formUnion(runMarkers)
                     candidates.formIntersection(hits)
                 }
-                if candidates.isEmpty { return exact }
+                if candidates.isEmpty && runCandidates.isEmpty { return exact }
             }
         }
         // Confirm on the stored text, folded as the key was.
         let fields = Set(Self.storedFields(field).map(\.rawValue))
         var out = exact
         var checked = 0
+        try forEachDoc(runCandidates) { s, d throws(MailsiftError) in
+            checked += 1
+            if checked & 255 == 0 { try checkDeadline() }
+            for (f, text) in try storedDocument(s, d, only: [Field.unindexed.rawValue]) where f == Field.unindexed.rawValue {
+                if Self.containsFolded(text, needle) { out.insert(s, d) }
+            }
+        }
         try forEachDoc(candidates) { s, d throws(MailsiftError) in
             checked += 1
             if checked & 255 == 0 { try checkDeadline() }
@@ -587,6 +606,8 @@ final class Execution {
     }
 
     static let marker = "\u{1}"
+    /// The body's marker when its text without terms is in the `unindexed` stored field.
+    static let runsMarker = "\u{2}"
 
     /// Letters, marks and digits: what a term is made of, apart from joiners and apostrophes.
     static func isWordScalar(_ s: Unicode.Scalar) -> Bool {
