@@ -41,20 +41,43 @@ enum DocumentBuilder {
             return true
         }
         if ascii { return false }
-        for scalar in text.unicodeScalars where scalar.value >= 0x80 {
-            let p = scalar.properties
-            if p.isDefaultIgnorableCodePoint { return true }
-            if p.isAlphabetic || p.isWhitespace { continue }
-            switch p.generalCategory {
-            case .decimalNumber, .nonspacingMark, .spacingMark, .enclosingMark: continue
-            default: break
-            }
-            if TextNormalizer.caseFold(scalar).unicodeScalars.contains(where: { $0.properties.isAlphabetic || $0.properties.numericType != nil }) {
-                return true
-            }
-        }
+        for scalar in text.unicodeScalars where scalar.value >= 0x80 && isFoldHazard(scalar) { return true }
         return false
     }
+
+    /// A character the fold removes, or one outside words that folds to letters or digits.
+    static func isFoldHazard(_ scalar: Unicode.Scalar) -> Bool {
+        let p = scalar.properties
+        if p.isDefaultIgnorableCodePoint { return true }
+        if p.isAlphabetic || p.isWhitespace { return false }
+        switch p.generalCategory {
+        case .decimalNumber, .nonspacingMark, .spacingMark, .enclosingMark: return false
+        default: break
+        }
+        return TextNormalizer.caseFold(scalar).unicodeScalars.contains { $0.properties.isAlphabetic || $0.properties.numericType != nil }
+    }
+
+    /// UTF-8 ranges of the text around fold hazards: each hazard's run of characters between
+    /// ASCII whitespace (a word-shaped key using what a hazard folds to, or joined across a
+    /// character that folds away, lies within such a run).
+    static func hazardRuns(_ bytes: UnsafeBufferPointer<UInt8>, _ text: String) -> [(Int, Int)] {
+        var out: [(Int, Int)] = []
+        var offset = 0
+        for scalar in text.unicodeScalars {
+            let width = UTF8.width(scalar)
+            if scalar.value >= 0x80, isFoldHazard(scalar) {
+                var a = offset, b = offset + width
+                if let last = out.last, a < last.1 { offset += width; continue }  // inside the previous run
+                while a > 0, !isASCIIWhitespace(bytes[a - 1]) { a -= 1 }
+                while b < bytes.count, !isASCIIWhitespace(bytes[b]) { b += 1 }
+                out.append((a, b))
+            }
+            offset += width
+        }
+        return out
+    }
+
+    static func isASCIIWhitespace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == 0x0C || c == 0x0B }
 
     static func build(_ doc: MailDocument, id: Int64, mailbox: Int64, uid: Int64, internalDate: Int64, size: Int64,
                       analyzer: Analyzer) -> IndexDocument {
@@ -96,9 +119,10 @@ enum DocumentBuilder {
     }
 
     /// The text between tokens (and of tokens too long to keep) that holds a letter, digit or
-    /// any non-ASCII character, one run a line; nil past `maxUnindexedBytes`. A key made of
-    /// word characters that is in no token's term can only occur in these runs.
-    static func unindexedRuns(_ text: String, _ tokens: [Token]) -> String? {
+    /// any non-ASCII character, and (`hazards`) the runs around fold hazards, one run a line;
+    /// nil past `maxUnindexedBytes`. A key made of word characters that is in no token's term
+    /// can only occur in these runs.
+    static func unindexedRuns(_ text: String, _ tokens: [Token], hazards: Bool) -> String? {
         var out: [UInt8] = []
         var utf8 = text
         return utf8.withUTF8 { bytes -> String? in
@@ -121,6 +145,9 @@ enum DocumentBuilder {
                 previous = max(previous, t.end)
             }
             if !add(previous, bytes.count) { return nil }
+            if hazards {
+                for (a, b) in hazardRuns(bytes, text) where !add(a, b) { return nil }
+            }
             return String(decoding: out, as: UTF8.self)
         }
     }
@@ -183,7 +210,7 @@ enum DocumentBuilder {
             let after = analyzer.stats
             let dropped = unindexed || after.longTokens != before.longTokens || after.noiseBytes != before.noiseBytes
             let hazards = (dropped || field == .body) && Self.hasFoldHazards(text)
-            if dropped && !hazards && field == .body, let runs = Self.unindexedRuns(text, tokens) {
+            if field == .body, dropped || hazards, let runs = Self.unindexedRuns(text, tokens, hazards: hazards) {
                 // Only words without terms: a key found in no term can only be in them.
                 terms.append((Self.unindexedRunsMarker, 0))
                 unindexedRuns = runs
