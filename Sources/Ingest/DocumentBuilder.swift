@@ -14,8 +14,8 @@ enum DocumentBuilder {
     /// The term a field gets when part of its text has no terms (see `build`): U+0001, which
     /// the analyzer never emits.
     public static let unindexedMarker = "\u{1}"
-    /// The body's term when its only text without terms is kept in the `unindexed` stored
-    /// field (no fold hazards): substring search checks those bytes, not the body.
+    /// The term of a body or attachment text whose text without terms is kept in the
+    /// `unindexed` stored field: substring search checks those bytes, not the whole text.
     public static let unindexedRunsMarker = "\u{2}"
     /// Largest `unindexed` field; past it the body gets the plain marker.
     static let maxUnindexedBytes = 1 << 20
@@ -209,12 +209,15 @@ enum DocumentBuilder {
             // marker term, and substring search always checks such messages' stored text.
             let after = analyzer.stats
             let dropped = unindexed || after.longTokens != before.longTokens || after.noiseBytes != before.noiseBytes
-            let hazards = (dropped || field == .body) && Self.hasFoldHazards(text)
-            if field == .body, dropped || hazards, let runs = Self.unindexedRuns(text, tokens, hazards: hazards) {
+            // The body and attachment text (what IMAP BODY searches) keep their runs.
+            let kept = field == .body || field == .attachmentText
+            let hazards = (dropped || kept) && Self.hasFoldHazards(text)
+            if kept, dropped || hazards, let runs = Self.unindexedRuns(text, tokens, hazards: hazards),
+               (unindexedRuns?.utf8.count ?? 0) + runs.utf8.count <= Self.maxUnindexedBytes {
                 // Only words without terms: a key found in no term can only be in them.
                 terms.append((Self.unindexedRunsMarker, 0))
-                unindexedRuns = runs
-            } else if dropped || hazards || (field != .body && Self.hasFoldHazards(text)) {
+                unindexedRuns = (unindexedRuns ?? "") + runs
+            } else if dropped || hazards || (!kept && Self.hasFoldHazards(text)) {
                 terms.append((Self.unindexedMarker, 0))
             }
             fields.append(IndexDocument.FieldTerms(field: field, terms: terms))

@@ -606,7 +606,8 @@ final class Execution {
     }
 
     static let marker = "\u{1}"
-    /// The body's marker when its text without terms is in the `unindexed` stored field.
+    /// The marker of a body or attachment text whose text without terms is in the
+    /// `unindexed` stored field (for BODY, which searches both).
     static let runsMarker = "\u{2}"
 
     /// Letters, marks and digits: what a term is made of, apart from joiners and apostrophes.
