@@ -61,19 +61,7 @@ extension Execution {
             var i = 0
             while i < docs.count {
                 let w = Int(docs[i] >> 7)
-                let limit = UInt32((w + 1) << 7)
-                var step = 1, lo = i + 1, hi = i + 1
-                while hi < docs.count, docs[hi] < limit {
-                    lo = hi + 1
-                    step <<= 1
-                    hi += step
-                }
-                hi = min(hi, docs.count)
-                while lo < hi {
-                    let mid = (lo + hi) / 2
-                    if docs[mid] < limit { lo = mid + 1 } else { hi = mid }
-                }
-                i = lo
+                i = Self.gallop(docs, after: i, to: UInt32((w + 1) << 7))
                 var bound = 0.0
                 for (t, bounds) in maxima.enumerated() {
                     var tf = 0.0

@@ -352,6 +352,23 @@ final class Execution {
         }
     }
 
+    /// The first index after `i` whose doc is ≥ `target` in ascending `docs` (`docs.count`
+    /// when none): doubling steps, then a binary search, so a long jump costs its logarithm.
+    static func gallop(_ docs: [UInt32], after i: Int, to target: UInt32) -> Int {
+        var step = 1, lo = i + 1, hi = i + 1
+        while hi < docs.count, docs[hi] < target {
+            lo = hi + 1
+            step <<= 1
+            hi += step
+        }
+        hi = min(hi, docs.count)
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if docs[mid] < target { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
     /// The first `k` of `items` in the order `before` gives, in that order: a heap of the `k`
     /// best so far (its root the worst of them), O(n log k) instead of sorting everything.
     static func first<T>(_ k: Int, of items: [T], by before: (T, T) -> Bool) -> [T] {
@@ -1242,18 +1259,7 @@ extension Execution {
                                             continue
                                         }
                                         if pd > md {
-                                            var step = 1, lo = k + 1, hi = k + 1
-                                            while hi < docs.count, docs[hi] < pd {
-                                                lo = hi + 1
-                                                step <<= 1
-                                                hi += step
-                                            }
-                                            hi = min(hi, docs.count)
-                                            while lo < hi {
-                                                let mid = (lo + hi) / 2
-                                                if docs[mid] < pd { lo = mid + 1 } else { hi = mid }
-                                            }
-                                            k = lo
+                                            k = Self.gallop(docs, after: k, to: pd)
                                             continue
                                         }
                                         let scale = f == .body ? w * inverseNorms[Int(md)] : w
