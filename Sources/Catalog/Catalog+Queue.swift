@@ -16,6 +16,17 @@ public struct QueuedMessage: Sendable {
     public var payload: [UInt8]
 }
 
+extension QueuedMessage {
+    /// The queue columns `init(_:)` reads.
+    static let columns = "id, docid, replaces, mailbox_id, uid, internal_date, kind, raw"
+
+    init(_ r: Row) {
+        let data: Data = r["raw"] ?? Data()
+        self.init(id: r["id"], docid: r["docid"], replaces: r["replaces"], mailboxID: r["mailbox_id"], uid: r["uid"],
+                  internalDate: r["internal_date"], kind: r["kind"], payload: [UInt8](data))
+    }
+}
+
 /// A message to accept: where it goes and its bytes.
 public struct NewQueuedMessage: Sendable {
     public var mailboxID: Int64
@@ -259,13 +270,12 @@ extension Catalog {
             var out: [QueuedMessage] = []
             var bytes = 0
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT id, docid, replaces, mailbox_id, uid, internal_date, kind, raw FROM queue ORDER BY id LIMIT ?
+                SELECT \(QueuedMessage.columns) FROM queue ORDER BY id LIMIT ?
                 """, arguments: [limit])
             while let r = try rows.next() {
-                let data: Data = r["raw"] ?? Data()
-                out.append(QueuedMessage(id: r["id"], docid: r["docid"], replaces: r["replaces"], mailboxID: r["mailbox_id"],
-                                         uid: r["uid"], internalDate: r["internal_date"], kind: r["kind"], payload: [UInt8](data)))
-                bytes += data.count
+                let message = QueuedMessage(r)
+                out.append(message)
+                bytes += message.payload.count
                 if bytes >= maxBytes { break }
             }
             return out
@@ -287,14 +297,10 @@ extension Catalog {
             for chunk in stride(from: 0, to: ids.count, by: 500) {
                 let part = Array(ids[chunk..<min(ids.count, chunk + 500)])
                 let rows = try Row.fetchAll(db, sql: """
-                    SELECT id, docid, replaces, mailbox_id, uid, internal_date, kind, raw FROM queue
+                    SELECT \(QueuedMessage.columns) FROM queue
                     WHERE id IN (\(part.map { _ in "?" }.joined(separator: ","))) ORDER BY id
                     """, arguments: StatementArguments(part))
-                for r in rows {
-                    let data: Data = r["raw"] ?? Data()
-                    out.append(QueuedMessage(id: r["id"], docid: r["docid"], replaces: r["replaces"], mailboxID: r["mailbox_id"],
-                                             uid: r["uid"], internalDate: r["internal_date"], kind: r["kind"], payload: [UInt8](data)))
-                }
+                out += rows.map(QueuedMessage.init)
             }
             return out
         }
@@ -309,21 +315,6 @@ extension Catalog {
                 try db.execute(sql: "DELETE FROM queue WHERE id IN (\(part.map { _ in "?" }.joined(separator: ",")))",
                                arguments: StatementArguments(part))
             }
-        }
-    }
-
-    /// Queued docids and the docids they overwrite (hidden until the indexer deletes them).
-    public func queueState() throws(MailsiftError) -> (queued: Set<Int64>, replaced: Set<Int64>, count: Int) {
-        try read { db in
-            var queued = Set<Int64>(), replaced = Set<Int64>()
-            let rows = try Row.fetchCursor(db, sql: "SELECT docid, replaces FROM queue")
-            var n = 0
-            while let r = try rows.next() {
-                queued.insert(r["docid"])
-                if let x: Int64 = r["replaces"] { replaced.insert(x) }
-                n += 1
-            }
-            return (queued, replaced, n)
         }
     }
 }

@@ -209,16 +209,17 @@ enum DocumentBuilder {
             // marker term, and substring search always checks such messages' stored text.
             let after = analyzer.stats
             let dropped = unindexed || after.longTokens != before.longTokens || after.noiseBytes != before.noiseBytes
-            // The body and attachment text (what IMAP BODY searches) keep their runs.
-            let kept = field == .body || field == .attachmentText
-            let hazards = (dropped || kept) && Self.hasFoldHazards(text)
-            if kept, dropped || hazards, let runs = Self.unindexedRuns(text, tokens, hazards: hazards),
-               (unindexedRuns?.utf8.count ?? 0) + runs.utf8.count <= Self.maxUnindexedBytes {
-                // Only words without terms: a key found in no term can only be in them.
-                terms.append((Self.unindexedRunsMarker, 0))
-                unindexedRuns = (unindexedRuns ?? "") + runs
-            } else if dropped || hazards || (!kept && Self.hasFoldHazards(text)) {
-                terms.append((Self.unindexedMarker, 0))
+            let hazards = Self.hasFoldHazards(text)
+            if dropped || hazards {
+                // The body and attachment text (what IMAP BODY searches) keep the runs without
+                // terms: a word-shaped key found in no term can only be in them.
+                if field == .body || field == .attachmentText, let runs = Self.unindexedRuns(text, tokens, hazards: hazards),
+                   (unindexedRuns?.utf8.count ?? 0) + runs.utf8.count <= Self.maxUnindexedBytes {
+                    terms.append((Self.unindexedRunsMarker, 0))
+                    unindexedRuns = (unindexedRuns ?? "") + runs
+                } else {
+                    terms.append((Self.unindexedMarker, 0))
+                }
             }
             fields.append(IndexDocument.FieldTerms(field: field, terms: terms))
             if !variants.isEmpty { fields.append(IndexDocument.FieldTerms(field: field, terms: variants, variants: true)) }

@@ -77,6 +77,7 @@ public final class LiveIndex: @unchecked Sendable {
         /// Pending segments, each of some queue rows (built per accept, so an add costs a
         /// segment of its own messages, not of the whole queue).
         var parts: [PendingPart] = []
+        /// Queue rows as of the published snapshot.
         var queued = 0
     }
 
@@ -109,12 +110,12 @@ public final class LiveIndex: @unchecked Sendable {
     /// queued are expunged; indexed documents that are neither live nor queued-over are deleted.
     private func reconcile(_ committed: IndexReader) throws(MailsiftError) {
         let indexed = Set(try committed.liveDocuments().map(\.id))
-        let rows = try catalog.queued(limit: .max, maxBytes: .max)
+        let rows = try catalog.queueIndex()
         try catalog.dequeue(ids: rows.filter { indexed.contains($0.docid) }.map(\.id))
-        let queue = try catalog.queueState()
+        let queue = rows.filter { !indexed.contains($0.docid) }
         let live = try catalog.liveDocids()
-        try catalog.expunge(docids: Array(live.subtracting(indexed).subtracting(queue.queued)))
-        let stale = indexed.subtracting(live).subtracting(queue.replaced)
+        try catalog.expunge(docids: Array(live.subtracting(indexed).subtracting(queue.map(\.docid))))
+        let stale = indexed.subtracting(live).subtracting(queue.compactMap(\.replaces))
         if !stale.isEmpty {
             try withWriter { () throws(MailsiftError) in
                 try writer.delete(ids: stale)
@@ -122,7 +123,6 @@ public final class LiveIndex: @unchecked Sendable {
             }
             try publishCommit(dequeued: [])
         }
-        state.withLock { $0.queued = queue.count - rows.filter { indexed.contains($0.docid) }.count }
     }
 
     /// Set (under the writer lock) once the user's directory is removed.
@@ -192,10 +192,7 @@ public final class LiveIndex: @unchecked Sendable {
             defer { queueLock.unlock() }
             ids = try catalog.enqueue(items, inFlight: draining)
         }
-        state.withLock {
-            $0.queueVersion &+= 1
-            $0.queued += items.count
-        }
+        state.withLock { $0.queueVersion &+= 1 }
         try publishSnapshot()
         return ids.map(\.docid)
     }
@@ -243,7 +240,6 @@ public final class LiveIndex: @unchecked Sendable {
             state.withLock { s in
                 s.committed = next
                 s.queueVersion &+= 1
-                s.queued -= dequeued.count
                 for id in dequeued { s.analyzed[id] = nil }
             }
         }
@@ -291,8 +287,8 @@ public final class LiveIndex: @unchecked Sendable {
         // Under the publish lock: the committed reader and the queue as one consistent pair
         // (a commit swaps the reader and dequeues under it). Searches never take it.
         publishLock.lock()
-        let (committed, version, queued) = state.withLock { s in (s.committed, s.queueVersion, s.queued) }
-        let read = Result { () throws(MailsiftError) in queued <= 0 ? [] : try catalog.queueIndex() }
+        let (committed, version) = state.withLock { s in (s.committed, s.queueVersion) }
+        let read = Result { () throws(MailsiftError) in try catalog.queueIndex() }
         publishLock.unlock()
         let index = try read.get()
         let live = Set(index.map(\.id))
@@ -335,6 +331,7 @@ public final class LiveIndex: @unchecked Sendable {
                 s.published = reader
                 s.publishedVersion = version
                 s.parts = parts
+                s.queued = index.count
             }
         }
     }
@@ -352,7 +349,6 @@ public final class LiveIndex: @unchecked Sendable {
             try writer.commit()
             try publishCommit(dequeued: [])
         }
-        try refreshQueueCount()
         return rows.count
     }
 
@@ -363,16 +359,6 @@ public final class LiveIndex: @unchecked Sendable {
             try writer.commit()
             try publishCommit(dequeued: [])
         }
-        try refreshQueueCount()
-    }
-
-    private func refreshQueueCount() throws(MailsiftError) {
-        let n = try catalog.queueState().count
-        state.withLock {
-            $0.queued = n
-            $0.queueVersion &+= 1
-        }
-        try publishSnapshot()
     }
 
     public func changeFlags(mailbox: Int64, where contains: (Int64) -> Bool, flags: MessageFlags, keywords: [String],

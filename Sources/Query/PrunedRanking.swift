@@ -11,22 +11,24 @@ import MailsiftCore
 /// thousand of them. The scores are computed in the same order of operations as the
 /// exhaustive ranking, so the page is the same, bit for bit.
 extension Execution {
+    /// BM25 idf of a query term: from its largest document frequency in any of its fields,
+    /// over every segment (the exhaustive and the pruned ranking use this one).
+    func idf(_ alternatives: [String], _ fields: [Field]) throws(MailsiftError) -> Double {
+        var df = 0
+        for f in fields {
+            var fieldDF = 0
+            for segment in segments {
+                for term in alternatives { fieldDF += try lookupBoth(segment, f, term).reduce(0) { $0 + Int($1.docFreq) } }
+            }
+            df = max(df, fieldDF)
+        }
+        let n = Double(max(1, engine.reader.documentCount))
+        return df > 0 ? log(1 + (n - Double(df) + 0.5) / (Double(df) + 0.5)) : 0
+    }
+
     func rankedTop(_ k: Int, terms queryTerms: [(alternatives: [String], fields: [Field])], matchDocs: [[UInt32]],
                    bases: [Int]) throws(MailsiftError) -> [Entry] {
-        let n = Double(max(1, engine.reader.documentCount))
-        // idf per query term: from the largest field document frequency, as the exhaustive path.
-        var idfs: [Double] = []
-        for (alternatives, fields) in queryTerms {
-            var df = 0
-            for f in fields {
-                var fieldDF = 0
-                for segment in segments {
-                    for term in alternatives { fieldDF += try lookupBoth(segment, f, term).reduce(0) { $0 + Int($1.docFreq) } }
-                }
-                df = max(df, fieldDF)
-            }
-            idfs.append(df > 0 ? log(1 + (n - Double(df) + 0.5) / (Double(df) + 0.5)) : 0)
-        }
+        let idfs = try queryTerms.map { (t) throws(MailsiftError) -> Double in try idf(t.alternatives, t.fields) }
         struct Window { var bound: Double; var segment: Int; var window: Int }
         struct Source { var info: TermPostingsInfo; var scale: Double; var body: Bool }
         // Per segment, per query term: its postings in field order (then alternatives, then

@@ -352,6 +352,36 @@ final class Execution {
         }
     }
 
+    /// Every match's sort key, and the first `to` of them in the page's order (a bounded
+    /// heap when the page is a small part of the result).
+    func pageEntries(_ matchDocs: [[UInt32]], matchBase: [Int], scores: [Double], bases: [Int], to: Int) throws(MailsiftError) -> [Entry] {
+        var entries: [Entry] = []
+        entries.reserveCapacity(matchBase.last.map { $0 + (matchDocs.last?.count ?? 0) } ?? 0)
+        for (s, list) in matchDocs.enumerated() {
+            let seg = segments[s]
+            switch options.sort {
+            case .relevance:
+                for (k, d) in list.enumerated() {
+                    entries.append(Entry(segment: s, doc: d, key: scores.isEmpty ? 0 : scores[matchBase[s] + k], tie: Int64(bases[s] + Int(d))))
+                }
+            case .newest, .oldest:
+                let sent = try seg.column(.sentDate), arrival = try seg.column(.internalDate)
+                for d in list {
+                    let date = sent[Int(d)] != 0 ? sent[Int(d)] : arrival[Int(d)]
+                    entries.append(Entry(segment: s, doc: d, key: Double(date), tie: Int64(bases[s] + Int(d))))
+                }
+            case .uid:
+                let boxes = try seg.column(.mailbox), uids = try seg.column(.uid)
+                for d in list { entries.append(Entry(segment: s, doc: d, key: Double(boxes[Int(d)]), tie: uids[Int(d)])) }
+            }
+        }
+        let descending = options.sort == .relevance || options.sort == .newest
+        let before: (Entry, Entry) -> Bool = descending ? { ($0.key, $0.tie) > ($1.key, $1.tie) } : { ($0.key, $0.tie) < ($1.key, $1.tie) }
+        if to < entries.count / 4 { return Self.first(to, of: entries, by: before) }
+        entries.sort(by: before)
+        return entries
+    }
+
     /// The first index after `i` whose doc is ≥ `target` in ascending `docs` (`docs.count`
     /// when none): doubling steps, then a binary search, so a long jump costs its logarithm.
     static func gallop(_ docs: [UInt32], after i: Int, to target: UInt32) -> Int {
@@ -712,7 +742,7 @@ final class Execution {
         var t = text, n = needle
         return t.withUTF8 { hay -> Bool? in
             n.withUTF8 { nd -> Bool? in
-                guard let nb = nd.baseAddress, !nd.isEmpty else { return true }
+                guard nd.baseAddress != nil, !nd.isEmpty else { return true }
                 var lower = [UInt8](repeating: 0, count: hay.count)
                 var nonASCII = false
                 for i in 0..<hay.count {
@@ -1216,26 +1246,20 @@ extension Execution {
         }
         // A page of a large ranked result: the pruned ranking scores only the windows of
         // documents that can reach it (the same scores, the same order).
-        let pageEnd = min(max(0, options.offset), m) + min(max(0, options.limit), m - min(max(0, options.offset), m))
+        let total = m
+        let from = min(max(0, options.offset), total)
+        let to = from + min(max(0, options.limit), total - from)
         var pruned: [Entry]?
-        if options.sort == .relevance, !queryTerms.isEmpty, pageEnd > 0, pageEnd < m / 4, !options.exhaustiveRanking {
-            pruned = try rankedTop(pageEnd, terms: queryTerms, matchDocs: matchDocs, bases: bases)
+        if options.sort == .relevance, !queryTerms.isEmpty, to > 0, to < total / 4, !options.exhaustiveRanking {
+            pruned = try rankedTop(to, terms: queryTerms, matchDocs: matchDocs, bases: bases)
         }
         var scores: [Double] = []
         if pruned == nil, options.sort == .relevance, !queryTerms.isEmpty, m > 0 {
             scores = [Double](repeating: 0, count: m)
             var tf = [Double](repeating: 0, count: m)
-            let n = Double(max(1, engine.reader.documentCount))
             for (alternatives, fields) in queryTerms {
-                var df = 0
                 for f in fields {
                     let w = Self.fieldWeights[f] ?? 1
-                    // Document frequency in this field over every segment (largest field wins).
-                    var fieldDF = 0
-                    for segment in segments {
-                        for term in alternatives { fieldDF += try lookupBoth(segment, f, term).reduce(0) { $0 + Int($1.docFreq) } }
-                    }
-                    df = max(df, fieldDF)
                     for (s, segment) in segments.enumerated() where !matchDocs[s].isEmpty {
                         try checkDeadline()
                         for term in alternatives {
@@ -1272,7 +1296,7 @@ extension Execution {
                         }
                     }
                 }
-                let idf = df > 0 ? log(1 + (n - Double(df) + 0.5) / (Double(df) + 0.5)) : 0
+                let idf = try idf(alternatives, fields)
                 for i in 0..<m where tf[i] > 0 {
                     scores[i] += idf * tf[i] / (Self.k1 + tf[i])
                     tf[i] = 0
@@ -1280,39 +1304,8 @@ extension Execution {
             }
         }
         // Sort keys: read only what the order needs (relevance ties go to the later doc).
-        var entries: [Entry] = pruned ?? []
-        entries.reserveCapacity(pruned == nil ? m : 0)
-        for (s, list) in matchDocs.enumerated() where pruned == nil {
-            let seg = segments[s]
-            switch options.sort {
-            case .relevance:
-                for (k, d) in list.enumerated() {
-                    entries.append(Entry(segment: s, doc: d, key: scores.isEmpty ? 0 : scores[matchBase[s] + k], tie: Int64(bases[s] + Int(d))))
-                }
-            case .newest, .oldest:
-                let sent = try seg.column(.sentDate), arrival = try seg.column(.internalDate)
-                for d in list {
-                    let date = sent[Int(d)] != 0 ? sent[Int(d)] : arrival[Int(d)]
-                    entries.append(Entry(segment: s, doc: d, key: Double(date), tie: Int64(bases[s] + Int(d))))
-                }
-            case .uid:
-                let boxes = try seg.column(.mailbox), uids = try seg.column(.uid)
-                for d in list { entries.append(Entry(segment: s, doc: d, key: Double(boxes[Int(d)]), tie: uids[Int(d)])) }
-            }
-        }
-        let total = m
-        let from = min(max(0, options.offset), total)
-        let to = from + min(max(0, options.limit), total - from)
-        let descending = options.sort == .relevance || options.sort == .newest
-        let before: (Entry, Entry) -> Bool = descending ? { ($0.key, $0.tie) > ($1.key, $1.tie) } : { ($0.key, $0.tie) < ($1.key, $1.tie) }
-        // A page of a large result: only the first `to` are ordered (a bounded heap).
-        if pruned != nil {
-            // Already the first `to`, in order.
-        } else if to < total / 4 {
-            entries = Self.first(to, of: entries, by: before)
-        } else {
-            entries.sort(by: before)
-        }
+        let entries: [Entry]
+        if let pruned { entries = pruned } else { entries = try pageEntries(matchDocs, matchBase: matchBase, scores: scores, bases: bases, to: to) }
         var hits: [SearchResultHit] = []
         var ids: [Int64] = []
         for e in entries[from..<to] { ids.append(try segments[e.segment].id(of: e.doc)) }

@@ -1,4 +1,5 @@
 import Foundation
+import IndexEngine
 import Ingest
 import Logging
 import MailsiftCore
@@ -58,8 +59,8 @@ final class Indexer: Sendable {
     }
 
     /// Notes durably that `user` has queued work (before the add is acknowledged).
-    func markQueued(_ user: String, directoryName: String) {
-        let path = markerDirectory + "/" + directoryName
+    func markQueued(_ user: String, _ directory: UserDirectory) {
+        let path = markerPath(directory)
         if FileManager.default.fileExists(atPath: path) { return }
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return }
@@ -130,7 +131,7 @@ final class Indexer: Sendable {
                     if try index.maybeMerge() { metrics.merged() }
                 }
                 remaining = index.queuedCount
-                if remaining == 0 { unlink(markerDirectory + "/" + Self.directoryName(index)) }
+                if remaining == 0 { unmark(index.directory) }
             } catch {
                 metrics.error("indexer")
                 logger.error("indexing failed", metadata: ["user": "\(user)", "error": "\(error)"])
@@ -149,8 +150,14 @@ final class Indexer: Sendable {
 }
 
 extension Indexer {
-    static func directoryName(_ index: LiveIndex) -> String {
-        index.directory.path.split(separator: "/").last.map(String.init) ?? "_"
+    /// The user's marker file: named after the user's directory (a hash, never the name).
+    func markerPath(_ directory: UserDirectory) -> String {
+        markerDirectory + "/" + (directory.path.split(separator: "/").last.map(String.init) ?? "_")
+    }
+
+    /// The user has nothing queued any more (or is deleted).
+    func unmark(_ directory: UserDirectory) {
+        unlink(markerPath(directory))
     }
 }
 

@@ -62,8 +62,8 @@ public final class MailsiftServer: Sendable {
     /// Runs until SIGTERM or SIGINT.
     public func run() async throws {
         if let token = configuration.token, token.isEmpty { throw MailsiftError(.invalidInput, "the token file is empty") }
-        if let listen = configuration.listen {
-            let (host, _) = try Self.hostPort(listen)
+        let tcp = try configuration.listen.map { (l) throws(MailsiftError) in try Self.hostPort(l) }
+        if let (host, _) = tcp {
             let loopback = host == "127.0.0.1" || host == "::1" || host == "localhost" || host.hasPrefix("127.")
             if configuration.token == nil && !(loopback && configuration.insecureLoopback) {
                 throw MailsiftError(.invalidInput, "TCP needs --token-file (or --insecure-loopback on a loopback address)")
@@ -87,8 +87,7 @@ public final class MailsiftServer: Sendable {
                                   onServerRunning: { _ in chmod(path, 0o660) }, logger: logger)
             services.append(app)
         }
-        if let listen = configuration.listen {
-            let (host, port) = try Self.hostPort(listen)
+        if let (host, port) = tcp {
             let app = Application(router: makeRouter(authenticate: configuration.token != nil), server: Self.http1,
                                   configuration: .init(address: .hostname(host, port: port), serverName: "mailsift"), logger: logger)
             services.append(app)
@@ -214,7 +213,7 @@ public final class MailsiftServer: Sendable {
             throw APIError(.tooManyRequests, "queue_full", "\(index.queuedCount) messages are waiting to be indexed for this user; retry later")
         }
         let ids = try await blocking(write: true) {
-            self.indexer.markQueued(user, directoryName: Indexer.directoryName(index))
+            self.indexer.markQueued(user, index.directory)
             return try index.accept(messages)
         }
         indexer.schedule(user)
@@ -289,15 +288,22 @@ public final class MailsiftServer: Sendable {
         return id
     }
 
+    /// The user's open index, a mailbox of it, and a test of UIDs against a UID set (`*`
+    /// being the mailbox's highest UID).
+    func uidTarget(_ user: String, _ name: String?, _ guid: String?, _ set: SequenceSet) throws -> (LiveIndex, Int64, (Int64) -> Bool) {
+        let index = try registry.index(user, create: false)
+        let box = try mailboxID(index, name: name, guid: guid)
+        let largest = UInt32(clamping: try index.catalog.highestUID(mailbox: box))
+        return (index, box, { set.contains(UInt32(clamping: $0), largest: largest) })
+    }
+
     func expunge(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let user = try user(context)
         let body = try await decode(ExpungeRequest.self, request)
         let set = try Self.uidSet(body.uids)
         let n = try await blocking(write: true) {
-            let index = try self.registry.index(user, create: false)
-            let box = try self.mailboxID(index, name: body.mailbox, guid: body.mailboxGuid)
-            let largest = try index.catalog.highestUID(mailbox: box)
-            return try index.expunge(mailbox: box) { set.contains(UInt32(clamping: $0), largest: UInt32(clamping: largest)) }
+            let (index, box, matches) = try self.uidTarget(user, body.mailbox, body.mailboxGuid, set)
+            return try index.expunge(mailbox: box, where: matches)
         }
         return try Self.json(CountResponse(count: n))
     }
@@ -309,11 +315,8 @@ public final class MailsiftServer: Sendable {
         let flags = try Self.flags(body.flags ?? [])
         guard let mode = FlagMode(rawValue: body.mode ?? "add") else { throw APIError(.badRequest, "invalid_input", "mode: set, add or remove") }
         let n = try await blocking(write: true) {
-            let index = try self.registry.index(user, create: false)
-            let box = try self.mailboxID(index, name: body.mailbox, guid: body.mailboxGuid)
-            let largest = try index.catalog.highestUID(mailbox: box)
-            return try index.changeFlags(mailbox: box, where: { set.contains(UInt32(clamping: $0), largest: UInt32(clamping: largest)) },
-                                         flags: flags, keywords: body.keywords ?? [], mode: mode)
+            let (index, box, matches) = try self.uidTarget(user, body.mailbox, body.mailboxGuid, set)
+            return try index.changeFlags(mailbox: box, where: matches, flags: flags, keywords: body.keywords ?? [], mode: mode)
         }
         return try Self.json(CountResponse(count: n))
     }
@@ -348,7 +351,7 @@ public final class MailsiftServer: Sendable {
             let index = try self.registry.index(user, create: false)
             self.registry.forget(user)
             try index.remove()
-            unlink(self.configuration.dataRoot + "/.queued/" + (dir.path.split(separator: "/").last.map(String.init) ?? "_"))
+            self.indexer.unmark(dir)
         }
         return try Self.json(CountResponse(count: 1))
     }

@@ -13,6 +13,9 @@ extension MailsiftServer {
     /// The user a public (ownerless) namespace's documents belong to: Dovecot sends `user:""`.
     static let publicNamespaceUser = "(public)"
 
+    /// The index a Solr document's or query's user maps to.
+    static func solrUser(_ user: String) -> String { user.isEmpty ? publicNamespaceUser : user }
+
     static func xml(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/xml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
@@ -26,16 +29,15 @@ extension MailsiftServer {
         } catch {
             throw APIError(.badRequest, "invalid_query", error.description)
         }
-        guard var user = query.user else { throw APIError(.badRequest, "invalid_query", "the query names no user (user:NAME)") }
-        if user.isEmpty { user = Self.publicNamespaceUser }
+        guard let named = query.user else { throw APIError(.badRequest, "invalid_query", "the query names no user (user:NAME)") }
+        let user = Self.solrUser(named)
         let wantsBox = select.wants("box")
         let wantsScore = select.wants("score")
         let rows = max(0, select.rows)
-        let frozenUser = user
         return try await searchSlot {
-            var open = registry.openIndex(frozenUser)
+            var open = registry.openIndex(user)
             if open == nil {
-                open = try await blocking { try self.registry.exists(frozenUser) ? try self.registry.index(frozenUser, create: false) : nil }
+                open = try await blocking { try self.registry.exists(user) ? try self.registry.index(user, create: false) : nil }
             }
             let docs: [(uid: UInt32, box: String?, score: Double?)]? = try await blocking { [open] in
                 guard let index = open else { return nil }
@@ -86,8 +88,7 @@ extension MailsiftServer {
                     guard let uid = doc.uid ?? parsed?.uid, uid > 0, let box = doc.box ?? parsed?.box else {
                         throw APIError(.badRequest, "invalid_update", "a document needs uid and box (or an id uid/box/user)")
                     }
-                    var user = doc.user ?? parsed?.user ?? ""
-                    if user.isEmpty { user = Self.publicNamespaceUser }
+                    let user = Self.solrUser(doc.user ?? parsed?.user ?? "")
                     let f = doc.fields
                     let message = ExtractedMessage(from: Self.headerField(f["from"]), to: Self.headerField(f["to"]), cc: Self.headerField(f["cc"]),
                                                    bcc: Self.headerField(f["bcc"]), subject: Self.headerField(f["subject"]),
@@ -104,7 +105,7 @@ extension MailsiftServer {
                 var byUser: [String: [String: Set<Int64>]] = [:]
                 for id in ids {
                     guard let p = SolrDocument.parseID(id) else { continue }  // ids we never gave out: nothing to delete
-                    byUser[p.user.isEmpty ? Self.publicNamespaceUser : p.user, default: [:]][p.box, default: []].insert(Int64(p.uid))
+                    byUser[Self.solrUser(p.user), default: [:]][p.box, default: []].insert(Int64(p.uid))
                 }
                 for (user, boxes) in byUser {
                     try await blocking(write: true) {
