@@ -29,6 +29,9 @@ public struct SearchOptions: Sendable {
     public var savedResult: Set<Int64>?
     /// Score every match instead of pruning by window bounds (tests compare the two).
     public var exhaustiveRanking = false
+    /// Hits carry the message's source file (read from the catalog); a caller that does not
+    /// show it saves that read.
+    public var sourcePaths = true
     public var limits = QueryLimits()
     /// "Now" for relative dates, seconds since 1970.
     public var now: Int64
@@ -156,6 +159,13 @@ final class Execution {
     /// Reused by `addPostings`.
     var docScratch: [UInt32] = []
     private var locations: [Int64: (Int, UInt32)]?
+    struct LookupKey: Hashable {
+        var segment: ObjectIdentifier
+        var field: UInt8
+        var term: String
+    }
+    /// Term lookups of this query (`lookupBoth`).
+    private var lookups: [LookupKey: [TermPostingsInfo]] = [:]
 
     init(engine: QueryEngine, options: SearchOptions) throws(MailsiftError) {
         self.engine = engine
@@ -787,12 +797,16 @@ final class Execution {
     }
 
     /// The term in the field's own terms and among its diacritic-folded variants.
+    /// Remembered for the query: matching, ranking and idf ask for the same terms.
     func lookupBoth(_ segment: SegmentReader, _ field: Field, _ term: String) throws(MailsiftError) -> [TermPostingsInfo] {
+        let memo = LookupKey(segment: ObjectIdentifier(segment), field: field.rawValue, term: term)
+        if let known = lookups[memo] { return known }
         let bytes = Array(term.utf8)
         var out: [TermPostingsInfo] = []
         for key in [field.rawValue, field.variantKeyByte] {
             if let info = try lookup(segment, key: [key] + bytes) { out.append(info) }
         }
+        lookups[memo] = out
         return out
     }
 
@@ -1309,9 +1323,11 @@ extension Execution {
         var hits: [SearchResultHit] = []
         var ids: [Int64] = []
         for e in entries[from..<to] { ids.append(try segments[e.segment].id(of: e.doc)) }
-        let rows = try engine.catalog.messages(ids)
-        for (e, id) in zip(entries[from..<to], ids) {
-            let mailbox = try segments[e.segment].value(.mailbox, e.doc)
+        var mailboxes: [Int64] = []
+        for e in entries[from..<to] { mailboxes.append(try segments[e.segment].value(.mailbox, e.doc)) }
+        // The catalog only for source paths, or a mailbox created after the names were read.
+        let rows = options.sourcePaths || mailboxes.contains(where: { mailboxIDs[$0] == nil }) ? try engine.catalog.messages(ids) : [:]
+        for ((e, id), mailbox) in zip(zip(entries[from..<to], ids), mailboxes) {
             let row = rows[id]
             let wanted: Set<UInt8> = options.snippets ? [Field.from.rawValue, Field.subject.rawValue, Field.body.rawValue]
                 : [Field.from.rawValue, Field.subject.rawValue]

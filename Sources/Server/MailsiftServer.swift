@@ -152,6 +152,11 @@ public final class MailsiftServer: Sendable {
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        if let fast = value as? FastJSONEncodable {
+            var out = JSONOutput()
+            fast.write(to: &out)
+            return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out.bytes)))
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(value)
@@ -438,6 +443,7 @@ public final class MailsiftServer: Sendable {
             options.offset = max(0, body.offset ?? 0)
             options.limit = min(max(0, body.limit ?? 50), 10_000)
             options.snippets = body.snippets ?? true
+            options.sourcePaths = false
             let index = try await searchIndex(user)
             let frozen = options
             let response = try await blocking {
