@@ -43,8 +43,12 @@ struct SegmentBuilder {
     private(set) var ids: [Int64] = []
 
     init(storedCompressionLevel: Int32 = 0) {
-        stored = StoredFieldsWriter(compressionLevel: storedCompressionLevel)
+        stored = StoredFieldsWriter(compressionLevel: storedCompressionLevel, headFields: Self.storedHeadFields)
     }
+
+    /// Stored in the blocks' head parts: the short fields a results page shows (sender,
+    /// subject) and the address fields substring search checks.
+    static let storedHeadFields: Set<UInt8> = Set([Field.from, .to, .cc, .bcc, .subject].map(\.rawValue))
 
     /// Bytes held, for the RAM budget: the pool, the term table and states, stored text (its
     /// compressed blocks and the block being filled), values and ids.

@@ -37,7 +37,7 @@ enum SegmentMerger {
         }
 
         // Stored text and values, document by document.
-        var stored = StoredFieldsWriter(compressionLevel: storedCompressionLevel)
+        var stored = StoredFieldsWriter(compressionLevel: storedCompressionLevel, headFields: SegmentBuilder.storedHeadFields)
         var values = DocValuesWriter(columns: DocumentValues.columns)
         var row: [UInt64] = []
         for (reader, deletions) in inputs {

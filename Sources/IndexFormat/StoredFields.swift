@@ -1,33 +1,48 @@
 import CLZ4
 import Synchronization
 
-/// Reads a stored-fields file (layout: StoredFieldsWriter) in place. Opening checks the
-/// checksum and trailer only; `document(_:)` binary-searches the fixed-width block index,
-/// decompresses that one block and decodes the document.
+/// Reads a stored-fields file (layout: StoredFieldsWriter; versions 1 and 2) in place.
+/// Opening checks the checksum and trailer only; `document(_:)` binary-searches the
+/// fixed-width block index, decompresses what it needs of that one block and decodes the
+/// document. In version 2 each block has a small head part (the writer's head fields: the
+/// sender and subject a results page shows) compressed apart from the rest, so a page reads
+/// a few KiB per hit instead of a whole block.
 ///
-/// A one-block cache (behind a Mutex) serves the common pattern of fetching consecutive
-/// docIDs (verifying sorted candidates, building a result page's snippets).
+/// A one-block cache per part (behind a Mutex) serves the common pattern of fetching
+/// consecutive docIDs (verifying sorted candidates, building a result page's snippets).
 ///
 /// `@unchecked Sendable`: the buffer pointer is only read, and the caller keeps the bytes
 /// alive and unchanged while the reader is in use (a read-only mapping of an immutable
-/// segment file); the only mutable state, the cache, is behind a Mutex.
+/// segment file); the only mutable state, the caches, are behind Mutexes.
 public final class StoredFieldsReader: @unchecked Sendable {
     let file: UnsafeRawBufferPointer
     let contentStart: Int
     let indexStart: Int
+    public let version: UInt32
     public let documentCount: Int
     public let blockCount: Int
     /// The compression level the writer used (informational).
     public let compressionLevel: Int32
+    /// Field ids (0…63) kept in the blocks' head parts (version 2; 0 in version 1).
+    public let headFields: UInt64
+    let entrySize: Int
 
     private struct CachedBlock {
         var block: Int
         var raw: [UInt8]
     }
     private let cache = Mutex<CachedBlock?>(nil)
+    private let headCache = Mutex<CachedBlock?>(nil)
 
     public init(_ file: UnsafeRawBufferPointer) throws(IndexFormatError) {
-        var (_, content, t) = try FileFraming.open(file, format: StoredFieldsFormat.name, supported: 1...1, trailerSize: StoredFieldsFormat.trailerSize)
+        let (v, content) = try FileFraming.open(file, format: StoredFieldsFormat.name, supported: 1...StoredFieldsFormat.version)
+        version = v
+        let trailerSize = v == 1 ? StoredFieldsFormat.trailerSizeV1 : StoredFieldsFormat.trailerSize
+        entrySize = v == 1 ? StoredFieldsFormat.indexEntrySizeV1 : StoredFieldsFormat.indexEntrySize
+        guard content.count >= trailerSize else {
+            throw IndexFormatError(.corrupt, "\(StoredFieldsFormat.name) content too short for its trailer", offset: content.lowerBound)
+        }
+        var t = ByteReader(file, offset: content.upperBound - trailerSize)
         self.file = file
         contentStart = content.lowerBound
         let trailerAt = t.offset
@@ -35,12 +50,13 @@ public final class StoredFieldsReader: @unchecked Sendable {
         let docs = try t.u64()
         let blocks = Int(try t.u32())
         compressionLevel = Int32(bitPattern: try t.u32())
+        headFields = v == 1 ? 0 : try t.u64()
         guard indexOffset <= UInt64(trailerAt - contentStart) else {
             throw IndexFormatError(.corrupt, "stored index offset \(indexOffset) beyond the content", offset: trailerAt)
         }
         indexStart = contentStart + Int(indexOffset)
-        // The index must be exactly blocks × 24 bytes up to the trailer (blocks < 2^32).
-        guard blocks * StoredFieldsFormat.indexEntrySize == trailerAt - indexStart else {
+        // The index must be exactly blocks × entry size bytes up to the trailer (blocks < 2^32).
+        guard blocks * entrySize == trailerAt - indexStart else {
             throw IndexFormatError(.corrupt, "stored index of \(trailerAt - indexStart) bytes does not hold \(blocks) blocks", offset: indexStart)
         }
         guard docs <= UInt64(UInt32.max), (blocks == 0) == (docs == 0), UInt64(blocks) <= docs else {
@@ -50,32 +66,64 @@ public final class StoredFieldsReader: @unchecked Sendable {
         blockCount = blocks
     }
 
-    struct BlockEntry {
-        var firstDoc: Int
+    /// One part of a block: where its bytes are and how to decode them.
+    struct Part {
         var rawSize: Int
         var storedSize: Int
         var codec: UInt8
         var offset: Int  // absolute
     }
 
-    func entry(_ i: Int) throws(IndexFormatError) -> BlockEntry {
-        let at = indexStart + i * StoredFieldsFormat.indexEntrySize
-        var r = ByteReader(file, offset: at)
-        let first = Int(try r.u32())
-        let raw = Int(try r.u32())
-        let stored = Int(try r.u32())
-        let codec = try r.u8()
-        r.offset += 3
-        let off = try r.u64()
-        // storedSize also goes to LZ4 as an Int32: bounded here, for files over 2 GiB.
-        guard off <= UInt64(indexStart - contentStart), stored <= indexStart - contentStart - Int(off), stored <= Int(Int32.max) else {
-            throw IndexFormatError(.corrupt, "stored block \(i) at \(off)+\(stored) overruns the block area", offset: at)
-        }
-        return BlockEntry(firstDoc: first, rawSize: raw, storedSize: stored, codec: codec, offset: contentStart + Int(off))
+    struct BlockEntry {
+        var firstDoc: Int
+        /// The head part (version 2; empty in version 1).
+        var head: Part
+        /// The rest of the fields (version 1: all of them).
+        var rest: Part
     }
 
-    /// The fields of document `docID`, in the order they were added; with `only`, just the
-    /// first value of each of those fields (the others are skipped without decoding).
+    func entry(_ i: Int) throws(IndexFormatError) -> BlockEntry {
+        let at = indexStart + i * entrySize
+        var r = ByteReader(file, offset: at)
+        let area = indexStart - contentStart
+        if version == 1 {
+            let first = Int(try r.u32())
+            let raw = Int(try r.u32())
+            let stored = Int(try r.u32())
+            let codec = try r.u8()
+            r.offset += 3
+            let off = try r.u64()
+            // storedSize also goes to LZ4 as an Int32: bounded here, for files over 2 GiB.
+            guard off <= UInt64(area), stored <= area - Int(off), stored <= Int(Int32.max) else {
+                throw IndexFormatError(.corrupt, "stored block \(i) at \(off)+\(stored) overruns the block area", offset: at)
+            }
+            return BlockEntry(firstDoc: first, head: Part(rawSize: 0, storedSize: 0, codec: StoredFieldsFormat.codecRaw, offset: contentStart + Int(off)),
+                              rest: Part(rawSize: raw, storedSize: stored, codec: codec, offset: contentStart + Int(off)))
+        }
+        let first = Int(try r.u32())
+        let headRaw = Int(try r.u32())
+        let headStored = Int(try r.u32())
+        let raw = Int(try r.u32())
+        let stored = Int(try r.u32())
+        let headCodec = try r.u8()
+        let codec = try r.u8()
+        r.offset += 2
+        let off = try r.u64()
+        guard off <= UInt64(area), headStored <= area - Int(off), stored <= area - Int(off) - headStored,
+              headStored <= Int(Int32.max), stored <= Int(Int32.max) else {
+            throw IndexFormatError(.corrupt, "stored block \(i) at \(off)+\(headStored)+\(stored) overruns the block area", offset: at)
+        }
+        let start = contentStart + Int(off)
+        return BlockEntry(firstDoc: first, head: Part(rawSize: headRaw, storedSize: headStored, codec: headCodec, offset: start),
+                          rest: Part(rawSize: raw, storedSize: stored, codec: codec, offset: start + headStored))
+    }
+
+    /// Whether field `id` lives in the blocks' head parts.
+    func inHead(_ id: UInt8) -> Bool { id < 64 && headFields & (1 << UInt64(id)) != 0 }
+
+    /// The fields of document `docID`: the head fields, then the others, each in the order
+    /// they were added; with `only`, just the first value of each of those fields (the others
+    /// are skipped without decoding, and a part holding none of them is not read).
     public func document(_ docID: UInt32, only: Set<UInt8>? = nil) throws(IndexFormatError) -> [(UInt8, String)] {
         let doc = Int(docID)
         guard doc < documentCount else {
@@ -94,29 +142,45 @@ public final class StoredFieldsReader: @unchecked Sendable {
         let e = try entry(b)
         let next = b + 1 < blockCount ? try entry(b + 1).firstDoc : documentCount
         guard next > e.firstDoc, next <= documentCount else {
-            throw IndexFormatError(.corrupt, "stored block \(b) holds documents \(e.firstDoc)..<\(next)", offset: indexStart + b * StoredFieldsFormat.indexEntrySize)
+            throw IndexFormatError(.corrupt, "stored block \(b) holds documents \(e.firstDoc)..<\(next)", offset: indexStart + b * entrySize)
         }
-        let raw: [UInt8]
         let count = next - e.firstDoc
+        let index = doc - e.firstDoc
+        var fields: [(UInt8, String)] = []
+        if version >= 2, only?.contains(where: inHead) ?? true {
+            let raw: [UInt8]
+            if let hit = headCache.withLock({ c in c?.block == b ? c?.raw : nil }) {
+                raw = hit
+            } else {
+                raw = try decompress(e.head, block: b)
+                headCache.withLock { $0 = CachedBlock(block: b, raw: raw) }
+            }
+            fields = try withUnsafeBytesTyped(raw) { (bytes) throws(IndexFormatError) in
+                try decodeDocument(bytes, count: count, index: index, blockOffset: e.head.offset, only: only)
+            }
+        }
+        guard only?.contains(where: { !inHead($0) }) ?? true else { return fields }
+        let rest = only.map { $0.filter { !inHead($0) } }
+        let raw: [UInt8]
         if let hit = cache.withLock({ c in c?.block == b ? c?.raw : nil }) {
             raw = hit
-        } else if let only, e.codec == StoredFieldsFormat.codecLZ4, e.rawSize > 16 * 1024,
-                  let fields = try partialDocument(e, block: b, count: count, index: doc - e.firstDoc, only: only) {
-            // A few fields of a large block: decode only its start (a results page wants the
-            // sender and subject, which come first).
-            return fields
+        } else if let rest, e.rest.codec == StoredFieldsFormat.codecLZ4, e.rest.rawSize > 16 * 1024,
+                  let some = try partialDocument(e.rest, count: count, index: index, only: rest) {
+            // A few fields of a large block: decode only its start (the fields wanted
+            // usually come first).
+            return fields + some
         } else {
-            raw = try decompress(e, block: b)
+            raw = try decompress(e.rest, block: b)
             cache.withLock { $0 = CachedBlock(block: b, raw: raw) }
         }
-        return try withUnsafeBytesTyped(raw) { (bytes) throws(IndexFormatError) in
-            try decodeDocument(bytes, count: count, index: doc - e.firstDoc, blockOffset: e.offset, only: only)
-        }
+        return fields + (try withUnsafeBytesTyped(raw) { (bytes) throws(IndexFormatError) in
+            try decodeDocument(bytes, count: count, index: index, blockOffset: e.rest.offset, only: rest)
+        })
     }
 
     /// The wanted fields of a document from the first 16 KiB past its start, or nil when they
-    /// may lie beyond (the caller then decodes the whole block).
-    func partialDocument(_ e: BlockEntry, block b: Int, count: Int, index: Int, only: Set<UInt8>) throws(IndexFormatError) -> [(UInt8, String)]? {
+    /// may lie beyond (the caller then decodes the whole part).
+    func partialDocument(_ e: Part, count: Int, index: Int, only: Set<UInt8>) throws(IndexFormatError) -> [(UInt8, String)]? {
         guard e.rawSize <= StoredFieldsFormat.maxBlockRawSize, count * 4 <= e.rawSize else { return nil }
         let src = UnsafeRawBufferPointer(rebasing: file[e.offset..<(e.offset + e.storedSize)])
         func decode(_ target: Int) -> [UInt8]? {
@@ -159,8 +223,8 @@ public final class StoredFieldsReader: @unchecked Sendable {
         }
     }
 
-    func decompress(_ e: BlockEntry, block b: Int) throws(IndexFormatError) -> [UInt8] {
-        let at = indexStart + b * StoredFieldsFormat.indexEntrySize
+    func decompress(_ e: Part, block b: Int) throws(IndexFormatError) -> [UInt8] {
+        let at = indexStart + b * entrySize
         // Checked before allocating: a corrupt size must not allocate gigabytes.
         guard e.rawSize <= StoredFieldsFormat.maxBlockRawSize else {
             throw IndexFormatError(.corrupt, "stored block \(b) declares \(e.rawSize) raw bytes, over the \(StoredFieldsFormat.maxBlockRawSize) limit", offset: at + 4)

@@ -1,23 +1,30 @@
 import CLZ4
 
-/// Stored fields ("stored" file, version 1): per document the (fieldID, text) pairs kept for
-/// snippets and exact substring verification. Documents are packed into ~32 KiB raw blocks,
-/// each LZ4-compressed on its own, so reading one document decompresses one block.
+/// Stored fields ("stored" file, version 2): per document the (fieldID, text) pairs kept for
+/// snippets and exact substring verification. Documents are packed into ~32 KiB raw blocks;
+/// each block has two parts, each LZ4-compressed on its own: the head (the writer's head
+/// fields, short ones a results page shows) and the rest. Reading a document's sender and
+/// subject decompresses a few KiB; reading its body, one part of one block.
 ///
 /// ```
-/// header ("stored", 1)
-/// block 0 | block 1 | ...                      LZ4 (or raw) bytes of each raw block
-/// index: blockCount × 24-byte entries, sorted by first docID:
-///        firstDoc u32 | rawSize u32 | storedSize u32 | codec u8 | 0 0 0 | offset u64
-/// trailer (24 bytes): indexOffset u64 | documentCount u64 | blockCount u32 | level u32
+/// header ("stored", 2)
+/// block 0 (head part | rest part) | block 1 | ...   LZ4 (or raw) bytes of each raw part
+/// index: blockCount × 32-byte entries, sorted by first docID:
+///        firstDoc u32 | headRawSize u32 | headStoredSize u32 | rawSize u32 | storedSize u32
+///        | headCodec u8 | codec u8 | 0 0 | offset u64 (the head part; the rest follows it)
+/// trailer (32 bytes): indexOffset u64 | documentCount u64 | blockCount u32 | level u32
+///        | headFields u64 (bit i: field id i is a head field)
 /// footer (CRC-32C)
 ///
-/// raw block: docCount × u32 doc end offsets (relative to the data) | data
+/// raw part: docCount × u32 doc end offsets (relative to the data) | data
 /// document:  fieldCount varint | per field: fieldID u8 | byte length varint | UTF-8 bytes
 /// ```
+///
+/// Version 1 (still read) had one part per block, 24-byte index entries (firstDoc | rawSize
+/// | storedSize | codec 0 0 0 | offset) and a 24-byte trailer without headFields.
 public enum StoredFieldsFormat {
     public static let name = "stored"
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
     /// A block closes once its raw size reaches this: large enough for LZ4 to find repeats
     /// across messages (quoted replies, signatures, headers), small enough that fetching one
     /// document decompresses little else.
@@ -31,8 +38,10 @@ public enum StoredFieldsFormat {
     /// every segment merge, so the build cost recurs; callers wanting the smaller files
     /// pass a level (HC 1 already gets 2.64 at ~135 MB/s).
     public static let defaultCompressionLevel: Int32 = 0
-    static let indexEntrySize = 24
-    static let trailerSize = 24
+    static let indexEntrySize = 32
+    static let trailerSize = 32
+    static let indexEntrySizeV1 = 24
+    static let trailerSizeV1 = 24
     static let codecRaw: UInt8 = 0
     static let codecLZ4: UInt8 = 1
 }
@@ -41,6 +50,8 @@ public struct StoredFieldsWriter: Sendable {
     /// 0 = LZ4 fast, 1...12 = LZ4-HC at that level (Int32: the C shim's type).
     public let compressionLevel: Int32
     public let targetBlockSize: Int
+    /// Field ids (bit i: id i, ids 0…63) written to the blocks' head parts.
+    public let headFields: UInt64
     public private(set) var documentCount = 0
     /// Documents whose text was cut to fit one block (more than ~16 MiB of stored text).
     public private(set) var truncatedDocuments = 0
@@ -49,13 +60,16 @@ public struct StoredFieldsWriter: Sendable {
     private let contentStart: Int
     private var data = ByteWriter(capacity: 64 * 1024)
     private var docEnds: [UInt32] = []
+    private var headData = ByteWriter(capacity: 8 * 1024)
+    private var headEnds: [UInt32] = []
     private var blockFirstDoc = 0
     private var index = ByteWriter()
     private var blockCount = 0
 
     public init(compressionLevel: Int32 = StoredFieldsFormat.defaultCompressionLevel,
-                targetBlockSize: Int = StoredFieldsFormat.defaultTargetBlockSize) {
+                targetBlockSize: Int = StoredFieldsFormat.defaultTargetBlockSize, headFields: Set<UInt8> = []) {
         self.compressionLevel = min(max(0, compressionLevel), 12)
+        self.headFields = headFields.reduce(UInt64(0)) { $1 < 64 ? $0 | 1 << UInt64($1) : $0 }
         self.targetBlockSize = min(max(1, targetBlockSize), StoredFieldsFormat.maxBlockRawSize / 2)
         FileFraming.header(format: StoredFieldsFormat.name, version: StoredFieldsFormat.version, into: &out)
         contentStart = out.count
@@ -82,19 +96,28 @@ public struct StoredFieldsWriter: Sendable {
             size = 14 + fields.reduce(0) { $0 + perField + $1.1.utf8.count }
             truncatedDocuments += 1
         }
-        // Close the block first if this document would push it past the reader's limit.
-        if !docEnds.isEmpty, data.count + 4 * docEnds.count + size > StoredFieldsFormat.maxBlockRawSize {
+        // Close the block first if this document would push it past the reader's limit (both
+        // parts counted together: each then stays under it).
+        if !docEnds.isEmpty, rawSize + size + 14 > StoredFieldsFormat.maxBlockRawSize {
             flushBlock()
         }
-        data.varint(UInt64(fields.count))
-        for (id, v) in fields {
+        let head = fields.filter { isHead($0.0) }
+        let rest = head.isEmpty ? fields : fields.filter { !isHead($0.0) }
+        headData.varint(UInt64(head.count))
+        for (id, v) in head {
+            headData.u8(id)
+            headData.string(v)
+        }
+        headEnds.append(UInt32(headData.count))
+        data.varint(UInt64(rest.count))
+        for (id, v) in rest {
             data.u8(id)
             data.string(v)
         }
         docEnds.append(UInt32(data.count))
         let id = UInt32(documentCount)
         documentCount += 1
-        if data.count + 4 * docEnds.count >= targetBlockSize { flushBlock() }
+        if rawSize >= targetBlockSize { flushBlock() }
         return id
     }
 
@@ -116,17 +139,19 @@ public struct StoredFieldsWriter: Sendable {
         return out
     }
 
-    private mutating func flushBlock() {
-        guard !docEnds.isEmpty else { return }
-        var raw = ByteWriter(capacity: 4 * docEnds.count + data.count)
-        for e in docEnds { raw.u32(e) }
+    func isHead(_ id: UInt8) -> Bool { id < 64 && headFields & (1 << UInt64(id)) != 0 }
+
+    /// Raw bytes of the open block, both parts.
+    private var rawSize: Int { headData.count + data.count + 4 * (docEnds.count + headEnds.count) }
+
+    /// A raw part (end offsets, then data) and how it is stored: LZ4 when that helps, else raw.
+    private func compress(_ ends: [UInt32], _ data: ByteWriter, level: Int32) -> (raw: Int, stored: [UInt8], codec: UInt8) {
+        var raw = ByteWriter(capacity: 4 * ends.count + data.count)
+        for e in ends { raw.u32(e) }
         raw.bytes += data.bytes
         let rawSize = raw.count
-        var codec = StoredFieldsFormat.codecRaw
-        var stored = raw.bytes
         let bound = Int(mslz4_compress_bound(Int32(rawSize)))
         if bound > 0 {
-            let level = compressionLevel
             let compressed = [UInt8](unsafeUninitializedCapacity: bound) { buf, n in
                 n = raw.bytes.withUnsafeBufferPointer { src in
                     Int(mslz4_compress(src.baseAddress, Int32(rawSize), buf.baseAddress, Int32(bound), level))
@@ -134,23 +159,33 @@ public struct StoredFieldsWriter: Sendable {
                 if n < 0 { n = 0 }
             }
             // Keep the raw bytes when LZ4 fails or does not help (already-compressed text).
-            if compressed.count > 0, compressed.count < rawSize {
-                codec = StoredFieldsFormat.codecLZ4
-                stored = compressed
-            }
+            if compressed.count > 0, compressed.count < rawSize { return (rawSize, compressed, StoredFieldsFormat.codecLZ4) }
         }
+        return (rawSize, raw.bytes, StoredFieldsFormat.codecRaw)
+    }
+
+    private mutating func flushBlock() {
+        guard !docEnds.isEmpty else { return }
+        let head = compress(headEnds, headData, level: compressionLevel)
+        let rest = compress(docEnds, data, level: compressionLevel)
         let offset = out.count - contentStart
-        out.bytes += stored
+        out.bytes += head.stored
+        out.bytes += rest.stored
         index.u32(UInt32(blockFirstDoc))
-        index.u32(UInt32(rawSize))
-        index.u32(UInt32(stored.count))
-        index.u8(codec)
-        index.u8(0); index.u8(0); index.u8(0)
+        index.u32(UInt32(head.raw))
+        index.u32(UInt32(head.stored.count))
+        index.u32(UInt32(rest.raw))
+        index.u32(UInt32(rest.stored.count))
+        index.u8(head.codec)
+        index.u8(rest.codec)
+        index.u8(0); index.u8(0)
         index.u64(UInt64(offset))
         blockCount += 1
         blockFirstDoc = documentCount
         data.bytes.removeAll(keepingCapacity: true)
         docEnds.removeAll(keepingCapacity: true)
+        headData.bytes.removeAll(keepingCapacity: true)
+        headEnds.removeAll(keepingCapacity: true)
     }
 
     /// Bytes buffered and not yet drained (compressed blocks).
@@ -158,7 +193,9 @@ public struct StoredFieldsWriter: Sendable {
 
     /// Memory held: the buffer's capacity (array growth may reserve up to twice what it
     /// holds), the block being filled and the block index.
-    public var bytesHeld: Int { out.bytes.capacity + data.bytes.capacity + 4 * docEnds.capacity + index.bytes.capacity }
+    public var bytesHeld: Int {
+        out.bytes.capacity + data.bytes.capacity + 4 * docEnds.capacity + headData.bytes.capacity + 4 * headEnds.capacity + index.bytes.capacity
+    }
 
     /// Hands over the file's bytes written so far (see `ByteWriter.drain`).
     public mutating func drain() -> [UInt8] { out.drain() }
@@ -173,6 +210,7 @@ public struct StoredFieldsWriter: Sendable {
         out.u64(UInt64(documentCount))
         out.u32(UInt32(blockCount))
         out.u32(UInt32(bitPattern: compressionLevel))
+        out.u64(headFields)
         FileFraming.finish(&out)
         return out.bytes
     }

@@ -82,6 +82,74 @@ import TestSupport
         }
     }
 
+    /// Head fields live in each block's own head part: a document reads back as its head
+    /// fields, then the others, each in the order added; selecting fields reads the same
+    /// values whichever parts they come from, and the file is valid across block sizes.
+    @Test(arguments: [64, 4096, 200_000])
+    func headFieldsComeFirstAndSelectExactly(target: Int) throws {
+        let docs = Self.randomDocs(500, seed: UInt64(target), huge: false).enumerated().map { i, d in
+            // Ids 0…7 (the head holds 1…5) so every document mixes both parts.
+            d.map { (UInt8($0.0 % 8), $0.1) } + (i % 3 == 0 ? [(5, "Re: subject \(i)"), (1, "Sender \(i) <s\(i)@example.org>")] : [])
+        }
+        let head: Set<UInt8> = [1, 2, 3, 4, 5]
+        var w = StoredFieldsWriter(compressionLevel: 0, targetBlockSize: target, headFields: head)
+        for d in docs { _ = w.add(document: d) }
+        let file = w.finish()
+        try file.withUnsafeBytes { raw in
+            let r = try StoredFieldsReader(raw)
+            #expect(r.version == 2 && r.headFields == 0b111110)
+            var rng = SplitMix64(seed: 11)
+            for (i, d) in docs.enumerated() {
+                let expected = d.filter { head.contains($0.0) } + d.filter { !head.contains($0.0) }
+                #expect(Self.same(try r.document(UInt32(i)), expected), "doc \(i)")
+                for pick: Set<UInt8> in [[5, 1], [6], [1, 6, 7], Set((0..<8).filter { _ in rng.next() % 2 == 0 })] {
+                    let fresh = try StoredFieldsReader(raw)
+                    var taken = Set<UInt8>()
+                    let want = expected.filter { pick.contains($0.0) && taken.insert($0.0).inserted }
+                    #expect(Self.same(try fresh.document(UInt32(i), only: pick), want), "doc \(i) fields \(pick.sorted())")
+                }
+            }
+        }
+    }
+
+    /// Version 1 files (one part per block, 24-byte entries and trailer) still read: a file
+    /// laid out by hand as format-terms.md describes version 1.
+    @Test func readsVersionOne() throws {
+        let docs: [[(UInt8, String)]] = [[(5, "Subject one"), (6, "body one")], [], [(1, "Anna <a@example.org>"), (6, "Grüße")], [(9, "X: y")]]
+        var out = ByteWriter()
+        FileFraming.header(format: StoredFieldsFormat.name, version: 1, into: &out)
+        let contentStart = out.count
+        var index = ByteWriter()
+        for (first, blockDocs) in [(0, Array(docs[0..<3])), (3, Array(docs[3...]))] {
+            var data = ByteWriter()
+            var ends: [UInt32] = []
+            for d in blockDocs {
+                data.varint(UInt64(d.count))
+                for (id, v) in d { data.u8(id); data.string(v) }
+                ends.append(UInt32(data.count))
+            }
+            var raw = ByteWriter()
+            for e in ends { raw.u32(e) }
+            raw.bytes += data.bytes
+            index.u32(UInt32(first)); index.u32(UInt32(raw.count)); index.u32(UInt32(raw.count))
+            index.u8(StoredFieldsFormat.codecRaw); index.u8(0); index.u8(0); index.u8(0)
+            index.u64(UInt64(out.count - contentStart))
+            out.bytes += raw.bytes
+        }
+        let indexOffset = out.count - contentStart
+        out.bytes += index.bytes
+        out.u64(UInt64(indexOffset)); out.u64(UInt64(docs.count)); out.u32(2); out.u32(0)
+        FileFraming.finish(&out)
+        try out.bytes.withUnsafeBytes { raw in
+            let r = try StoredFieldsReader(raw)
+            #expect(r.version == 1 && r.headFields == 0 && r.blockCount == 2)
+            for (i, d) in docs.enumerated() {
+                #expect(Self.same(try r.document(UInt32(i)), d))
+                #expect(Self.same(try r.document(UInt32(i), only: [5, 1]), d.filter { [5, 1].contains($0.0) }))
+            }
+        }
+    }
+
     /// Draining while adding (as merges do) writes the same file as building it whole.
     @Test func drainedFileIsIdentical() throws {
         let docs = Self.randomDocs(300, seed: 5, huge: false)
