@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "MailsiftCore"]),
         .testTarget(
             name: "IndexEngineTests",
-            dependencies: ["IndexEngine", "IndexFormat", "Ingest", "Query", "Catalog", "MailsiftCore"],
+            dependencies: ["IndexEngine", "IndexFormat", "Ingest", "Query", "Catalog", "MailsiftCore", "TestSupport"],
             exclude: ["Frozen"]
         ),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "MIME", "TestSupport"]),

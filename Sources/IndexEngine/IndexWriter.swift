@@ -207,7 +207,18 @@ public final class IndexWriter {
         try next.write(to: directory.segmentsPath)
         manifest = next
         for n in names { changedDeletions[n] = nil }
-        locations = nil
+        if locations != nil {
+            // The merged segment holds the inputs' live documents in input order (as
+            // SegmentMerger writes them): moved here without reopening every segment, which
+            // checks every file's checksum (tens of ms for a large index, on each merge).
+            var k: UInt32 = 0
+            for (reader, deletions) in inputs {
+                for d in 0..<reader.documentCount where !deletions.isDeleted(d) {
+                    locations?[try reader.id(of: d)] = (name, k)
+                    k += 1
+                }
+            }
+        }
         removeUnreferencedFiles()
     }
 

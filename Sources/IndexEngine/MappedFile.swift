@@ -10,9 +10,21 @@ public final class MappedFile: @unchecked Sendable {
     // once, in deinit, when no reference (and so no reader) remains.
     public let bytes: UnsafeRawBufferPointer
     public let path: String
+    /// Whether `bytes` is a heap copy (`init(copying:)`) rather than a mapping.
+    private let owned: Bool
+
+    /// Bytes held in memory under a file's interface (a pending segment built in memory).
+    public init(copying source: [UInt8], path: String) {
+        self.path = path
+        owned = true
+        let p = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, source.count), alignment: 16)
+        source.withUnsafeBytes { if let b = $0.baseAddress, let d = p.baseAddress { d.copyMemory(from: b, byteCount: source.count) } }
+        bytes = UnsafeRawBufferPointer(start: p.baseAddress, count: source.count)
+    }
 
     public init(path: String) throws(MailsiftError) {
         self.path = path
+        owned = false
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw DurableFiles.error("open", path) }
         defer { close(fd) }
@@ -30,6 +42,11 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     deinit {
-        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+        guard let base = bytes.baseAddress else { return }
+        if owned {
+            UnsafeMutableRawPointer(mutating: base).deallocate()
+        } else {
+            munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)
+        }
     }
 }

@@ -6,7 +6,8 @@ import Glibc
 
 /// The files of a segment being written, one per kind, filled a piece at a time as the codecs
 /// `drain` their buffers (so a flush or merge holds about `chunkSize` per file, not the
-/// segment), then fsync'd. A segment that fails midway is removed.
+/// segment), then fsync'd. A segment that fails midway is removed. In memory (`memory:`), the
+/// files are byte arrays instead (pending segments: no file to create, map and unlink).
 final class SegmentOutput {
     /// Codecs are drained once they hold this much.
     static let chunkSize = 1 << 20
@@ -17,6 +18,17 @@ final class SegmentOutput {
     private(set) var sizes: [UInt64]
     /// Whether `finish` fsyncs (not for pending segments, which the queue can rebuild).
     private let durable: Bool
+    /// The files' bytes, when in memory.
+    private(set) var buffers: [[UInt8]]?
+
+    /// A segment built in memory: `buffers` holds each file's bytes after `finish`.
+    init(memory name: String) {
+        self.name = name
+        durable = false
+        paths = SegmentFiles.kinds.map { "pending:\(name).\($0)" }
+        sizes = [UInt64](repeating: 0, count: paths.count)
+        buffers = [[UInt8]](repeating: [], count: paths.count)
+    }
 
     init(directory: String, name: String, durable: Bool = true) throws(MailsiftError) {
         self.name = name
@@ -39,7 +51,11 @@ final class SegmentOutput {
     /// Appends to file `kind` (an index into `SegmentFiles.kinds`).
     func write(_ kind: Int, _ bytes: [UInt8]) throws(MailsiftError) {
         guard !bytes.isEmpty else { return }
-        try DurableFiles.writeAll(fds[kind], bytes, path: paths[kind])
+        if buffers != nil {
+            buffers?[kind] += bytes
+        } else {
+            try DurableFiles.writeAll(fds[kind], bytes, path: paths[kind])
+        }
         sizes[kind] += UInt64(bytes.count)
     }
 
@@ -72,6 +88,10 @@ final class SegmentOutput {
     /// Closes and removes whatever was written.
     func abandon() {
         closeAll()
+        if buffers != nil {
+            buffers = nil
+            return
+        }
         for path in paths { unlink(path) }
     }
 

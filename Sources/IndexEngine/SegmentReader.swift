@@ -189,9 +189,7 @@ public final class SegmentReader: Sendable {
     }
 
     /// Opens and verifies every file of the segment (checksums, formats, sizes).
-    public init(directory: String, entry: Manifest.SegmentEntry) throws(MailsiftError) {
-        name = entry.name
-        documentCount = entry.documentCount
+    public convenience init(directory: String, entry: Manifest.SegmentEntry) throws(MailsiftError) {
         var files: [MappedFile] = []
         for (k, kind) in SegmentFiles.kinds.enumerated() {
             let path = SegmentFiles.path(directory, entry.name, kind)
@@ -201,6 +199,16 @@ public final class SegmentReader: Sendable {
             }
             files.append(file)
         }
+        try self.init(files: files, entry: entry)
+    }
+
+    /// A segment over its files' bytes, in `SegmentFiles.kinds` order (mapped or in memory).
+    init(files: [MappedFile], entry: Manifest.SegmentEntry) throws(MailsiftError) {
+        guard files.count == SegmentFiles.kinds.count else {
+            throw MailsiftError(.corrupt, "segment \(entry.name): \(files.count) files, expected \(SegmentFiles.kinds.count)")
+        }
+        name = entry.name
+        documentCount = entry.documentCount
         self.files = files
         func wrap<T>(_ k: Int, _ body: () throws(IndexFormatError) -> T) throws(MailsiftError) -> T {
             do { return try body() } catch {

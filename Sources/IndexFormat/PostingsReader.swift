@@ -273,6 +273,26 @@ public struct PostingsIterator {
         return n
     }
 
+    /// Like `nextBlock(into:)`, with each doc's term frequency in `freqs`.
+    public mutating func nextBlock(into out: UnsafeMutableBufferPointer<UInt32>, freqs: UnsafeMutableBufferPointer<UInt32>) throws(IndexFormatError) -> Int {
+        guard doc != Self.noMoreDocs, let o = out.baseAddress, let f = freqs.baseAddress else { return 0 }
+        let n = min(out.count, freqs.count, count - upto)
+        if freqsPending { decodeFreqs() }
+        docBuf.withUnsafeBufferPointer { b in
+            if let s = b.baseAddress { o.update(from: s + upto, count: n) }
+        }
+        freqBuf.withUnsafeBufferPointer { b in
+            if let s = b.baseAddress { f.update(from: s + upto, count: n) }
+        }
+        upto += n
+        if upto < count {
+            _doc = docBuf[upto]
+        } else {
+            _ = try nextSlow()
+        }
+        return n
+    }
+
     /// The current doc's term frequency (0 at the end).
     @inlinable
     public var freq: UInt32 {

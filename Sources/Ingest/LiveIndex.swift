@@ -96,8 +96,8 @@ public final class LiveIndex: @unchecked Sendable {
         catalog = try Catalog(path: directory.catalogPath)
         if try catalog.meta("user") == nil { try catalog.setMeta("user", user) }
         parser = MessageParser(limits: ParserLimits())
-        // Pending segments are unlinked as soon as they are mapped; a crash mid-build can
-        // leave files behind, which nothing refers to.
+        // Pending segments live in memory; versions before 2026-11-29 built them as files
+        // under pending/, which a crash could leave behind and nothing refers to.
         try? FileManager.default.removeItem(atPath: directory.path + "/pending")
         let committed = try IndexReader(directory: directory)
         state = Mutex(State(committed: committed, published: committed))
@@ -262,7 +262,9 @@ public final class LiveIndex: @unchecked Sendable {
     public func maybeMerge() throws(MailsiftError) -> Bool {
         try withWriter { () throws(MailsiftError) -> Bool in
             let before = writer.manifest.generation
-            try writer.maybeMerge()
+            // Four per tier, not eight: a live index commits about once a second, and every
+            // segment is one more place each search looks its terms up.
+            try writer.maybeMerge(mergeFactor: 4)
             guard writer.manifest.generation != before else { return false }
             try publishCommit(dequeued: [])
             return true
@@ -297,8 +299,8 @@ public final class LiveIndex: @unchecked Sendable {
         var covered = Set<Int64>()
         var rebuild: [Int64] = []
         // Many small parts (one per add) would make every search visit many segments: past
-        // 16 they are rebuilt as one.
-        let consolidate = oldParts.count >= 16
+        // 4 they are rebuilt as one (built in memory from the analyzed documents: cheap).
+        let consolidate = oldParts.count >= 4
         for part in oldParts {
             if !consolidate, part.rows.allSatisfy({ live.contains($0) }) {
                 parts.append(part)
@@ -318,7 +320,7 @@ public final class LiveIndex: @unchecked Sendable {
             let made = Dictionary(fresh, uniquingKeysWith: { a, _ in a })
             let docs = order.compactMap { analyzed[$0] ?? made[$0] }
             let ids = order.filter { analyzed[$0] != nil || made[$0] != nil }
-            if let reader = try PendingSegment.build(docs, in: directory.path + "/pending") {
+            if let reader = try PendingSegment.build(docs) {
                 parts.append(PendingPart(rows: ids, reader: reader))
             }
         }

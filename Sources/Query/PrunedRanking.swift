@@ -89,7 +89,7 @@ extension Execution {
                 next += 1
             }
             batch.sort { ($0.segment, $0.window) < ($1.segment, $1.window) }
-            var iterators: [Int: [PostingsIterator?]] = [:]
+            var iterators = [[PostingsIterator?]](repeating: [], count: segments.count)
             for win in batch {
                 let s = win.segment
                 let docs = matchDocs[s]
@@ -107,14 +107,17 @@ extension Execution {
                 var scores = [Double](repeating: 0, count: local.count)
                 var tf = [Double](repeating: 0, count: local.count)
                 let segment = segments[s]
-                var its = iterators[s] ?? []
+                // Taken out while in use: a second reference would make every block the
+                // iterators decode copy their buffers first.
+                var its: [PostingsIterator?] = []
+                swap(&its, &iterators[s])
                 var slot = 0
                 for (t, list) in sources[s].enumerated() {
                     for source in list {
                         let inverseNorms = source.body ? try segment.inverseBodyNorms(b: Self.b) : []
                         do {
                             if slot == its.count { its.append(nil) }
-                            var it = try its[slot] ?? segment.postings.iterator(source.info)
+                            var it = try its[slot].take() ?? segment.postings.iterator(source.info)
                             for (j, d) in local.enumerated() {
                                 let pd = it.doc >= d ? it.doc : try it.advance(to: d)
                                 if pd == PostingsIterator.noMoreDocs { break }
@@ -133,7 +136,7 @@ extension Execution {
                         tf[j] = 0
                     }
                 }
-                iterators[s] = its
+                swap(&its, &iterators[s])
                 for (j, d) in local.enumerated() {
                     let e = Entry(segment: s, doc: d, key: scores[j], tie: Int64(bases[s] + Int(d)))
                     if top.count == k, let worst = top.last, !before(e, worst) { continue }

@@ -67,7 +67,16 @@ struct JSONOutput {
 
     mutating func int<T: BinaryInteger>(_ v: T) {
         separate()
-        bytes.append(contentsOf: String(v).utf8)
+        guard let n = Int64(exactly: v) else { bytes.append(contentsOf: String(v).utf8); return }
+        if n < 0 { bytes.append(UInt8(ascii: "-")) }
+        // Digits of the magnitude, last first, then reversed in place.
+        var m = n.magnitude
+        let start = bytes.count
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(m % 10))
+            m /= 10
+        } while m > 0
+        bytes[start...].reverse()
     }
 
     /// A finite number as Swift prints it (shortest round-trip form); JSON has no NaN or
@@ -75,7 +84,12 @@ struct JSONOutput {
     mutating func double(_ v: Double) {
         separate()
         guard v.isFinite else { bytes.append(UInt8(ascii: "0")); return }
-        if v == v.rounded(), abs(v) < 1e15 { bytes.append(contentsOf: String(Int64(v)).utf8) } else { bytes.append(contentsOf: v.description.utf8) }
+        if v == v.rounded(), abs(v) < 1e15 {
+            pendingValue = true  // the comma, if any, is written already
+            int(Int64(v))
+        } else {
+            bytes.append(contentsOf: v.description.utf8)
+        }
     }
 
     mutating func null() {

@@ -55,7 +55,8 @@ public final class MailsiftServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         registry = UserRegistry(dataRoot: configuration.dataRoot, capacity: configuration.openUsers, ramBudget: configuration.ramBudget)
-        indexer = Indexer(registry: registry, workers: configuration.indexWorkers, batch: configuration.indexBatch, metrics: metrics, logger: logger)
+        indexer = Indexer(registry: registry, workers: configuration.indexWorkers, batch: configuration.indexBatch,
+                          commitDelay: configuration.commitDelay, metrics: metrics, logger: logger)
         pool = NIOThreadPool(numberOfThreads: max(1, configuration.searchThreads))
     }
 

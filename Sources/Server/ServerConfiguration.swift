@@ -13,6 +13,8 @@ public struct ServerConfiguration: Sendable {
     public var indexWorkers = 1
     /// Messages one worker indexes per commit.
     public var indexBatch = 1_000
+    /// Seconds a user's first queued message waits for others before a commit (0: none).
+    public var commitDelay = 1.0
     /// Threads that run searches and catalog work (off the event loops).
     public var searchThreads = 4
     /// Searches at once before new ones get 429.

@@ -112,6 +112,8 @@ struct SearchCommand: ParsableCommand {
                 var o = SearchOptions(mailboxes: mailboxes.isEmpty ? nil : mailboxes)
                 o.limit = limit
                 o.snippets = snippets
+                o.sourcePaths = false  // as the daemon searches (its hits carry no source path)
+                o.exhaustiveRanking = ProcessInfo.processInfo.environment["XX_EXH"] != nil
                 for _ in 0..<n {
                     let start = ContinuousClock.now
                     _ = try? engine.search(node, options: o)

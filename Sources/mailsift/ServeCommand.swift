@@ -28,6 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Indexing worker threads (0: accept and search only; messages stay queued, durable and searchable, until a start with workers).")
     var indexWorkers = 1
 
+    @Option(help: "Seconds a user's first queued message waits for more before a commit (queued messages are durable and searchable meanwhile).")
+    var commitDelay = 1.0
+
     @Option(help: "Search and catalog threads.")
     var searchThreads = 4
 
@@ -61,6 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         config.insecureLoopback = insecureLoopback
         config.indexWorkers = max(0, indexWorkers)
+        config.commitDelay = commitDelay.isFinite ? min(max(0, commitDelay), 3600) : 1
         config.searchThreads = max(1, searchThreads)
         config.openUsers = max(1, openUsers)
         config.maxBodyBytes = max(1024, maxBody)

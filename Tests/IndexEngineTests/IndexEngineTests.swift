@@ -6,6 +6,7 @@ import Ingest
 import MailsiftCore
 import Query
 import Testing
+import TestSupport
 
 /// The index end to end: writing, committing, reading, searching, deleting, recovering.
 @Suite struct IndexEngineTests {
@@ -284,5 +285,51 @@ import Testing
         let final = try IndexReader(directory: dir)
         #expect(final.documentCount == rounds * names.count)
         #expect(final.segments.count < rounds)
+    }
+}
+
+/// One writer kept open across commits, merges and deletes (as the daemon keeps it): deletes
+/// by catalog id find documents wherever merges moved them.
+@Suite struct WriterDeleteAcrossMergesTests {
+    func doc(_ id: Int64) -> IndexDocument {
+        IndexDocument(id: id, fields: [IndexDocument.FieldTerms(field: .body, terms: [("word\(id % 7)", 0), ("every", 1)])],
+                      stored: [(.subject, "doc \(id)")],
+                      values: DocumentValues(id: id, internalDate: 0, sentDate: 0, size: 0, mailbox: 1, uid: id))
+    }
+
+    func liveIDs(_ dir: UserDirectory) throws -> Set<Int64> {
+        var ids = Set<Int64>()
+        for (segment, deletions) in try IndexReader(directory: dir).segments {
+            for d in 0..<segment.documentCount where !deletions.isDeleted(d) { ids.insert(try segment.id(of: d)) }
+        }
+        return ids
+    }
+
+    @Test func deletesFindDocumentsMovedByMerges() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-wdel-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let dir = try UserDirectory(dataRoot: data, user: "u")
+        try dir.create()
+        let writer = try IndexWriter(directory: dir)
+        var live = Set<Int64>()
+        var next: Int64 = 1
+        var rng = SplitMix64(seed: 5)
+        for round in 0..<40 {
+            for _ in 0..<(1 + Int(rng.next() % 30)) {
+                try writer.add(doc(next))
+                live.insert(next)
+                next += 1
+            }
+            // Delete a few live ids, old and new (some in segments merged since the map was built).
+            var gone = Set<Int64>()
+            for _ in 0..<Int(rng.next() % 6) { if let id = live.randomElement(using: &rng) { gone.insert(id) } }
+            gone.insert(next + 1000)  // unknown: ignored
+            #expect(try writer.delete(ids: gone) == gone.count - 1, "round \(round)")
+            live.subtract(gone)
+            try writer.commit()
+            try writer.maybeMerge(mergeFactor: 3)
+        }
+        #expect(try IndexReader(directory: dir).segments.count < 40)
+        #expect(try liveIDs(dir) == live)
     }
 }

@@ -6,9 +6,10 @@ import Ingest
 import Testing
 import TestSupport
 
-/// The pruned ranking (windows skipped by their score bounds) gives exactly the pages of the
-/// exhaustive ranking: same messages, same scores, same order, on real mail (2,500 SpamAssassin
-/// ham messages, several segments), for common and rare words, several words, pages further in.
+/// The pruned ranking (windows skipped by their score bounds) and the dense one (every posting
+/// added up) give exactly the pages of the exhaustive ranking: same messages, same scores, same
+/// order, on real mail (2,500 SpamAssassin ham messages, several segments), for common and
+/// rare words, several words, pages further in.
 @Suite(.serialized) struct PrunedRankingTests {
     static let corpus = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/corpus/spamassassin-public-corpus/easy_ham").path
 
@@ -41,11 +42,16 @@ import TestSupport
                 o.snippets = false
                 var exhaustive = o
                 exhaustive.exhaustiveRanking = true
-                let a = try engine.search(node, options: o), b = try engine.search(node, options: exhaustive)
-                #expect(a.total == b.total, "\(q)")
-                #expect(a.hits.map(\.docid) == b.hits.map(\.docid), "\(q) offset \(offset) limit \(limit)")
-                #expect(a.hits.map(\.score) == b.hits.map(\.score), "\(q)")
-                if offset + limit < a.total / 4 { pruned += 1 }
+                let b = try engine.search(node, options: exhaustive)
+                // 0: pruned windows wherever the page is small; .max: every posting read.
+                for postings in [0, Int.max] {
+                    o.denseRankingPostings = postings
+                    let a = try engine.search(node, options: o)
+                    #expect(a.total == b.total, "\(q)")
+                    #expect(a.hits.map(\.docid) == b.hits.map(\.docid), "\(q) offset \(offset) limit \(limit) dense up to \(postings)")
+                    #expect(a.hits.map(\.score) == b.hits.map(\.score), "\(q) dense up to \(postings)")
+                }
+                if offset + limit < b.total / 4 { pruned += 1 }
             }
         }
         // Most of these pages took the pruned path.
