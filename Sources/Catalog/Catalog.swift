@@ -168,12 +168,20 @@ public final class Catalog: Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             var nextUID: [Int64: Int64] = [:]
+            let holder = try db.cachedStatement(sql: "SELECT docid, expunged FROM messages WHERE mailbox_id = ? AND uid = ?")
+            let remove = try db.cachedStatement(sql: "DELETE FROM messages WHERE docid = ?")
             for m in messages {
                 var next: Int64
                 if let known = nextUID[m.mailboxID] { next = known } else {
                     next = try Int64.fetchOne(db, sql: "SELECT next_uid FROM mailboxes WHERE id = ?", arguments: [m.mailboxID]) ?? 1
                 }
-                let u = m.uid ?? next
+                var u = m.uid ?? next
+                if m.uid != nil, let row = try Row.fetchOne(holder, arguments: [m.mailboxID, u]) {
+                    // A given UID (a store's own, as Dovecot's uidlist) held by an expunged row
+                    // (an earlier version of the message) is reused; held by a live message
+                    // (a store listing one UID twice), the new one is numbered after the others.
+                    if (row["expunged"] as Int64? ?? 0) != 0 { try remove.execute(arguments: [row["docid"] as Int64]) } else { u = next }
+                }
                 next = max(next, u + 1)
                 nextUID[m.mailboxID] = next
                 try insert.execute(arguments: [m.mailboxID, u, m.internalDate, m.sentDate, m.size, m.flags, m.keywords.joined(separator: " "),
@@ -184,6 +192,33 @@ public final class Catalog: Sendable {
                 try db.execute(sql: "UPDATE mailboxes SET next_uid = MAX(next_uid, ?) WHERE id = ?", arguments: [next, mailbox])
             }
             return ids
+        }
+    }
+
+    /// A message file renamed or moved in place (a Maildir file goes from new/ to cur/, and its
+    /// name carries its flags): the same message, at a new path, with the name's flags.
+    public func moveSource(docid: Int64, to path: String, mtime: Int64?, flags: Int64) throws(MailsiftError) {
+        try write { db in
+            try db.execute(sql: "UPDATE messages SET source_path = ?, source_mtime = ?, flags = ? WHERE docid = ?",
+                           arguments: [path, mtime, flags, docid])
+        }
+    }
+
+    /// Takes back messages that were registered but never reached a committed index (a file
+    /// import cut off before its commit): their rows go, and each mailbox's next UID returns to
+    /// just past the highest UID it still has (live or expunged), so the import run that
+    /// follows numbers them as an uninterrupted one would. Nothing outside saw those UIDs.
+    public func rollBack(docids: [Int64]) throws(MailsiftError) {
+        guard !docids.isEmpty else { return }
+        try write { db in
+            for chunk in stride(from: 0, to: docids.count, by: 500) {
+                let part = Array(docids[chunk..<min(docids.count, chunk + 500)])
+                let placeholders = part.map { _ in "?" }.joined(separator: ",")
+                try db.execute(sql: "DELETE FROM messages WHERE docid IN (\(placeholders))", arguments: StatementArguments(part))
+            }
+            try db.execute(sql: """
+                UPDATE mailboxes SET next_uid = COALESCE((SELECT MAX(uid) + 1 FROM messages WHERE messages.mailbox_id = mailboxes.id), 1)
+                """)
         }
     }
 

@@ -56,7 +56,7 @@ public enum DurableFiles {
         }
     }
 
-    static func error(_ what: String, _ path: String) -> MailsiftError {
+    public static func error(_ what: String, _ path: String) -> MailsiftError {
         MailsiftError(.io, "\(what) \(path): \(String(cString: strerror(errno)))")
     }
 }

@@ -116,7 +116,12 @@ public enum MessageFiles {
             if messages.count > 1 { return (messages, mtime) }
             // A single message with a leading "From " line (corpus files often have one).
             var single = messages
-            if single.count == 1 { single[0].origin = path; single[0].internalDate = single[0].internalDate ?? mtime }
+            // (its Maildir flags still come from the file name).
+            if single.count == 1 {
+                single[0].origin = path
+                single[0].internalDate = single[0].internalDate ?? mtime
+                single[0].maildirFlags = maildirFlags(path)
+            }
             return (single, mtime)
         }
         return ([SourceMessage(bytes: bytes, origin: path, internalDate: mtime, maildirFlags: maildirFlags(path))], mtime)

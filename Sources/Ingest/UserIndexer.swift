@@ -7,12 +7,16 @@ import MIME
 
 /// Indexes mail from files into one user's index: Maildirs (cur/new, flags from file names,
 /// Maildir++ `.Folder`s and sub-directories as mailboxes), trees of one-message files, mbox
-/// files and .eml files. Incremental: a rerun adds what is new, re-indexes what changed and
-/// removes what vanished.
+/// files and .eml files. Incremental: a rerun adds what is new, re-indexes what changed,
+/// follows Maildir files that were renamed in place (new/ to cur/, flag changes) without
+/// re-indexing them, and removes what vanished. A Maildir folder's `dovecot-uidlist` gives
+/// its messages their Dovecot UIDs and the folder its UIDVALIDITY.
 public final class UserIndexer {
     public struct Report: Sendable {
         public var added = 0
         public var unchanged = 0
+        /// Files renamed in place (same message, new path and flags).
+        public var moved = 0
         public var removed = 0
         public var failed = 0
         public var bytes = 0
@@ -25,6 +29,8 @@ public final class UserIndexer {
     private let writer: IndexWriter
     private let analyzer = Analyzer()
     private let parser: MessageParser
+    /// Mailbox ids by name, for this indexer's runs.
+    private var mailboxes: [String: Int64] = [:]
 
     public init(dataRoot: String, user: String, ramBudget: Int = 64 << 20, extractAttachments: Bool = true) throws(MailsiftError) {
         directory = try UserDirectory(dataRoot: dataRoot, user: user)
@@ -45,12 +51,13 @@ public final class UserIndexer {
 
     /// After a crash between a catalog transaction and the index commit the two disagree;
     /// the index's committed state and the catalog are brought back together: catalog rows
-    /// whose documents never reached a committed segment are expunged (so the run indexes them
-    /// again), and indexed documents the catalog already expunged are deleted.
+    /// whose documents never reached a committed segment are rolled back (so the run indexes
+    /// them again, with the UIDs an uninterrupted run gives), and indexed documents the
+    /// catalog already expunged are deleted.
     private func reconcile() throws(MailsiftError) {
         let indexed = Set(try IndexReader(directory: directory).liveDocuments().map(\.id))
         let live = try catalog.liveDocids()
-        try catalog.expunge(docids: Array(live.subtracting(indexed)))
+        try catalog.rollBack(docids: Array(live.subtracting(indexed)))
         let stale = indexed.subtracting(live)
         if !stale.isEmpty {
             try writer.delete(ids: stale)
@@ -58,9 +65,13 @@ public final class UserIndexer {
         }
     }
 
-    /// Indexes `sources` and commits. `progress` is called every 1,000 messages.
-    public func index(_ sources: [String], progress: ((Report) -> Void)? = nil) throws(MailsiftError) -> Report {
+    /// Indexes `sources` and commits. `progress` is called after every batch (up to 500
+    /// messages). With `commitEvery`, a commit follows every that many added messages, so an
+    /// interrupted run keeps what it committed (the next run skips those files).
+    public func index(_ sources: [String], commitEvery: Int? = nil, progress: ((Report) -> Void)? = nil) throws(MailsiftError) -> Report {
         var report = Report()
+        var committedAt = 0
+        let batchSize = min(500, max(1, commitEvery ?? 500))
         let start = ContinuousClock.now
         for source in sources {
             let root = URL(fileURLWithPath: source).standardizedFileURL.path
@@ -71,7 +82,12 @@ public final class UserIndexer {
             let prefix = isDir.boolValue ? root + "/" : root
             // A file source owns its own path and its mbox members (`path#N`), not its siblings.
             var known = try catalog.sources(under: prefix).filter { isDir.boolValue || $0.key == root || $0.key.hasPrefix(root + "#") }
+            // Known Maildir files by folder and base name, to recognize renames.
+            var byMaildirKey: [String: String] = [:]
+            for path in known.keys { if let key = Self.maildirKey(path) { byMaildirKey[key] = path } }
+            var uidLists: [String: DovecotUIDList?] = [:]
             var batch: [(SourceMessage, String, MailDocument, Int64?)] = []
+            var uids: [Int64?] = []
             var replaced: [Int64] = []
             for file in MessageFiles.files(under: [root]) {
                 // The mtime decides whether a known file changed; a file the catalog has never
@@ -86,6 +102,15 @@ public final class UserIndexer {
                 if let row = known[file] {
                     replaced.append(row.docid)  // changed: the old version goes
                     known[file] = nil
+                } else if let key = Self.maildirKey(file), let old = byMaildirKey[key], old != file, let row = known[old],
+                          access(old, F_OK) != 0 {
+                    // The same Maildir message under a new name (moved to cur/, flags changed).
+                    try catalog.moveSource(docid: row.docid, to: file, mtime: Self.mtime(file),
+                                           flags: MessageFlags(maildir: MessageFiles.maildirFlags(file)).rawValue)
+                    known[old] = nil
+                    byMaildirKey[key] = file
+                    report.moved += 1
+                    continue
                 }
                 let messages: [SourceMessage]
                 let fileMTime: Int64?
@@ -96,6 +121,20 @@ public final class UserIndexer {
                 let mtime = statMTime ?? fileMTime
                 let isMbox = messages.count > 1 || ["mbox", "mbx"].contains(Self.pathExtension(file).lowercased())
                 let mailbox = Self.mailboxName(file: file, root: root, isDirectory: isDir.boolValue, isMbox: isMbox)
+                // Dovecot's UID for a Maildir file, from its folder's uidlist.
+                var uid: Int64?
+                if !isMbox, let folder = Self.maildirFolder(file) {
+                    if uidLists[folder] == nil { uidLists[folder] = .some(DovecotUIDList.load(folder: folder)) }
+                    if let list = uidLists[folder] ?? nil {
+                        uid = list.uids[DovecotUIDList.baseName(String(Self.lastComponent(file)))]
+                        if mailboxes[mailbox] == nil, let validity = list.uidValidity {
+                            let (id, expunged) = try catalog.mailbox(name: mailbox, guid: nil, uidValidity: validity)
+                            // A new UIDVALIDITY: the old UIDs mean nothing any more.
+                            if !expunged.isEmpty { try writer.delete(ids: Set(expunged)) }
+                            mailboxes[mailbox] = id
+                        }
+                    }
+                }
                 for message in messages {
                     if let row = known[message.origin] {
                         known[message.origin] = nil
@@ -106,16 +145,22 @@ public final class UserIndexer {
                         replaced.append(row.docid)
                     }
                     batch.append((message, mailbox, parser.parse(message.bytes), mtime))
+                    uids.append(messages.count == 1 ? uid : nil)
                     report.bytes += message.bytes.count
-                    if batch.count >= 500 {
-                        try add(batch, replacing: replaced, report: &report)
+                    if batch.count >= batchSize {
+                        try add(batch, uids: uids, replacing: replaced, report: &report)
                         batch.removeAll(keepingCapacity: true)
+                        uids.removeAll(keepingCapacity: true)
                         replaced.removeAll()
-                        if report.added % 1000 == 0 { progress?(report) }
+                        if let n = commitEvery, report.added - committedAt >= n {
+                            try writer.commit()
+                            committedAt = report.added
+                        }
+                        progress?(report)
                     }
                 }
             }
-            if !batch.isEmpty || !replaced.isEmpty { try add(batch, replacing: replaced, report: &report) }
+            if !batch.isEmpty || !replaced.isEmpty { try add(batch, uids: uids, replacing: replaced, report: &report) }
             // Whatever the catalog knows under this source but the walk did not see: gone.
             let vanished = Set(known.values.map(\.docid))
             if !vanished.isEmpty {
@@ -131,22 +176,22 @@ public final class UserIndexer {
         return report
     }
 
-    private func add(_ batch: [(SourceMessage, String, MailDocument, Int64?)], replacing replaced: [Int64], report: inout Report) throws(MailsiftError) {
+    private func add(_ batch: [(SourceMessage, String, MailDocument, Int64?)], uids: [Int64?], replacing replaced: [Int64],
+                     report: inout Report) throws(MailsiftError) {
         if !replaced.isEmpty {
             try writer.delete(ids: Set(replaced))
             try catalog.expunge(docids: replaced)
         }
         guard !batch.isEmpty else { return }
-        var mailboxIDs: [String: Int64] = [:]
         var rows: [NewMessage] = []
-        for (message, mailbox, doc, mtime) in batch {
+        for ((message, mailbox, doc, mtime), uid) in zip(batch, uids) {
             let id: Int64
-            if let known = mailboxIDs[mailbox] { id = known } else {
+            if let known = mailboxes[mailbox] { id = known } else {
                 id = try catalog.mailboxID(mailbox)
-                mailboxIDs[mailbox] = id
+                mailboxes[mailbox] = id
             }
             // The mtime taken before the file was read: a change made while reading shows next run.
-            rows.append(NewMessage(mailboxID: id, internalDate: message.internalDate ?? 0, sentDate: doc.date?.secondsSinceEpoch,
+            rows.append(NewMessage(mailboxID: id, uid: uid, internalDate: message.internalDate ?? 0, sentDate: doc.date?.secondsSinceEpoch,
                                    size: Int64(message.bytes.count), flags: MessageFlags(maildir: message.maildirFlags).rawValue,
                                    sourcePath: message.origin, sourceMTime: mtime))
         }
@@ -177,6 +222,22 @@ public final class UserIndexer {
         let name = lastComponent(path)
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex, name.index(after: dot) != name.endIndex else { return String(name) }
         return String(name[..<dot])
+    }
+
+    /// The Maildir folder (the directory holding cur/ and new/) of a file in cur/ or new/.
+    static func maildirFolder(_ path: String) -> String? {
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        let dir = path[..<slash]
+        guard let up = dir.lastIndex(of: "/") else { return nil }
+        let sub = dir[dir.index(after: up)...]
+        guard sub == "cur" || sub == "new" else { return nil }
+        return String(dir[..<up])
+    }
+
+    /// Folder and base name of a Maildir file (what stays when it is renamed in place).
+    static func maildirKey(_ path: String) -> String? {
+        guard let folder = maildirFolder(path) else { return nil }
+        return folder + "/" + DovecotUIDList.baseName(String(lastComponent(path)))
     }
 
     static func mtime(_ path: String) -> Int64? {
