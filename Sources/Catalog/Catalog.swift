@@ -281,6 +281,20 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// A consistent copy of the database at `path` (SQLite's online backup: readers and
+    /// writers may go on meanwhile), for exporting a user.
+    public func backup(to path: String) throws(MailsiftError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd >= 0 { close(fd) }
+        do {
+            let target = try DatabaseQueue(path: path)
+            try pool.backup(to: target)
+            try target.close()
+        } catch {
+            throw MailsiftError(.io, "cannot copy the catalog to \(path)", cause: Underlying("\(error)"))
+        }
+    }
+
     public func messageCount() throws(MailsiftError) -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE expunged = 0") ?? 0 }
     }

@@ -78,7 +78,7 @@ public struct Manifest: Sendable, Hashable {
         return m
     }
 
-    static func fileName(_ generation: UInt64) -> String { "manifest-" + String(format: "%010llu", generation) }
+    public static func fileName(_ generation: UInt64) -> String { "manifest-" + String(format: "%010llu", generation) }
 
     /// Generations present in `directory`, newest first.
     static func generations(in directory: String) -> [UInt64] {

@@ -198,72 +198,194 @@ struct SearchCommand: ParsableCommand {
     }
 }
 
-struct StatsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Documents, segments and bytes per file kind of a user's index.")
+/// Options of the commands that take one user or, without --user, every user of the data directory.
+struct UsersOptions: ParsableArguments {
+    @Option(help: "Data directory holding the user indexes (default: $MAILSIFT_DATA).")
+    var data: String?
 
-    @OptionGroup var options: IndexOptions
+    @Option(help: "Only this user (default: every user in the data directory).")
+    var user: String?
+
+    var dataRoot: String { data ?? ProcessInfo.processInfo.environment["MAILSIFT_DATA"] ?? "" }
+
+    func validate() throws {
+        if dataRoot.isEmpty { throw ValidationError("give --data DIR or set MAILSIFT_DATA") }
+    }
+
+    /// The users asked for, with their directories: one, or all (their names from each catalog).
+    func users() throws -> [(name: String, directory: UserDirectory)] {
+        if let user {
+            let dir = try UserDirectory(dataRoot: dataRoot, user: user)
+            guard dir.exists else { throw ValidationError("no index for user \(user) under \(dataRoot)") }
+            return [(user, dir)]
+        }
+        var out: [(String, UserDirectory)] = []
+        let fm = FileManager.default
+        let base = dataRoot + "/users"
+        for shard in ((try? fm.contentsOfDirectory(atPath: base)) ?? []).sorted() {
+            for hash in ((try? fm.contentsOfDirectory(atPath: base + "/" + shard)) ?? []).sorted() {
+                let catalogPath = base + "/" + shard + "/" + hash + "/catalog.sqlite"
+                guard fm.fileExists(atPath: catalogPath), let name = try? Catalog(path: catalogPath).meta("user"),
+                      let dir = try? UserDirectory(dataRoot: dataRoot, user: name), dir.catalogPath == catalogPath else { continue }
+                out.append((name, dir))
+            }
+        }
+        return out.sorted { $0.0 < $1.0 }
+    }
+}
+
+struct StatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats",
+        abstract: "Messages, mailboxes, segments and bytes per file kind, per user and in total.",
+        discussion: "With --user and without --json, also the terms and postings of each field."
+    )
+
+    @OptionGroup var options: UsersOptions
+
+    @Flag(help: "One JSON object: the users and the totals.")
+    var json = false
+
+    struct UserStats: Codable {
+        var user: String
+        var messages = 0
+        var documents = 0
+        var queued = 0
+        var mailboxes = 0
+        var segments = 0
+        var generation: UInt64 = 0
+        /// Seconds since 1970 of the last commit (the manifest's modification time).
+        var lastCommit: Int64?
+        var bytes: [String: Int] = [:]
+        var error: String?
+    }
 
     func run() throws {
-        let dir = try options.directory()
-        guard dir.exists else { throw ValidationError("no index for user \(options.user) under \(options.dataRoot)") }
-        let catalog = try Catalog(path: dir.catalogPath)
-        let reader = try IndexReader(directory: dir)
-        print("user: \(options.user)")
-        print("generation: \(reader.manifest.generation)")
-        print("documents: \(reader.documentCount) (catalog: \(try catalog.messageCount()))")
-        print("mailboxes: \(try catalog.mailboxes().count)")
-        print("segments: \(reader.segments.count)")
-        var byKind: [String: Int] = [:]
-        for (segment, _) in reader.segments {
-            for (kind, bytes) in segment.fileBytes { byKind[kind, default: 0] += bytes }
+        var rows: [UserStats] = []
+        for (name, dir) in try options.users() {
+            var st = UserStats(user: name)
+            do {
+                let catalog = try Catalog(path: dir.catalogPath)
+                let reader = try IndexReader(directory: dir)
+                st.messages = try catalog.messageCount()
+                st.documents = reader.documentCount
+                st.queued = (try? catalog.queueIndex().count) ?? 0
+                st.mailboxes = try catalog.mailboxes().count
+                st.segments = reader.segments.count
+                st.generation = reader.manifest.generation
+                let manifest = dir.segmentsPath + "/" + Manifest.fileName(reader.manifest.generation)
+                var sb = stat()
+                if stat(manifest, &sb) == 0 { st.lastCommit = Int64(sb.st_mtim.tv_sec) }
+                for (segment, _) in reader.segments {
+                    for (kind, bytes) in segment.fileBytes { st.bytes[kind, default: 0] += bytes }
+                }
+                st.bytes["catalog"] = (try? FileManager.default.attributesOfItem(atPath: dir.catalogPath)[.size] as? Int) ?? 0
+                if options.user != nil, !json {
+                    printDetails(name, st, reader)
+                    return
+                }
+            } catch {
+                st.error = "\(error)"
+            }
+            rows.append(st)
         }
-        for kind in SegmentFiles.kinds { print("  \(kind): \(byKind[kind, default: 0]) bytes") }
+        var total = UserStats(user: "(total)")
+        for r in rows {
+            total.messages += r.messages
+            total.documents += r.documents
+            total.queued += r.queued
+            total.mailboxes += r.mailboxes
+            total.segments += r.segments
+            for (k, v) in r.bytes { total.bytes[k, default: 0] += v }
+            total.lastCommit = max(total.lastCommit ?? 0, r.lastCommit ?? 0)
+        }
+        if json {
+            struct Out: Encodable { var users: [UserStats]; var total: UserStats }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(Out(users: rows, total: total)), as: UTF8.self))
+            return
+        }
+        print("user\tmessages\tqueued\tmailboxes\tsegments\tindex bytes\tcatalog bytes\tlast commit")
+        for r in rows + [total] {
+            let index = r.bytes.filter { $0.key != "catalog" }.values.reduce(0, +)
+            let when = r.lastCommit.map { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval($0))) } ?? "-"
+            print("\(r.user)\t\(r.messages)\t\(r.queued)\t\(r.mailboxes)\t\(r.segments)\t\(index)\t\(r.bytes["catalog"] ?? 0)\t\(r.error.map { "error: \($0)" } ?? when)")
+        }
+    }
+
+    func printDetails(_ name: String, _ st: UserStats, _ reader: IndexReader) {
+        print("user: \(name)")
+        print("generation: \(st.generation)")
+        print("documents: \(st.documents) (catalog: \(st.messages), queued: \(st.queued))")
+        print("mailboxes: \(st.mailboxes)")
+        print("segments: \(st.segments)")
+        for kind in SegmentFiles.kinds { print("  \(kind): \(st.bytes[kind, default: 0]) bytes") }
         print("fields: terms, postings, positions, docs bytes, positions bytes")
         var rows: [UInt8: SegmentReader.FieldStatistics] = [:]
         for (segment, _) in reader.segments {
-            for (field, st) in try segment.fieldStatistics() { rows[field, default: .init()].add(st) }
+            for (field, fs) in (try? segment.fieldStatistics()) ?? [:] { rows[field, default: .init()].add(fs) }
         }
         for field in Field.allCases {
             var r = rows[field.rawValue, default: .init()]
             r.add(rows[field.variantKeyByte, default: .init()])  // diacritic-folded variants
             print("  \(field.name): \(r.terms) terms, \(r.postings) postings, \(r.positions) positions, \(r.docsBytes) B docs, \(r.positionsBytes) B positions")
         }
-        let catalogBytes = (try? FileManager.default.attributesOfItem(atPath: dir.catalogPath)[.size] as? Int) ?? 0
-        print("  catalog: \(catalogBytes) bytes")
+        print("  catalog: \(st.bytes["catalog"] ?? 0) bytes")
     }
 }
 
 struct VerifyCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Check every checksum, and that the catalog and the index agree.")
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check every checksum, and that the catalog and the index agree (one user or all).",
+        discussion: "Exit status 0 when everything checks, 1 when a user has a problem (each is listed)."
+    )
 
-    @OptionGroup var options: IndexOptions
+    @OptionGroup var options: UsersOptions
 
     func run() throws {
-        let dir = try options.directory()
-        guard dir.exists else { throw ValidationError("no index for user \(options.user) under \(options.dataRoot)") }
-        var problems: [String] = []
-        let catalog = try Catalog(path: dir.catalogPath)
-        problems += try catalog.integrityCheck().map { "catalog: \($0)" }
-        let reader: IndexReader
-        do { reader = try IndexReader(directory: dir) } catch {
-            print("FAILED: \(error)")
+        var failed = 0
+        let users = try options.users()
+        for (name, dir) in users {
+            let problems = Self.check(dir)
+            if problems.isEmpty { continue }
+            failed += 1
+            for p in problems { print("\(name): PROBLEM: \(p)") }
+        }
+        if failed > 0 {
+            print("\(failed) of \(users.count) users have problems (mailsift repair --user U rebuilds from the mail files)")
             throw ExitCode(1)
         }
-        var indexed = Set<Int64>()
-        for (id, _, _) in try reader.liveDocuments() where !indexed.insert(id).inserted {
-            problems.append("document \(id) is indexed twice")
+        if users.count == 1, let (_, dir) = users.first, let reader = try? IndexReader(directory: dir) {
+            print("OK: generation \(reader.manifest.generation), \(reader.segments.count) segments, \(reader.documentCount) documents, checksums verified")
+        } else {
+            print("OK: \(users.count) users, checksums verified, catalogs and indexes agree")
         }
-        let live = try catalog.liveDocids()
-        let missing = live.subtracting(indexed)
+    }
+
+    /// What is wrong with a user's index (empty: nothing).
+    static func check(_ dir: UserDirectory) -> [String] {
+        var problems: [String] = []
+        let catalog: Catalog
+        do { catalog = try Catalog(path: dir.catalogPath) } catch { return ["catalog: \(error)"] }
+        problems += ((try? catalog.integrityCheck()) ?? ["integrity check failed"]).map { "catalog: \($0)" }
+        let reader: IndexReader
+        do { reader = try IndexReader(directory: dir) } catch { return problems + ["index: \(error)"] }
+        var indexed = Set<Int64>()
+        do {
+            for (id, _, _) in try reader.liveDocuments() where !indexed.insert(id).inserted {
+                problems.append("document \(id) is indexed twice")
+            }
+        } catch { return problems + ["index: \(error)"] }
+        let live = (try? catalog.liveDocids()) ?? []
+        // Messages a daemon accepted and has not indexed yet are in its queue, not missing.
+        let queued = Set(((try? catalog.queueIndex()) ?? []).map(\.docid))
+        let missing = live.subtracting(indexed).subtracting(queued)
         let extra = indexed.subtracting(live)
         if !missing.isEmpty { problems.append("\(missing.count) catalog messages are not in the index (e.g. \(missing.sorted().prefix(5)))") }
         if !extra.isEmpty { problems.append("\(extra.count) indexed documents are not live in the catalog (e.g. \(extra.sorted().prefix(5)))") }
-        if problems.isEmpty {
-            print("OK: generation \(reader.manifest.generation), \(reader.segments.count) segments, \(indexed.count) documents, checksums verified")
-        } else {
-            for p in problems { print("PROBLEM: \(p)") }
-            throw ExitCode(1)
-        }
+        return problems
     }
 }
 

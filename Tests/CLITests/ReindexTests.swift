@@ -175,4 +175,47 @@ import TestSupport
         #expect(Self.difference(rebuilt, once) == nil, "\(Self.difference(rebuilt, once) ?? "")")
         #expect(try Self.run(["verify", "--data", resumed, "--user", "bob"]).status == 0)
     }
+
+    /// export → import (under another name) answers like the original; a damaged archive is
+    /// refused and leaves nothing behind; stats and verify cover every user.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: corpus)))
+    func exportImportStatsAndVerifyEveryUser() throws {
+        let base = Self.fm.temporaryDirectory.appendingPathComponent("mailsift-export-\(getpid())").path
+        try? Self.fm.removeItem(atPath: base)
+        defer { try? Self.fm.removeItem(atPath: base) }
+        let root = base + "/vmail", data = base + "/data", other = base + "/other"
+        try Self.makeTree(root)
+        #expect(try Self.run(["reindex", "--data", data, "--users-root", root, "--jobs", "2"]).status == 0)
+        let archive = base + "/carol.msx"
+        let exported = try Self.run(["export", "--data", data, "--user", "carol", archive])
+        #expect(exported.status == 0, "\(exported.err)")
+        let imported = try Self.run(["import", "--data", other, "--user", "carol2", archive])
+        #expect(imported.status == 0, "\(imported.err)")
+        let a = try Self.answers(data, "carol"), b = try Self.answers(other, "carol2")
+        #expect(Self.difference(a, b) == nil, "\(Self.difference(a, b) ?? "")")
+        // Importing over an existing user needs --replace.
+        #expect(try Self.run(["import", "--data", other, "--user", "carol2", archive]).status != 0)
+        #expect(try Self.run(["import", "--data", other, "--user", "carol2", "--replace", archive]).status == 0)
+        // One flipped byte anywhere fails a checksum; nothing is left in the data directory.
+        var bytes = try #require(Self.fm.contents(atPath: archive))
+        for at in [40, bytes.count / 2, bytes.count - 6] {
+            var damaged = bytes
+            damaged[at] ^= 0x20
+            try damaged.write(to: URL(fileURLWithPath: base + "/damaged.msx"))
+            let r = try Self.run(["import", "--data", other, "--user", "broken", base + "/damaged.msx"])
+            #expect(r.status != 0, "byte \(at)")
+        }
+        bytes.removeLast(10)  // truncated
+        try bytes.write(to: URL(fileURLWithPath: base + "/damaged.msx"))
+        #expect(try Self.run(["import", "--data", other, "--user", "broken", base + "/damaged.msx"]).status != 0)
+        #expect(try Self.fm.contentsOfDirectory(atPath: other).filter { $0.hasPrefix(".") }.isEmpty)
+        // stats over every user, as JSON with totals; verify over every user.
+        let stats = try Self.run(["stats", "--data", data, "--json"])
+        let obj = try Self.summary(stats.out)
+        let users = obj["users"] as? [[String: Any]] ?? []
+        #expect(Set(users.compactMap { $0["user"] as? String }) == Set(Self.users))
+        #expect((obj["total"] as? [String: Any])?["messages"] as? Int == 420)
+        let verify = try Self.run(["verify", "--data", data])
+        #expect(verify.status == 0 && verify.out.contains("4 users"), "\(verify.out)")
+    }
 }
