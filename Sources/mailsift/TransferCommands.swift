@@ -47,3 +47,33 @@ struct ImportCommand: ParsableCommand {
         print("imported \(name) into \(root)")
     }
 }
+
+struct RepairCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "repair",
+        abstract: "Bring a user's index back in line with its catalog, from the messages' mail files.",
+        discussion: """
+            An index that does not open or fails a checksum is moved aside and rebuilt; missing \
+            messages are indexed again, extra documents deleted. Messages without a source file \
+            (fed through the daemon) are listed: feed them again (Dovecot: doveadm fts rescan), or \
+            give --drop-unrecoverable to expunge them from the catalog.
+            """
+    )
+
+    @OptionGroup var options: IndexOptions
+
+    @Flag(help: "Expunge messages that cannot be restored from a file from the catalog.")
+    var dropUnrecoverable = false
+
+    func run() throws {
+        let r = try UserRepair.repair(dataRoot: options.dataRoot, user: options.user, dropUnrecoverable: dropUnrecoverable)
+        if let aside = r.brokenSegments { print("the index did not open or failed a checksum: rebuilt (old segments kept in \(aside))") }
+        print("\(r.reindexed) messages indexed again from their files, \(r.deleted) stray documents deleted")
+        if !r.unrecoverable.isEmpty {
+            print("\(r.unrecoverable.count) messages have no readable source file\(r.dropped > 0 ? " and were expunged from the catalog" : " (feed them again, or --drop-unrecoverable)"):")
+            for (mailbox, uid) in r.unrecoverable.prefix(50) { print("  \(mailbox) UID \(uid)") }
+            if r.unrecoverable.count > 50 { print("  ...") }
+            if r.dropped == 0 { throw ExitCode(1) }
+        }
+    }
+}

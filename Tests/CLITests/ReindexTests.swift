@@ -217,5 +217,25 @@ import TestSupport
         #expect((obj["total"] as? [String: Any])?["messages"] as? Int == 420)
         let verify = try Self.run(["verify", "--data", data])
         #expect(verify.status == 0 && verify.out.contains("4 users"), "\(verify.out)")
+
+        // A flipped byte in a segment: verify names the user, repair rebuilds it from the mail
+        // files, and it answers as before.
+        let before = try Self.answers(data, "alice")
+        let aliceRoot = try #require(try Self.fm.subpathsOfDirectory(atPath: data + "/users").first { path in
+            Self.fm.fileExists(atPath: data + "/users/" + path + "/catalog.sqlite")
+                && (try? String(contentsOfFile: data + "/users/" + path + "/catalog.sqlite", encoding: .isoLatin1))?.contains("alice") == true
+        })
+        let segments = data + "/users/" + aliceRoot + "/segments"
+        let pos = try #require(try Self.fm.contentsOfDirectory(atPath: segments).first { $0.hasSuffix(".pos") })
+        var file = try #require(Self.fm.contents(atPath: segments + "/" + pos))
+        file[file.count / 2] ^= 0x01
+        try file.write(to: URL(fileURLWithPath: segments + "/" + pos))
+        let broken = try Self.run(["verify", "--data", data])
+        #expect(broken.status == 1 && broken.out.contains("alice: PROBLEM"), "\(broken.out)")
+        let repair = try Self.run(["repair", "--data", data, "--user", "alice"])
+        #expect(repair.status == 0 && repair.out.contains("120 messages indexed again"), "\(repair.out) \(repair.err)")
+        #expect(try Self.run(["verify", "--data", data]).status == 0)
+        let after = try Self.answers(data, "alice")
+        #expect(Self.difference(before, after) == nil, "\(Self.difference(before, after) ?? "")")
     }
 }
