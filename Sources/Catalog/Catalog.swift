@@ -211,11 +211,7 @@ public final class Catalog: Sendable {
     public func rollBack(docids: [Int64]) throws(MailsiftError) {
         guard !docids.isEmpty else { return }
         try write { db in
-            for chunk in stride(from: 0, to: docids.count, by: 500) {
-                let part = Array(docids[chunk..<min(docids.count, chunk + 500)])
-                let placeholders = part.map { _ in "?" }.joined(separator: ",")
-                try db.execute(sql: "DELETE FROM messages WHERE docid IN (\(placeholders))", arguments: StatementArguments(part))
-            }
+            try Self.forChunks(docids, db, "DELETE FROM messages WHERE docid IN")
             try db.execute(sql: """
                 UPDATE mailboxes SET next_uid = COALESCE((SELECT MAX(uid) + 1 FROM messages WHERE messages.mailbox_id = mailboxes.id), 1)
                 """)
@@ -225,12 +221,14 @@ public final class Catalog: Sendable {
     /// Marks messages expunged (their documents are deleted from the index by the caller).
     public func expunge(docids: [Int64]) throws(MailsiftError) {
         guard !docids.isEmpty else { return }
-        try write { db in
-            for chunk in stride(from: 0, to: docids.count, by: 500) {
-                let part = Array(docids[chunk..<min(docids.count, chunk + 500)])
-                let placeholders = part.map { _ in "?" }.joined(separator: ",")
-                try db.execute(sql: "UPDATE messages SET expunged = 1 WHERE docid IN (\(placeholders))", arguments: StatementArguments(part))
-            }
+        try write { db in try Self.forChunks(docids, db, "UPDATE messages SET expunged = 1 WHERE docid IN") }
+    }
+
+    /// Runs `sql (?, ?, ...)` over `ids` 500 at a time (SQLite's variable limit).
+    static func forChunks(_ ids: [Int64], _ db: Database, _ sql: String) throws {
+        for chunk in stride(from: 0, to: ids.count, by: 500) {
+            let part = Array(ids[chunk..<min(ids.count, chunk + 500)])
+            try db.execute(sql: sql + " (" + part.map { _ in "?" }.joined(separator: ",") + ")", arguments: StatementArguments(part))
         }
     }
 

@@ -259,30 +259,24 @@ public struct PostingsIterator {
     /// at most 128) into `out`, moves past them, and returns how many were copied (0 at the
     /// end). The bulk path for callers that want doc IDs only: no per-doc call.
     public mutating func nextBlock(into out: UnsafeMutableBufferPointer<UInt32>) throws(IndexFormatError) -> Int {
-        guard doc != Self.noMoreDocs, let o = out.baseAddress else { return 0 }
-        let n = min(out.count, count - upto)
-        docBuf.withUnsafeBufferPointer { b in
-            if let s = b.baseAddress { o.update(from: s + upto, count: n) }
-        }
-        upto += n
-        if upto < count {
-            _doc = docBuf[upto]
-        } else {
-            _ = try nextSlow()
-        }
-        return n
+        try nextBlock(into: out, freqs: nil)
     }
 
-    /// Like `nextBlock(into:)`, with each doc's term frequency in `freqs`.
-    public mutating func nextBlock(into out: UnsafeMutableBufferPointer<UInt32>, freqs: UnsafeMutableBufferPointer<UInt32>) throws(IndexFormatError) -> Int {
-        guard doc != Self.noMoreDocs, let o = out.baseAddress, let f = freqs.baseAddress else { return 0 }
-        let n = min(out.count, freqs.count, count - upto)
-        if freqsPending { decodeFreqs() }
+    /// Like `nextBlock(into:)`, with each doc's term frequency in `freqs` (decoded only when
+    /// asked for).
+    public mutating func nextBlock(into out: UnsafeMutableBufferPointer<UInt32>, freqs: UnsafeMutableBufferPointer<UInt32>?) throws(IndexFormatError) -> Int {
+        guard doc != Self.noMoreDocs, let o = out.baseAddress else { return 0 }
+        var n = min(out.count, count - upto)
+        if let freqs {
+            guard let f = freqs.baseAddress else { return 0 }
+            n = min(n, freqs.count)
+            if freqsPending { decodeFreqs() }
+            freqBuf.withUnsafeBufferPointer { b in
+                if let s = b.baseAddress { f.update(from: s + upto, count: n) }
+            }
+        }
         docBuf.withUnsafeBufferPointer { b in
             if let s = b.baseAddress { o.update(from: s + upto, count: n) }
-        }
-        freqBuf.withUnsafeBufferPointer { b in
-            if let s = b.baseAddress { f.update(from: s + upto, count: n) }
         }
         upto += n
         if upto < count {
