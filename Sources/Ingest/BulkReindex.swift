@@ -33,6 +33,9 @@ public final class BulkReindex: Sendable {
         public var extractAttachments = true
         /// Only these users (all when empty).
         public var users: [String] = []
+        /// Asks the writer holding a busy user (a running daemon) to let go of it; true when
+        /// it will (its lock is then free once its requests in flight end).
+        public var release: (@Sendable (String) -> Bool)?
 
         public init(dataRoot: String, usersRoot: String) {
             self.dataRoot = dataRoot
@@ -212,14 +215,29 @@ public final class BulkReindex: Sendable {
             seen = (messages, r.added, r.bytes)
             FaultInjection.afterMessages(state.withLock { $0.added })
         }
-        do {
+        do throws(MailsiftError) {
             let r: UserIndexer.Report
-            if options.full {
-                r = try rebuild(user, ramBudget: ramBudget, progress: report)
-            } else {
-                let indexer = try UserIndexer(dataRoot: options.dataRoot, user: user.name, ramBudget: ramBudget,
-                                              extractAttachments: options.extractAttachments)
-                r = try indexer.index([user.mail], commitEvery: options.commitEvery, progress: report)
+            var asked = false
+            var attempt = 0
+            while true {
+                do throws(MailsiftError) {
+                    if options.full {
+                        r = try rebuild(user, ramBudget: ramBudget, progress: report)
+                    } else {
+                        let indexer = try UserIndexer(dataRoot: options.dataRoot, user: user.name, ramBudget: ramBudget,
+                                                      extractAttachments: options.extractAttachments)
+                        r = try indexer.index([user.mail], commitEvery: options.commitEvery, progress: report)
+                    }
+                    break
+                } catch let e where e.code == .limitExceeded && e.message.contains("another writer") {
+                    // A daemon holds the user: ask it to let go, then wait for its lock (up to
+                    // 10 s: requests in flight end first; a request meanwhile may reopen it).
+                    if !asked, let release = options.release, release(user.name) { asked = true }
+                    guard asked, attempt < 100 else { throw e }
+                    attempt += 1
+                    if attempt % 20 == 0, let release = options.release { _ = release(user.name) }
+                    usleep(100_000)
+                }
             }
             report(r)
             result.added = r.added

@@ -142,6 +142,15 @@ public final class MailsiftServer: Sendable {
         v1.post("search") { request, context in try await self.search(request, context) }
         v1.get("status") { request, context in try await self.status(request, context) }
         v1.delete("") { request, context in try await self.deleteUser(request, context) }
+        v1.post("release") { _, context in
+            // An external writer (mailsift reindex, export, repair) wants this user: the daemon
+            // closes its index once requests in flight finish, unless messages are queued.
+            let user = try self.user(context)
+            guard self.registry.release(user) else {
+                throw APIError(.conflict, "queue_not_empty", "messages are queued for \(user): retry once they are indexed")
+            }
+            return Self.json("{\"released\":true}")
+        }
         let solr = router.group("solr/:core")
         solr.get("select") { request, context in try await self.solrSelect(request, context) }
         solr.post("update") { request, context in try await self.solrUpdate(request, context) }

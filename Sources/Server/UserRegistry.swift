@@ -111,6 +111,20 @@ final class UserRegistry: Sendable {
         }
     }
 
+    /// Closes a user's index for an external writer: it leaves the cache, and its writer lock
+    /// is released when the last request using it ends. False (nothing done) when messages are
+    /// queued for the user. A later request opens the user again (and fails as busy while the
+    /// external writer holds the lock).
+    func release(_ user: String) -> Bool {
+        state.withLock { s in
+            if let e = s.open[user], e.index.queuedCount > 0 { return false }
+            if let w = s.evicted[user], let idx = w.index, idx.queuedCount > 0 { return false }
+            s.open[user] = nil
+            s.evicted[user] = nil
+            return true
+        }
+    }
+
     /// Forgets a user (after its directory was deleted).
     func forget(_ user: String) {
         state.withLock { s in

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ingest
+import Server
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -46,6 +47,9 @@ struct ReindexCommand: ParsableCommand {
     @Flag(name: .customLong("no-extract"), help: "Do not extract text from attachments.")
     var noExtract = false
 
+    @Option(help: "A running daemon's socket, asked to release users it holds (default: DATA/mailsift.sock when there).")
+    var daemonSocket: String?
+
     @Flag(help: "Print the summary as JSON.")
     var json = false
 
@@ -70,6 +74,17 @@ struct ReindexCommand: ParsableCommand {
         options.commitEvery = commitEvery
         options.users = user
         options.extractAttachments = !noExtract
+        var st = stat()
+        let socket = daemonSocket ?? options.dataRoot + "/mailsift.sock"
+        if stat(socket, &st) == 0, (st.st_mode & S_IFMT) == S_IFSOCK {
+            options.release = { user in
+                // POST /v1/users/{user}/release: 200 released, 409 messages still queued.
+                let client = HTTPClient(.unix(socket))
+                defer { client.close() }
+                let path = "/v1/users/" + (user.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? user) + "/release"
+                return (try? client.post(path, json: "{}"))?.status == 200
+            }
+        }
         let job = BulkReindex(options)
         let tty = isatty(STDERR_FILENO) != 0
         let done = DispatchSemaphore(value: 0)

@@ -347,3 +347,40 @@ final class Atomic: @unchecked Sendable {
         #expect(daemon.stop() == 0)
     }
 }
+
+/// `mailsift reindex` while the daemon serves the same data directory: the daemon holds the
+/// user's writer; the reindex asks it to release the user (POST /release), indexes it, and
+/// the daemon's next search sees the reindexed mail.
+@Suite struct ReindexWithDaemonTests {
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: NativeAPITests.corpus)))
+    func reindexReleasesTheDaemonsUser() throws {
+        let daemon = try Daemon(name: "reindex")
+        let c = daemon.client()
+        let raws = try NativeAPITests.messages(30)
+        // The daemon opens alice (an add through the API) and indexes it.
+        let r = try c.postJSON("/v1/users/alice/messages", NativeAPITests.batch(Array(raws[0..<10]), mailbox: "Archive", firstUID: 1))
+        #expect(r.status == 202, "\(r.text)")
+        try daemon.waitIndexed("alice")
+        // Alice's Maildir on disk, with other messages.
+        let root = daemon.base + "/vmail"
+        let cur = root + "/alice/Maildir/cur"
+        try FileManager.default.createDirectory(atPath: cur, withIntermediateDirectories: true)
+        for k in 10..<30 { try Data(raws[k]).write(to: URL(fileURLWithPath: cur + "/\(1_700_000_000 + k).M\(k)P1.host:2,S")) }
+        let run = Process()
+        run.executableURL = mailsiftBinary
+        run.arguments = ["reindex", "--data", daemon.data, "--users-root", root, "--json", "--daemon-socket", daemon.socket]
+        let out = Pipe()
+        run.standardOutput = out
+        try run.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        run.waitUntilExit()
+        #expect(run.terminationStatus == 0, "\(text)")
+        #expect(text.contains("\"status\" : \"done\""), "\(text)")
+        // The daemon reopens alice and answers from both the API's and the files' messages.
+        let all = try c.postJSON("/v1/users/alice/search", ["query": "", "limit": 100, "snippets": false])
+        #expect(all.status == 200, "\(all.text)")
+        #expect(all.json["total"] as? Int == 30, "\(all.text)")
+        let inbox = try c.postJSON("/v1/users/alice/search", ["imap": "ALL", "mailbox": "INBOX"])
+        #expect((inbox.json["uids"] as? [Int])?.count == 20, "\(inbox.text)")
+    }
+}
