@@ -135,17 +135,18 @@ public final class BulkReindex: Sendable {
             p.usersResumed = users.count - todo.count
             p.filesTotal = files
         }
-        let shared = Mutex((journal: journal, next: 0, busy: [MailServerLayout.User]()))
+        let shared = Mutex((journal: journal, next: 0, busy: [MailServerLayout.User](), failed: [UserResult]()))
         let jobs = max(1, min(options.jobs, max(1, todo.count)))
         let work: @Sendable (MailServerLayout.User) -> Void = { [self] user in
             let result = self.index(user, ramBudget: max(16 << 20, options.memory / jobs))
             shared.withLock { s in
-                if result.status == "busy" {
-                    s.busy.append(user)
-                    return
+                switch result.status {
+                case "busy": s.busy.append(user)
+                case "done":
+                    s.journal.done.append(result)
+                    self.saveJournal(s.journal)
+                default: s.failed.append(result)  // not in the journal: a rerun tries it again
                 }
-                s.journal.done.append(result)
-                self.saveJournal(s.journal)
             }
             if result.status != "busy" { state.withLock { $0.usersDone += 1 } }
         }
@@ -166,8 +167,8 @@ public final class BulkReindex: Sendable {
             usleep(500_000)
             for user in busy { work(user) }
         }
-        let (final, stillBusy) = shared.withLock { ($0.journal, $0.busy) }
-        var results = final.done
+        let (final, stillBusy, failed) = shared.withLock { ($0.journal, $0.busy, $0.failed) }
+        var results = final.done + failed
         for user in stillBusy {
             results.append(UserResult(user: user.name, status: "busy", error: "another writer (a running daemon?) holds this user's index"))
         }
@@ -175,7 +176,7 @@ public final class BulkReindex: Sendable {
         results.sort { (order[$0.user] ?? 0) < (order[$1.user] ?? 0) }
         let summary = Summary(usersRoot: root, layout: options.layout.rawValue, full: options.full, jobs: jobs, users: results,
                               seconds: (ContinuousClock.now - start).seconds)
-        if stillBusy.isEmpty {
+        if stillBusy.isEmpty, failed.isEmpty {
             // Done: the journal becomes the record of the last run.
             rename(journalPath, journalDirectory + "/last-run.json")
         }
