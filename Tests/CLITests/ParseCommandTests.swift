@@ -100,7 +100,7 @@ import TestSupport
         #expect(esearch.out.hasPrefix("* ESEARCH UID MIN 1 COUNT "), "\(esearch.out)")
         let bad = try Self.run(["search", "--data", data, "--user", "cli@example.org", "--imap", "--mailbox", "INBOX", "FROM"])
         #expect(bad.status != 0 && bad.err.contains("BAD"))
-        #expect(try Self.run(["stats", "--data", data, "--user", "cli@example.org"]).out.contains("documents: 9 (catalog: 9)"))
+        #expect(try Self.run(["stats", "--data", data, "--user", "cli@example.org"]).out.contains("documents: 9 (catalog: 9, queued: 0)"))
         #expect(try Self.run(["verify", "--data", data, "--user", "cli@example.org"]).out.hasPrefix("OK: generation"))
         let again = try Self.run(["index", "--data", data, "--user", "cli@example.org", "--no-extract", "corpus/samples"])
         #expect(again.out.contains("indexed 0 messages"))
