@@ -23,7 +23,10 @@ public final class IndexReader: Sendable {
     /// Opens the newest generation. Segments `previous` already holds are reused (their files
     /// are immutable: no second mapping and checksum pass), so a daemon reopens cheaply after
     /// each commit.
-    public init(directory: UserDirectory, reusing previous: IndexReader? = nil) throws(MailsiftError) {
+    /// The last commit of a user's index. `verifyChecksums: false` skips summing the segment
+    /// files (a one-off search from the command line over a large index; see
+    /// `FileFraming.open`).
+    public init(directory: UserDirectory, reusing previous: IndexReader? = nil, verifyChecksums: Bool = true) throws(MailsiftError) {
         self.directory = directory
         hiddenIDs = []
         var known: [String: SegmentReader] = [:]
@@ -38,7 +41,7 @@ public final class IndexReader: Sendable {
                 for entry in manifest.segments {
                     let reader: SegmentReader
                     if let r = known[entry.name], r.documentCount == entry.documentCount { reader = r } else {
-                        reader = try SegmentReader(directory: directory.segmentsPath, entry: entry)
+                        reader = try SegmentReader(directory: directory.segmentsPath, entry: entry, verifyChecksums: verifyChecksums)
                     }
                     segments.append((reader, try Deletions.load(directory: directory.segmentsPath, entry: entry)))
                 }

@@ -189,7 +189,9 @@ public final class SegmentReader: Sendable {
     }
 
     /// Opens and verifies every file of the segment (checksums, formats, sizes).
-    public convenience init(directory: String, entry: Manifest.SegmentEntry) throws(MailsiftError) {
+    /// Opens a segment's files. `verifyChecksums` sums every file against its footer (the
+    /// default); without it only the framing is checked (see `FileFraming.open`).
+    public convenience init(directory: String, entry: Manifest.SegmentEntry, verifyChecksums: Bool = true) throws(MailsiftError) {
         var files: [MappedFile] = []
         for (k, kind) in SegmentFiles.kinds.enumerated() {
             let path = SegmentFiles.path(directory, entry.name, kind)
@@ -199,11 +201,11 @@ public final class SegmentReader: Sendable {
             }
             files.append(file)
         }
-        try self.init(files: files, entry: entry)
+        try self.init(files: files, entry: entry, verifyChecksums: verifyChecksums)
     }
 
     /// A segment over its files' bytes, in `SegmentFiles.kinds` order (mapped or in memory).
-    init(files: [MappedFile], entry: Manifest.SegmentEntry) throws(MailsiftError) {
+    init(files: [MappedFile], entry: Manifest.SegmentEntry, verifyChecksums: Bool = true) throws(MailsiftError) {
         guard files.count == SegmentFiles.kinds.count else {
             throw MailsiftError(.corrupt, "segment \(entry.name): \(files.count) files, expected \(SegmentFiles.kinds.count)")
         }
@@ -215,16 +217,18 @@ public final class SegmentReader: Sendable {
                 throw MailsiftError(.corrupt, "\(files[k].path): \(error)")
             }
         }
-        terms = try wrap(0) { () throws(IndexFormatError) in try TermDictionary(files[0].bytes) }
+        let verify = verifyChecksums
+        terms = try wrap(0) { () throws(IndexFormatError) in try TermDictionary(files[0].bytes, verifyChecksum: verify) }
         // Each postings file checked on its own, so an error names the right file.
         let v = PostingsFormat.version
-        let docs = try wrap(1) { () throws(IndexFormatError) in try FileFraming.open(files[1].bytes, format: PostingsFormat.docsFormatName, supported: v...v) }
-        let pos = try wrap(2) { () throws(IndexFormatError) in try FileFraming.open(files[2].bytes, format: PostingsFormat.positionsFormatName, supported: PostingsFormat.positionsVersions) }
+        let docs = try wrap(1) { () throws(IndexFormatError) in try FileFraming.open(files[1].bytes, format: PostingsFormat.docsFormatName, supported: v...v, verifyChecksum: verify) }
+        let pos = try wrap(2) { () throws(IndexFormatError) in try FileFraming.open(files[2].bytes, format: PostingsFormat.positionsFormatName, supported: PostingsFormat.positionsVersions,
+                                                                                          verifyChecksum: verify) }
         postings = PostingsReader(unverifiedDocs: UnsafeRawBufferPointer(rebasing: files[1].bytes[docs.content]), docsBase: docs.content.lowerBound,
                                   positions: UnsafeRawBufferPointer(rebasing: files[2].bytes[pos.content]), positionsBase: pos.content.lowerBound,
                                   positionsVersion: pos.version)
-        stored = try wrap(3) { () throws(IndexFormatError) in try StoredFieldsReader(files[3].bytes) }
-        values = try wrap(4) { () throws(IndexFormatError) in try DocValuesReader(files[4].bytes) }
+        stored = try wrap(3) { () throws(IndexFormatError) in try StoredFieldsReader(files[3].bytes, verifyChecksum: verify) }
+        values = try wrap(4) { () throws(IndexFormatError) in try DocValuesReader(files[4].bytes, verifyChecksum: verify) }
         // Columns by name; the first six have been there since version 1.
         let names = values.columnNames
         guard names.count >= 6, Array(names.prefix(6)) == Array(DocumentValues.columns.prefix(6)) else {

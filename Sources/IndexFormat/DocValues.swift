@@ -137,8 +137,9 @@ public struct DocValuesReader: @unchecked Sendable {
 
     public var columnNames: [String] { columns.map(\.name) }
 
-    public init(_ file: UnsafeRawBufferPointer) throws(IndexFormatError) {
-        var (_, content, t) = try FileFraming.open(file, format: DocValuesFormat.name, supported: 1...1, trailerSize: DocValuesFormat.trailerSize)
+    public init(_ file: UnsafeRawBufferPointer, verifyChecksum: Bool = true) throws(IndexFormatError) {
+        var (_, content, t) = try FileFraming.open(file, format: DocValuesFormat.name, supported: 1...1, trailerSize: DocValuesFormat.trailerSize,
+                                                   verifyChecksum: verifyChecksum)
         self.file = file
         let trailerAt = t.offset
         let directoryOffset = try t.u64()

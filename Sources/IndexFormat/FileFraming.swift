@@ -30,8 +30,12 @@ public enum FileFraming {
     }
 
     /// Checks the footer's checksum and the header; returns the version and the range of the
-    /// content between header and footer.
-    public static func open(_ file: UnsafeRawBufferPointer, format: String, supported: ClosedRange<UInt32>) throws(IndexFormatError) -> (version: UInt32, content: Range<Int>) {
+    /// content between header and footer. Without `verifyChecksum` the footer's magic and
+    /// algorithm are still checked but the bytes are not summed (a search that opens a large
+    /// index from the command line; `mailsift verify`, merges and the daemon sum them): the
+    /// codecs must and do reject or survive any bytes on their own.
+    public static func open(_ file: UnsafeRawBufferPointer, format: String, supported: ClosedRange<UInt32>,
+                            verifyChecksum: Bool = true) throws(IndexFormatError) -> (version: UInt32, content: Range<Int>) {
         let headerMin = headerMagic.count + 1 + 4
         guard file.count >= headerMin + footerSize else {
             throw IndexFormatError(.corrupt, "\(format) file too short (\(file.count) bytes)", offset: 0)
@@ -47,7 +51,7 @@ public enum FileFraming {
             throw IndexFormatError(.formatTooNew, "\(format) checksum algorithm \(algorithm) unknown", offset: footerStart + 4)
         }
         let stored = try r.u64()
-        let actual = UInt64(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: file[0..<footerStart])))
+        let actual = verifyChecksum ? UInt64(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: file[0..<footerStart]))) : stored
         guard stored == actual else {
             throw IndexFormatError(.corrupt, "\(format) checksum mismatch: stored \(hex(stored)), computed \(hex(actual))", offset: footerStart + 8)
         }
@@ -74,8 +78,8 @@ public enum FileFraming {
     /// `open`, for formats that end their content with a fixed-size trailer: also checks the
     /// content holds the trailer and returns a reader positioned at its first byte.
     public static func open(_ file: UnsafeRawBufferPointer, format: String, supported: ClosedRange<UInt32>,
-                            trailerSize: Int) throws(IndexFormatError) -> (version: UInt32, content: Range<Int>, trailer: ByteReader) {
-        let (version, content) = try open(file, format: format, supported: supported)
+                            trailerSize: Int, verifyChecksum: Bool = true) throws(IndexFormatError) -> (version: UInt32, content: Range<Int>, trailer: ByteReader) {
+        let (version, content) = try open(file, format: format, supported: supported, verifyChecksum: verifyChecksum)
         guard content.count >= trailerSize else {
             throw IndexFormatError(.corrupt, "\(format) content too short for its trailer", offset: content.lowerBound)
         }

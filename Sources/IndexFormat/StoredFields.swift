@@ -34,8 +34,9 @@ public final class StoredFieldsReader: @unchecked Sendable {
     private let cache = Mutex<CachedBlock?>(nil)
     private let headCache = Mutex<CachedBlock?>(nil)
 
-    public init(_ file: UnsafeRawBufferPointer) throws(IndexFormatError) {
-        let (v, content) = try FileFraming.open(file, format: StoredFieldsFormat.name, supported: 1...StoredFieldsFormat.version)
+    public init(_ file: UnsafeRawBufferPointer, verifyChecksum: Bool = true) throws(IndexFormatError) {
+        let (v, content) = try FileFraming.open(file, format: StoredFieldsFormat.name, supported: 1...StoredFieldsFormat.version,
+                                                verifyChecksum: verifyChecksum)
         version = v
         let trailerSize = v == 1 ? StoredFieldsFormat.trailerSizeV1 : StoredFieldsFormat.trailerSize
         entrySize = v == 1 ? StoredFieldsFormat.indexEntrySizeV1 : StoredFieldsFormat.indexEntrySize

@@ -28,8 +28,9 @@ public struct TermDictionary: @unchecked Sendable {
     public let version: UInt32
     let maxTermsPerBlock: Int
 
-    public init(_ file: UnsafeRawBufferPointer) throws(IndexFormatError) {
-        var (version, content, t) = try FileFraming.open(file, format: TermDictionaryFormat.name, supported: TermDictionaryFormat.versions, trailerSize: TermDictionaryFormat.trailerSize)
+    public init(_ file: UnsafeRawBufferPointer, verifyChecksum: Bool = true) throws(IndexFormatError) {
+        var (version, content, t) = try FileFraming.open(file, format: TermDictionaryFormat.name, supported: TermDictionaryFormat.versions,
+                                                         trailerSize: TermDictionaryFormat.trailerSize, verifyChecksum: verifyChecksum)
         self.version = version
         self.file = file
         contentStart = content.lowerBound

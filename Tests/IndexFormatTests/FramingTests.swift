@@ -12,6 +12,28 @@ import TestSupport
         #expect(CRC32C.checksum([]) == 0)
     }
 
+    /// Opening without summing still checks the framing (magic, name, version, footer), and
+    /// only summing sees a flipped content byte.
+    @Test func openWithoutSummingChecksFramingOnly() throws {
+        var w = ByteWriter()
+        FileFraming.header(format: "probe", version: 1, into: &w)
+        w.bytes += Array("some content bytes".utf8)
+        FileFraming.finish(&w)
+        var flipped = w.bytes
+        flipped[16] ^= 0x04  // content (the header is 14 bytes)
+        try flipped.withUnsafeBytes { raw in
+            #expect(throws: IndexFormatError.self) { _ = try FileFraming.open(raw, format: "probe", supported: 1...1) }
+            let (v, content) = try FileFraming.open(raw, format: "probe", supported: 1...1, verifyChecksum: false)
+            #expect(v == 1 && content.count == "some content bytes".utf8.count)
+            #expect(throws: IndexFormatError.self) { _ = try FileFraming.open(raw, format: "other", supported: 1...1, verifyChecksum: false) }
+        }
+        var footer = w.bytes
+        footer[footer.count - 16] ^= 0x01  // the footer's magic
+        try footer.withUnsafeBytes { raw in
+            #expect(throws: IndexFormatError.self) { _ = try FileFraming.open(raw, format: "probe", supported: 1...1, verifyChecksum: false) }
+        }
+    }
+
     @Test func incrementalEqualsWhole() {
         var rng = SplitMix64(seed: 11)
         for _ in 0..<100 {
