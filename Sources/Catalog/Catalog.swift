@@ -218,6 +218,12 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// Makes a mailbox's next UID at least `next` (a store's own next UID, as Dovecot's uidlist
+    /// header gives it).
+    public func raiseNextUID(mailbox: Int64, to next: Int64) throws(MailsiftError) {
+        try write { db in try db.execute(sql: "UPDATE mailboxes SET next_uid = MAX(next_uid, ?) WHERE id = ?", arguments: [next, mailbox]) }
+    }
+
     /// Marks messages expunged (their documents are deleted from the index by the caller).
     public func expunge(docids: [Int64]) throws(MailsiftError) {
         guard !docids.isEmpty else { return }
@@ -239,13 +245,13 @@ public final class Catalog: Sendable {
         try read { db in
             var out: [String: SourceRow] = [:]
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT docid, source_path, source_mtime, size FROM messages
+                SELECT docid, source_path, source_mtime, size, uid FROM messages
                 WHERE expunged = 0 AND source_path >= ? AND source_path < ?
                 """, arguments: [prefix, prefix + "\u{10FFFF}"])
             while let r = try rows.next() {
                 let path: String = r["source_path"]
                 guard path.utf8.starts(with: prefix.utf8) else { continue }
-                out[path] = SourceRow(docid: r["docid"], mtime: r["source_mtime"], size: r["size"])
+                out[path] = SourceRow(docid: r["docid"], mtime: r["source_mtime"], size: r["size"], uid: r["uid"])
             }
             return out
         }
@@ -392,6 +398,7 @@ public struct SourceRow: Sendable, Hashable {
     public var docid: Int64
     public var mtime: Int64?
     public var size: Int64
+    public var uid: Int64 = 0
 }
 
 public struct MessageRow: Sendable, Hashable {

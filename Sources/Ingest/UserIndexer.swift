@@ -93,11 +93,18 @@ public final class UserIndexer {
                 // The mtime decides whether a known file changed; a file the catalog has never
                 // seen needs none before reading (the read's own fstat gives it).
                 let statMTime = known.isEmpty ? nil : Self.mtime(file)
-                // Unchanged files are skipped without reading them.
+                // Unchanged files are skipped without reading them, unless Dovecot has since
+                // given the message a UID other than the one it has here (a file indexed before
+                // Dovecot listed it): then it is indexed again under Dovecot's UID.
                 if let row = known[file], row.mtime == statMTime {
-                    known[file] = nil
-                    report.unchanged += 1
-                    continue
+                    let listed = Self.maildirFolder(file).flatMap { folder in
+                        Self.uidList(folder, &uidLists)?.uids[DovecotUIDList.baseName(String(Self.lastComponent(file)))]
+                    }
+                    if listed == nil || listed == row.uid {
+                        known[file] = nil
+                        report.unchanged += 1
+                        continue
+                    }
                 }
                 if let row = known[file] {
                     replaced.append(row.docid)  // changed: the old version goes
@@ -124,14 +131,15 @@ public final class UserIndexer {
                 // Dovecot's UID for a Maildir file, from its folder's uidlist.
                 var uid: Int64?
                 if !isMbox, let folder = Self.maildirFolder(file) {
-                    if uidLists[folder] == nil { uidLists[folder] = .some(DovecotUIDList.load(folder: folder)) }
-                    if let list = uidLists[folder] ?? nil {
+                    if let list = Self.uidList(folder, &uidLists) {
                         uid = list.uids[DovecotUIDList.baseName(String(Self.lastComponent(file)))]
                         if mailboxes[mailbox] == nil, let validity = list.uidValidity {
                             let (id, expunged) = try catalog.mailbox(name: mailbox, guid: nil, uidValidity: validity)
                             // A new UIDVALIDITY: the old UIDs mean nothing any more.
                             if !expunged.isEmpty { try writer.delete(ids: Set(expunged)) }
                             mailboxes[mailbox] = id
+                            // Files Dovecot has not listed yet are numbered from its next UID.
+                            if let next = list.nextUID { try catalog.raiseNextUID(mailbox: id, to: next) }
                         }
                     }
                 }
@@ -222,6 +230,14 @@ public final class UserIndexer {
         let name = lastComponent(path)
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex, name.index(after: dot) != name.endIndex else { return String(name) }
         return String(name[..<dot])
+    }
+
+    /// A folder's dovecot-uidlist, read once per run.
+    static func uidList(_ folder: String, _ cache: inout [String: DovecotUIDList?]) -> DovecotUIDList? {
+        if let known = cache[folder] { return known }
+        let list = DovecotUIDList.load(folder: folder)
+        cache[folder] = .some(list)
+        return list
     }
 
     /// The Maildir folder (the directory holding cur/ and new/) of a file in cur/ or new/.

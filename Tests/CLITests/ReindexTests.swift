@@ -157,6 +157,16 @@ import TestSupport
         let rescanned = try Self.answers(resumed, "alice"), freshly = try Self.answers(fresh, "alice")
         #expect(Self.difference(rescanned, freshly) == nil, "\(Self.difference(rescanned, freshly) ?? "")")
 
+        // Files Dovecot had not listed were numbered from the uidlist's next UID (N5000); once
+        // Dovecot lists the new INBOX message under its own UID, a rescan takes that UID.
+        let before = try Self.run(["search", "--data", resumed, "--user", "alice", "--imap", "--mailbox", "INBOX", "ALL"])
+        #expect(before.out.contains(" 5000"), "\(before.out)")
+        let uidlist = inbox + "/dovecot-uidlist"
+        try (try String(contentsOfFile: uidlist, encoding: .utf8) + "7777 :1800000002.M2P2.host\n").write(toFile: uidlist, atomically: false, encoding: .utf8)
+        #expect(try Self.run(["reindex", "--data", resumed, "--users-root", root, "--user", "alice"]).status == 0)
+        let after = try Self.run(["search", "--data", resumed, "--user", "alice", "--imap", "--mailbox", "INBOX", "ALL"])
+        #expect(after.out.hasSuffix(" 7777\n") && !after.out.contains(" 5000"), "\(after.out)")
+
         // --full: rebuilt into fresh segments and swapped in, same answers.
         let full = try Self.run(["reindex", "--data", resumed, "--users-root", root, "--user", "bob", "--full", "--json"])
         #expect(full.status == 0, "\(full.err)")
