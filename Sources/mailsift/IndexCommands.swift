@@ -268,7 +268,7 @@ struct StatsCommand: ParsableCommand {
             var st = UserStats(user: name)
             do {
                 let catalog = try Catalog(path: dir.catalogPath)
-                let reader = try IndexReader(directory: dir)
+                let reader = try IndexReader(directory: dir, verifyChecksums: false)  // counting, not checking (verify sums)
                 st.messages = try catalog.messageCount()
                 st.documents = reader.documentCount
                 st.queued = (try? catalog.queueIndex().count) ?? 0
