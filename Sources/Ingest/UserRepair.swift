@@ -39,12 +39,12 @@ public enum UserRepair {
             throw MailsiftError(.corrupt, "the catalog is damaged (\(damage.prefix(3).joined(separator: "; "))): reindex this user from its mail (mailsift reindex --full --user \(user))")
         }
         var report = Report()
-        var indexed: Set<Int64> = []
+        var indexed: [Int64] = []
         var readable = true
         do {
             // Opening checks every file's checksum.
             let reader = try IndexReader(directory: dir)
-            indexed = Set(try reader.liveDocuments().map(\.id))
+            indexed = try reader.liveDocuments().map(\.id)
         } catch {
             readable = false
         }
@@ -61,11 +61,9 @@ public enum UserRepair {
             report.brokenSegments = aside
         }
         let writer = try IndexWriter(directory: dir)
-        let live = try catalog.liveDocids()
-        let queued = Set(try catalog.queueIndex().map(\.docid))
-        let extra = indexed.subtracting(live)
-        if !extra.isEmpty { report.deleted = try writer.delete(ids: extra) }
-        let missing = Array(live.subtracting(indexed).subtracting(queued)).sorted()
+        let agreement = try IndexAgreement(catalog: catalog, documents: indexed)
+        if !agreement.extra.isEmpty { report.deleted = try writer.delete(ids: agreement.extra) }
+        let missing = agreement.missing.sorted()
         let parser = MessageParser(limits: ParserLimits())
         let analyzer = Analyzer()
         var mailboxIDs: [String: Int64] = [:]

@@ -56,11 +56,7 @@ public enum UserTransfer {
         do {
             let catalog = try Catalog(path: probe.catalogPath)
             try catalog.setMeta("user", user)
-            let reader = try IndexReader(directory: probe)
-            let indexed = Set(try reader.liveDocuments().map(\.id))
-            let live = try catalog.liveDocids()
-            let queued = Set(try catalog.queueIndex().map(\.docid))
-            guard live.subtracting(indexed).subtracting(queued).isEmpty, indexed.subtracting(live).isEmpty else {
+            guard try IndexAgreement(catalog: catalog, reader: try IndexReader(directory: probe)).agrees else {
                 throw MailsiftError(.corrupt, "\(path): its catalog and index disagree")
             }
         }

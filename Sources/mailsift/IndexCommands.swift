@@ -374,20 +374,9 @@ struct VerifyCommand: ParsableCommand {
         problems += ((try? catalog.integrityCheck()) ?? ["integrity check failed"]).map { "catalog: \($0)" }
         let reader: IndexReader
         do { reader = try IndexReader(directory: dir) } catch { return problems + ["index: \(error)"] }
-        var indexed = Set<Int64>()
-        do {
-            for (id, _, _) in try reader.liveDocuments() where !indexed.insert(id).inserted {
-                problems.append("document \(id) is indexed twice")
-            }
-        } catch { return problems + ["index: \(error)"] }
-        let live = (try? catalog.liveDocids()) ?? []
-        // Messages a daemon accepted and has not indexed yet are in its queue, not missing.
-        let queued = Set(((try? catalog.queueIndex()) ?? []).map(\.docid))
-        let missing = live.subtracting(indexed).subtracting(queued)
-        let extra = indexed.subtracting(live)
-        if !missing.isEmpty { problems.append("\(missing.count) catalog messages are not in the index (e.g. \(missing.sorted().prefix(5)))") }
-        if !extra.isEmpty { problems.append("\(extra.count) indexed documents are not live in the catalog (e.g. \(extra.sorted().prefix(5)))") }
-        return problems
+        do { return problems + (try IndexAgreement(catalog: catalog, reader: reader)).problems } catch {
+            return problems + ["index: \(error)"]
+        }
     }
 }
 
