@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Ingest
 import Server
 
 /// A load generator for the daemon (tools/bench-serve.sh runs it): N clients search over the
@@ -38,6 +39,9 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "Messages added per second (0: as fast as the daemon takes them).")
     var addRate = 50.0
 
+    @Option(help: "Searches per second offered by all clients together (open loop: each search is due at a fixed time and its latency counts from then, so a late answer also delays and counts against the next ones). 0: each client sends its next search as soon as the last is answered (closed loop, the saturation throughput).")
+    var rate = 0.0
+
     static let defaultWords = ["btrfs", "balance", "scrub", "snapshot", "subvolume", "deadlock", "patch", "commit", "extent",
                                "qgroup", "raid", "device", "transaction", "inode", "compression", "metadata", "chunk", "mount",
                                "kernel", "regression", "warning", "lockdep", "fsync", "relocation", "send", "receive", "quota",
@@ -51,7 +55,9 @@ struct LoadCommand: ParsableCommand {
         let deadline = Date().addingTimeInterval(seconds)
         let totals = Totals()
         let group = DispatchGroup()
-        let kind = self.kind, socket = self.socket
+        let kind = self.kind, socket = self.socket, searchRate = rate
+        let clients = self.clients
+        let begin = ContinuousClock.now
         var chosen = self.mailbox
         if kind == "imap", chosen == nil {
             // The user's largest mailbox (a search of a mailbox that does not exist is free).
@@ -72,20 +78,29 @@ struct LoadCommand: ParsableCommand {
                 var errs = 0
                 var err: String?
                 var k = c * 7
+                var sent = 0
                 while Date() < deadline {
                     let w = list[k % list.count]
                     k += 1
+                    // Open loop: search n of this client is due at (n * clients + c) / rate.
+                    var due: ContinuousClock.Instant?
+                    if searchRate > 0 {
+                        let at = begin + .nanoseconds(Int64(Double(sent * clients + c) / searchRate * 1e9))
+                        sent += 1
+                        if at > ContinuousClock.now { Thread.sleep(forTimeInterval: (at - ContinuousClock.now).seconds) }
+                        due = at
+                    }
                     let body: String
                     switch kind {
                     case "imap": body = "{\"imap\":\"BODY \(w)\",\"mailbox\":\"\(mailbox)\"}"
                     case "snippets": body = "{\"query\":\"\(w)\",\"limit\":20,\"snippets\":true}"
                     default: body = "{\"query\":\"\(w)\",\"limit\":20,\"snippets\":false}"
                     }
-                    let start = ContinuousClock.now
+                    let start = due ?? ContinuousClock.now
                     let r = try? client.post("/v1/users/\(user)/search", json: body)
                     let d = ContinuousClock.now - start
                     if r?.status == 200 {
-                        mine.append(Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15)
+                        mine.append(d.seconds * 1e3)
                     } else {
                         errs += 1
                         if err == nil { err = r.map { "\($0.status) \($0.text.prefix(200))" } ?? "no answer" }
@@ -130,7 +145,7 @@ struct LoadCommand: ParsableCommand {
             guard !latencies.isEmpty else { return "-" }
             return String(format: "%.3f", latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))])
         }
-        print("kind: \(kind), clients: \(clients), seconds: \(seconds)")
+        print("kind: \(kind), clients: \(clients), seconds: \(seconds)" + (rate > 0 ? String(format: ", offered: %.0f/s (open loop)", rate) : " (closed loop)"))
         print(String(format: "searches: %d ok, %d errors, %.0f/s", latencies.count, errors, Double(latencies.count) / seconds))
         print("latency ms: p50 \(pct(0.50)) p90 \(pct(0.90)) p99 \(pct(0.99)) max \(pct(1.0))")
         if addFrom != nil { print(String(format: "adds: %d accepted (%.0f/s), %d errors", added, Double(added) / seconds, addErrors)) }
