@@ -3,7 +3,8 @@
 # lkml-linux-btrfs (release build, fresh data directory each run), then compacts, and prints
 # per corpus: msg/s (the indexer's own figure, best of RUNS), user+sys CPU seconds, peak
 # RssAnon against the RAM budget, and the index size by file kind against the raw mail.
-# Usage: tools/bench-index.sh [RUNS] (default 3); MAILSIFT_RAM_BUDGET (MiB, default 64).
+# Usage: tools/bench-index.sh [RUNS] (default 3); MAILSIFT_RAM_BUDGET (MiB, default 64);
+# THREADS (parse and analysis threads, default: one per core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/setup.sh
@@ -22,7 +23,7 @@ for corpus in enron-inbox lkml-linux-btrfs; do
   for run in $(seq "$runs"); do
     rm -rf "$data/ix"
     /usr/bin/time -f "  cpu: %U s user, %S s sys" tools/peak-memory.sh "$bin" index --data "$data/ix" --user bench \
-      --ram-budget "$budget" "$src" 2>&1 | sed "s/^/  run $run: /"
+      --ram-budget "$budget" --threads "${THREADS:-$(nproc)}" "$src" 2>&1 | sed "s/^/  run $run: /"
     echo
   done
   tools/peak-memory.sh "$bin" compact --data "$data/ix" --user bench 2>&1 | sed 's/^/  /'

@@ -1,3 +1,4 @@
+import Foundation
 import IndexFormat
 import MailsiftCore
 
@@ -10,6 +11,9 @@ import MailsiftCore
 /// `SegmentOutput.chunkSize`. Memory held: a doc-number map per input (4 bytes a document),
 /// the values (8 bytes a document and column), one doc's positions and the current term's
 /// compressed doc blocks; never the inputs' or the output's files.
+///
+/// Two threads: stored text and values (recompressed with LZ4-HC, about half the work) are
+/// written on their own thread while this one merges the terms and postings.
 enum SegmentMerger {
     static func merge(_ inputs: [(reader: SegmentReader, deletions: Deletions)], storedCompressionLevel: Int32,
                       into out: SegmentOutput) throws(MailsiftError) -> UInt32 {
@@ -36,25 +40,42 @@ enum SegmentMerger {
             remap.append(m)
         }
 
-        // Stored text and values, document by document.
-        var stored = StoredFieldsWriter(compressionLevel: storedCompressionLevel, headFields: SegmentBuilder.storedHeadFields)
-        var values = DocValuesWriter(columns: DocumentValues.columns)
-        var row: [UInt64] = []
-        for (reader, deletions) in inputs {
-            for d in 0..<reader.documentCount where !deletions.isDeleted(d) {
-                _ = stored.add(document: try reader.stored.document(d))
-                row.removeAll(keepingCapacity: true)
-                // By name: columns an input predates get their defaults.
-                for c in DocumentValues.Column.allCases {
-                    row.append(UInt64(bitPattern: try reader.value(c, d)) &+ (1 << 63))
+        // Stored text and values, document by document, on their own thread (readers and the
+        // output take concurrent use; the other files are the terms pass's).
+        let storedPass = BackgroundPass(Unchecked((inputs, out))) { captured in
+            let (inputs, out) = captured.value
+            var stored = StoredFieldsWriter(compressionLevel: storedCompressionLevel, headFields: SegmentBuilder.storedHeadFields)
+            var values = DocValuesWriter(columns: DocumentValues.columns)
+            var row: [UInt64] = []
+            for (reader, deletions) in inputs {
+                for d in 0..<reader.documentCount where !deletions.isDeleted(d) {
+                    _ = stored.add(document: try reader.stored.document(d))
+                    row.removeAll(keepingCapacity: true)
+                    // By name: columns an input predates get their defaults.
+                    for c in DocumentValues.Column.allCases {
+                        row.append(UInt64(bitPattern: try reader.value(c, d)) &+ (1 << 63))
+                    }
+                    values.add(row)
+                    if stored.bufferedBytes >= SegmentOutput.chunkSize { try out.write(3, stored.drain()) }
                 }
-                values.add(row)
-                if stored.bufferedBytes >= SegmentOutput.chunkSize { try out.write(3, stored.drain()) }
             }
+            try out.write(3, stored.finish())
+            try out.write(4, values.finish())
         }
-        try out.write(3, stored.finish())
-        try out.write(4, values.finish())
+        do {
+            try mergeTerms(inputs, remap: remap, out: out)
+        } catch {
+            // The stored pass writes to the same output: it ends before the output is dropped.
+            try? storedPass.wait()
+            throw error
+        }
+        try storedPass.wait()
+        return next
+    }
 
+    /// The terms pass: dictionaries merged key by key, postings renumbered.
+    private static func mergeTerms(_ inputs: [(reader: SegmentReader, deletions: Deletions)], remap: [[UInt32]],
+                                   out: SegmentOutput) throws {
         // Terms: a k-way merge of the inputs' dictionaries (k is small: a linear scan for the
         // smallest key beats a heap).
         let cursors = inputs.map { TermCursor($0.reader.terms) }
@@ -104,6 +125,31 @@ enum SegmentMerger {
             try out.drainIfFull(&postings, &dictionary)
         }
         try out.finish(postings, &dictionary)
-        return next
+    }
+}
+
+/// A value handed to another thread whose owner guarantees the use is safe (here: readers
+/// that take concurrent reads, an output that locks its writes).
+struct Unchecked<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// Work on a thread of its own; `wait` joins it and rethrows its error.
+final class BackgroundPass: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var failure: Error?
+
+    init<Input>(_ input: Unchecked<Input>, _ work: @escaping @Sendable (Unchecked<Input>) throws -> Void) {
+        let thread = Thread { [self] in
+            do { try work(input) } catch { failure = error }
+            done.signal()
+        }
+        thread.start()
+    }
+
+    func wait() throws {
+        done.wait()
+        if let failure { throw failure }
     }
 }

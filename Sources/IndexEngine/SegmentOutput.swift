@@ -1,3 +1,4 @@
+import Foundation
 import IndexFormat
 import MailsiftCore
 #if canImport(Glibc)
@@ -20,6 +21,9 @@ final class SegmentOutput {
     private let durable: Bool
     /// The files' bytes, when in memory.
     private(set) var buffers: [[UInt8]]?
+    /// Writes may come from two threads at once (a merge writes stored text and values on
+    /// one while the terms and postings go on another), each to its own files.
+    private let writeLock = NSLock()
 
     /// A segment built in memory: `buffers` holds each file's bytes after `finish`.
     init(memory name: String) {
@@ -51,6 +55,8 @@ final class SegmentOutput {
     /// Appends to file `kind` (an index into `SegmentFiles.kinds`).
     func write(_ kind: Int, _ bytes: [UInt8]) throws(MailsiftError) {
         guard !bytes.isEmpty else { return }
+        writeLock.lock()
+        defer { writeLock.unlock() }
         if buffers != nil {
             buffers?[kind] += bytes
         } else {

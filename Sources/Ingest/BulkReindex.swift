@@ -26,6 +26,9 @@ public final class BulkReindex: Sendable {
         public var usersRoot: String
         public var layout: MailServerLayout = .dovecot
         public var jobs = 1
+        /// Threads that parse and analyze each user's messages (`UserIndexer`): with fewer
+        /// users than cores, one user's mail uses several.
+        public var threadsPerJob = 1
         public var full = false
         /// Writer RAM budget of all jobs together, bytes.
         public var memory = 1 << 30
@@ -226,7 +229,7 @@ public final class BulkReindex: Sendable {
                         r = try rebuild(user, ramBudget: ramBudget, progress: report)
                     } else {
                         let indexer = try UserIndexer(dataRoot: options.dataRoot, user: user.name, ramBudget: ramBudget,
-                                                      extractAttachments: options.extractAttachments)
+                                                      extractAttachments: options.extractAttachments, threads: options.threadsPerJob)
                         r = try indexer.index([user.mail], commitEvery: options.commitEvery, progress: report)
                     }
                     break
@@ -271,7 +274,8 @@ public final class BulkReindex: Sendable {
         defer { lock.unlock() }
         var report: UserIndexer.Report
         do {
-            let indexer = try UserIndexer(dataRoot: staging, user: user.name, ramBudget: ramBudget, extractAttachments: options.extractAttachments)
+            let indexer = try UserIndexer(dataRoot: staging, user: user.name, ramBudget: ramBudget, extractAttachments: options.extractAttachments,
+                                          threads: options.threadsPerJob)
             report = try indexer.index([user.mail], commitEvery: options.commitEvery, progress: progress)
             try indexer.compact()
         }

@@ -27,12 +27,18 @@ public final class UserIndexer {
     public let directory: UserDirectory
     public let catalog: Catalog
     private let writer: IndexWriter
-    private let analyzer = Analyzer()
     private let parser: MessageParser
+    /// One analyzer per build thread (an analyzer holds ICU iterators: one thread at a time).
+    private let analyzers: [Analyzer]
     /// Mailbox ids by name, for this indexer's runs.
     private var mailboxes: [String: Int64] = [:]
 
-    public init(dataRoot: String, user: String, ramBudget: Int = 64 << 20, extractAttachments: Bool = true) throws(MailsiftError) {
+    /// `threads` > 1: messages are parsed and analyzed on that many threads, a batch ahead of
+    /// the thread that numbers them in the catalog and adds them to the index: the same
+    /// documents in the same order as with one thread. (Segment boundaries may differ: the RAM
+    /// budget counts array capacities, which depend on the allocator's history.)
+    public init(dataRoot: String, user: String, ramBudget: Int = 64 << 20, extractAttachments: Bool = true,
+                threads: Int = 1) throws(MailsiftError) {
         directory = try UserDirectory(dataRoot: dataRoot, user: user)
         try directory.create()
         writer = try IndexWriter(directory: directory, ramBudget: ramBudget)
@@ -41,6 +47,7 @@ public final class UserIndexer {
         var limits = ParserLimits()
         limits.extractAttachments = extractAttachments
         parser = MessageParser(limits: limits)
+        analyzers = (0..<max(1, min(threads, 64))).map { _ in Analyzer() }
         try reconcile()
     }
 
@@ -86,9 +93,30 @@ public final class UserIndexer {
             var byMaildirKey: [String: String] = [:]
             for path in known.keys { if let key = Self.maildirKey(path) { byMaildirKey[key] = path } }
             var uidLists: [String: DovecotUIDList?] = [:]
-            var batch: [(SourceMessage, String, MailDocument, Int64?)] = []
+            var batch: [(SourceMessage, String, Int64?)] = []
             var uids: [Int64?] = []
             var replaced: [Int64] = []
+            // The batch being parsed and analyzed while the walk reads the next one.
+            var building: BuildJob?
+            func submit() throws(MailsiftError) {
+                // The analyzers are free once the previous batch is built; it is then added
+                // to the index while this one builds.
+                building?.done.wait()
+                let job = try startBuilding(batch, uids: uids, replacing: replaced)
+                batch.removeAll(keepingCapacity: true)
+                uids.removeAll(keepingCapacity: true)
+                replaced.removeAll()
+                if let previous = building { try finish(previous) }
+                building = job
+            }
+            func finish(_ job: BuildJob) throws(MailsiftError) {
+                try add(job, report: &report)
+                if let n = commitEvery, report.added - committedAt >= n {
+                    try writer.commit()
+                    committedAt = report.added
+                }
+                progress?(report)
+            }
             for file in MessageFiles.files(under: [root]) {
                 // The mtime decides whether a known file changed; a file the catalog has never
                 // seen needs none before reading (the read's own fstat gives it).
@@ -152,23 +180,14 @@ public final class UserIndexer {
                         }
                         replaced.append(row.docid)
                     }
-                    batch.append((message, mailbox, parser.parse(message.bytes), mtime))
+                    batch.append((message, mailbox, mtime))
                     uids.append(messages.count == 1 ? uid : nil)
                     report.bytes += message.bytes.count
-                    if batch.count >= batchSize {
-                        try add(batch, uids: uids, replacing: replaced, report: &report)
-                        batch.removeAll(keepingCapacity: true)
-                        uids.removeAll(keepingCapacity: true)
-                        replaced.removeAll()
-                        if let n = commitEvery, report.added - committedAt >= n {
-                            try writer.commit()
-                            committedAt = report.added
-                        }
-                        progress?(report)
-                    }
+                    if batch.count >= batchSize { try submit() }
                 }
             }
-            if !batch.isEmpty || !replaced.isEmpty { try add(batch, uids: uids, replacing: replaced, report: &report) }
+            if !batch.isEmpty || !replaced.isEmpty { try submit() }
+            if let last = building { try finish(last) }
             // Whatever the catalog knows under this source but the walk did not see: gone.
             let vanished = Set(known.values.map(\.docid))
             if !vanished.isEmpty {
@@ -184,29 +203,79 @@ public final class UserIndexer {
         return report
     }
 
-    private func add(_ batch: [(SourceMessage, String, MailDocument, Int64?)], uids: [Int64?], replacing replaced: [Int64],
-                     report: inout Report) throws(MailsiftError) {
-        if !replaced.isEmpty {
-            try writer.delete(ids: Set(replaced))
-            try catalog.expunge(docids: replaced)
+    /// A batch of messages being parsed and analyzed (into documents numbered later).
+    final class BuildJob: @unchecked Sendable {
+        let items: [(message: SourceMessage, mailbox: String, mtime: Int64?)]
+        let uids: [Int64?]
+        let replaced: [Int64]
+        /// Each thread's share of the documents, in batch order.
+        let parts: [Part]
+        let done = DispatchGroup()
+        final class Part: @unchecked Sendable { var docs: [(sent: Int64?, document: IndexDocument)] = [] }
+
+        init(_ items: [(SourceMessage, String, Int64?)], uids: [Int64?], replaced: [Int64], threads: Int) {
+            self.items = items.map { ($0.0, $0.1, $0.2) }
+            self.uids = uids
+            self.replaced = replaced
+            parts = (0..<threads).map { _ in Part() }
         }
-        guard !batch.isEmpty else { return }
+    }
+
+    /// Starts parsing and analyzing a batch: on this thread with one analyzer, otherwise on
+    /// `analyzers.count` threads (each its contiguous share, with its own analyzer).
+    private func startBuilding(_ batch: [(SourceMessage, String, Int64?)], uids: [Int64?], replacing replaced: [Int64]) throws(MailsiftError) -> BuildJob {
+        let threads = batch.count < 2 * analyzers.count ? 1 : analyzers.count
+        let job = BuildJob(batch, uids: uids, replaced: replaced, threads: threads)
+        let parser = self.parser
+        for k in 0..<threads {
+            let range = batch.count * k / threads..<batch.count * (k + 1) / threads
+            // Each analyzer is used by one thread at a time: the batch's thread k.
+            nonisolated(unsafe) let analyzer = analyzers[k]
+            let part = job.parts[k]
+            let work: @Sendable () -> Void = {
+                part.docs.reserveCapacity(range.count)
+                for i in range {
+                    let message = job.items[i].message
+                    let doc = parser.parse(message.bytes)
+                    // Numbered (docid, mailbox id, UID) when added: the catalog assigns those.
+                    part.docs.append((doc.date?.secondsSinceEpoch, DocumentBuilder.build(doc, id: 0, mailbox: 0, uid: 0, internalDate: message.internalDate ?? 0,
+                                                                 size: Int64(message.bytes.count), analyzer: analyzer)))
+                }
+            }
+            if analyzers.count == 1 { work() } else { DispatchQueue.global().async(group: job.done, execute: work) }
+        }
+        return job
+    }
+
+    /// Waits for a batch's documents, numbers them in the catalog and adds them to the index.
+    private func add(_ job: BuildJob, report: inout Report) throws(MailsiftError) {
+        job.done.wait()
+        if !job.replaced.isEmpty {
+            try writer.delete(ids: Set(job.replaced))
+            try catalog.expunge(docids: job.replaced)
+        }
+        guard !job.items.isEmpty else { return }
+        let docs = job.parts.flatMap(\.docs)
         var rows: [NewMessage] = []
-        for ((message, mailbox, doc, mtime), uid) in zip(batch, uids) {
+        for ((message, mailbox, mtime), (sent, uid)) in zip(job.items, zip(docs.map(\.sent), job.uids)) {
             let id: Int64
             if let known = mailboxes[mailbox] { id = known } else {
                 id = try catalog.mailboxID(mailbox)
                 mailboxes[mailbox] = id
             }
             // The mtime taken before the file was read: a change made while reading shows next run.
-            rows.append(NewMessage(mailboxID: id, uid: uid, internalDate: message.internalDate ?? 0, sentDate: doc.date?.secondsSinceEpoch,
+            rows.append(NewMessage(mailboxID: id, uid: uid, internalDate: message.internalDate ?? 0, sentDate: sent,
                                    size: Int64(message.bytes.count), flags: MessageFlags(maildir: message.maildirFlags).rawValue,
                                    sourcePath: message.origin, sourceMTime: mtime))
         }
         let added = try catalog.addMessages(rows)
-        for ((_, _, doc, _), (entry, row)) in zip(batch, zip(added, rows)) {
-            try writer.add(DocumentBuilder.build(doc, id: entry.docid, mailbox: row.mailboxID, uid: entry.uid,
-                                                 internalDate: row.internalDate, size: row.size, analyzer: analyzer))
+        for ((_, built), (entry, row)) in zip(docs, zip(added, rows)) {
+            var document = built
+            document.id = entry.docid
+            document.values.id = entry.docid
+            document.values.mailbox = row.mailboxID
+            document.values.uid = entry.uid
+            try writer.add(document)
             report.added += 1
         }
     }

@@ -46,14 +46,18 @@ struct IndexCommand: ParsableCommand {
     @Flag(help: "Merge the index into one segment afterwards (after a bulk import).")
     var compact = false
 
+    @Option(help: "Threads that parse and analyze messages (default: one per core); the same documents and matches with any number.")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
     func validate() throws {
         if sources.isEmpty { throw ValidationError("give at least one source") }
         if ramBudget < 1 || ramBudget > 1 << 20 { throw ValidationError("--ram-budget is in MiB, 1 or more") }
+        if threads < 1 || threads > 64 { throw ValidationError("--threads is 1 to 64") }
     }
 
     func run() throws {
         let indexer = try UserIndexer(dataRoot: options.dataRoot, user: options.user, ramBudget: ramBudget << 20,
-                                      extractAttachments: !noExtract)
+                                      extractAttachments: !noExtract, threads: threads)
         let r = try indexer.index(sources)
         print(String(format: "indexed %d messages (%.1f MB) in %.2f s: %.0f msg/s; %d unchanged, %d removed, %d unreadable",
                      r.added, Double(r.bytes) / 1e6, r.seconds, r.messagesPerSecond, r.unchanged, r.removed, r.failed))

@@ -32,6 +32,9 @@ struct ReindexCommand: ParsableCommand {
     @Option(help: "Users indexed at once, each with its own writer.")
     var jobs = 1
 
+    @Option(help: "Threads that parse and analyze one user's messages (default: cores / jobs, at least 1).")
+    var threads: Int?
+
     @Flag(help: "Rebuild each user into fresh segments and swap them in (searches use the old index until then).")
     var full = false
 
@@ -60,6 +63,7 @@ struct ReindexCommand: ParsableCommand {
         if data == nil, ProcessInfo.processInfo.environment["MAILSIFT_DATA"] == nil { throw ValidationError("give --data DIR or set MAILSIFT_DATA") }
         if MailServerLayout(rawValue: layout) == nil { throw ValidationError("--layout is dovecot or flat") }
         if jobs < 1 || jobs > 256 { throw ValidationError("--jobs is 1...256") }
+        if let threads, threads < 1 || threads > 64 { throw ValidationError("--threads is 1...64") }
         if memory < 16 || memory > 1 << 20 { throw ValidationError("--memory is in MiB, 16 or more") }
         if !(progressInterval > 0) { throw ValidationError("--progress-interval must be positive") }
         if commitEvery < 1 { throw ValidationError("--commit-every must be 1 or more") }
@@ -69,6 +73,7 @@ struct ReindexCommand: ParsableCommand {
         var options = BulkReindex.Options(dataRoot: data ?? ProcessInfo.processInfo.environment["MAILSIFT_DATA"] ?? "", usersRoot: usersRoot)
         options.layout = MailServerLayout(rawValue: layout) ?? .dovecot
         options.jobs = jobs
+        options.threadsPerJob = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / jobs)
         options.full = full
         options.memory = memory << 20
         options.commitEvery = commitEvery
