@@ -71,6 +71,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -81,6 +82,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Fuzz targets (tools/fuzz): entry points over bytes for every parser and reader. The
+        // executable replays inputs in a normal build; built with -DFUZZING and
+        // -sanitize=fuzzer,address (tools/fuzz/run.sh) it is a libFuzzer binary.
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["MIME", "Ingest", "Analysis", "Query", "IndexEngine", "IndexFormat", "Catalog", "MailsiftCore", "Server"]
+        ),
+        .executableTarget(name: "mailsift-fuzz", dependencies: ["FuzzTargets"]),
 
         // Helpers shared by the test targets (seeded generators); not part of any product.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -107,6 +116,7 @@ let package = Package(
             dependencies: ["Query", "Ingest", "IndexEngine", "Catalog", "MIME", "Analysis", "MailsiftCore", "TestSupport"]
         ),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Query", "MIME", "Analysis", "mailsift", "TestSupport"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -20,10 +20,10 @@ extension QueuedMessage {
     /// The queue columns `init(_:)` reads.
     static let columns = "id, docid, replaces, mailbox_id, uid, internal_date, kind, raw"
 
-    init(_ r: Row) {
-        let data: Data = r["raw"] ?? Data()
-        self.init(id: r["id"], docid: r["docid"], replaces: r["replaces"], mailboxID: r["mailbox_id"], uid: r["uid"],
-                  internalDate: r["internal_date"], kind: r["kind"], payload: [UInt8](data))
+    init(_ r: Row) throws {
+        let data: Data = (try r.decode(forColumn: "raw") as Data?) ?? Data()
+        try self.init(id: r.decode(forColumn: "id"), docid: r.decode(forColumn: "docid"), replaces: r.decode(forColumn: "replaces"), mailboxID: r.decode(forColumn: "mailbox_id"), uid: r.decode(forColumn: "uid"),
+                  internalDate: r.decode(forColumn: "internal_date"), kind: r.decode(forColumn: "kind"), payload: [UInt8](data))
     }
 }
 
@@ -82,9 +82,9 @@ extension Catalog {
             if let guid { row = try Row.fetchOne(db, sql: "SELECT id, uidvalidity FROM mailboxes WHERE guid = ?", arguments: [guid]) }
             if row == nil, let name { row = try Row.fetchOne(db, sql: "SELECT id, uidvalidity FROM mailboxes WHERE name = ?", arguments: [name]) }
             if let row {
-                let id: Int64 = row["id"]
+                let id: Int64 = try row.decode(forColumn: "id")
                 var expunged: [Int64] = []
-                if let v = uidValidity, v != 0, (row["uidvalidity"] as Int64) != v {
+                if let v = uidValidity, v != 0, try (row.decode(forColumn: "uidvalidity") as Int64) != v {
                     expunged = try Int64.fetchAll(db, sql: "SELECT docid FROM messages WHERE mailbox_id = ? AND expunged = 0", arguments: [id])
                     try db.execute(sql: "DELETE FROM messages WHERE mailbox_id = ?", arguments: [id])
                     try db.execute(sql: "UPDATE mailboxes SET uidvalidity = ?, next_uid = 1 WHERE id = ?", arguments: [v, id])
@@ -141,8 +141,8 @@ extension Catalog {
                 FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id AND m.expunged = 0
                 GROUP BY b.id ORDER BY b.name
                 """).map {
-                MailboxStatus(id: $0["id"], name: $0["name"], guid: $0["guid"], uidValidity: $0["uidvalidity"],
-                              messages: $0["count"], highestUID: $0["highest"])
+                try MailboxStatus(id: $0.decode(forColumn: "id"), name: $0.decode(forColumn: "name"), guid: $0.decode(forColumn: "guid"), uidValidity: $0.decode(forColumn: "uidvalidity"),
+                              messages: $0.decode(forColumn: "count"), highestUID: $0.decode(forColumn: "highest"))
             }
         }
     }
@@ -160,8 +160,11 @@ extension Catalog {
             var out: [(docid: Int64, uid: Int64)] = []
             let rows = try Row.fetchCursor(db, sql: "SELECT docid, uid FROM messages WHERE mailbox_id = ? AND expunged = 0", arguments: [id])
             while let r = try rows.next() {
-                let uid: Int64 = r["uid"]
-                if contains(uid) { out.append((r["docid"], uid)) }
+                let uid: Int64 = try r.decode(forColumn: "uid")
+                if contains(uid) {
+                    let docid: Int64 = try r.decode(forColumn: "docid")
+                    out.append((docid, uid))
+                }
             }
             return out
         }
@@ -195,8 +198,8 @@ extension Catalog {
             let update = try db.cachedStatement(sql: "UPDATE messages SET flags = ?, keywords = ? WHERE docid = ?")
             for docid in docids {
                 guard let row = try Row.fetchOne(select, arguments: [docid]) else { continue }
-                var f = MessageFlags(rawValue: row["flags"])
-                let kwText: String = row["keywords"]
+                var f = try MessageFlags(rawValue: row.decode(forColumn: "flags"))
+                let kwText: String = try row.decode(forColumn: "keywords")
                 var kw = kwText.isEmpty ? [] : kwText.split(separator: " ").map(String.init)
                 switch mode {
                 case .set:
@@ -273,7 +276,7 @@ extension Catalog {
                 SELECT \(QueuedMessage.columns) FROM queue ORDER BY id LIMIT ?
                 """, arguments: [limit])
             while let r = try rows.next() {
-                let message = QueuedMessage(r)
+                let message = try QueuedMessage(r)
                 out.append(message)
                 bytes += message.payload.count
                 if bytes >= maxBytes { break }
@@ -285,7 +288,7 @@ extension Catalog {
     /// Every queue row's id, docid and overwritten docid, oldest first (no payloads).
     public func queueIndex() throws(MailsiftError) -> [(id: Int64, docid: Int64, replaces: Int64?)] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, docid, replaces FROM queue ORDER BY id").map { ($0["id"], $0["docid"], $0["replaces"]) }
+            try Row.fetchAll(db, sql: "SELECT id, docid, replaces FROM queue ORDER BY id").map { try ($0.decode(forColumn: "id"), $0.decode(forColumn: "docid"), $0.decode(forColumn: "replaces")) }
         }
     }
 
@@ -300,7 +303,7 @@ extension Catalog {
                     SELECT \(QueuedMessage.columns) FROM queue
                     WHERE id IN (\(part.map { _ in "?" }.joined(separator: ","))) ORDER BY id
                     """, arguments: StatementArguments(part))
-                out += rows.map(QueuedMessage.init)
+                out += try rows.map(QueuedMessage.init)
             }
             return out
         }

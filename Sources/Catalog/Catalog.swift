@@ -137,7 +137,7 @@ public final class Catalog: Sendable {
                 SELECT m.id, m.name, m.uidvalidity, m.next_uid,
                        (SELECT COUNT(*) FROM messages WHERE mailbox_id = m.id AND expunged = 0) AS count
                 FROM mailboxes m ORDER BY m.name
-                """).map { MailboxRow(id: $0["id"], name: $0["name"], uidValidity: $0["uidvalidity"], nextUID: $0["next_uid"], messages: $0["count"]) }
+                """).map { try MailboxRow(id: $0.decode(forColumn: "id"), name: $0.decode(forColumn: "name"), uidValidity: $0.decode(forColumn: "uidvalidity"), nextUID: $0.decode(forColumn: "next_uid"), messages: $0.decode(forColumn: "count")) }
         }
     }
 
@@ -147,7 +147,10 @@ public final class Catalog: Sendable {
         if let cached { return cached }
         let out = try read { db in
             var out: [Int64: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM mailboxes") { out[row["id"]] = row["name"] }
+            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM mailboxes") {
+                let id: Int64 = try row.decode(forColumn: "id")
+                out[id] = try row.decode(forColumn: "name") as String
+            }
             return out
         }
         names.withLock { if $0.generation == generation { $0.names = out } }
@@ -180,7 +183,10 @@ public final class Catalog: Sendable {
                     // A given UID (a store's own, as Dovecot's uidlist) held by an expunged row
                     // (an earlier version of the message) is reused; held by a live message
                     // (a store listing one UID twice), the new one is numbered after the others.
-                    if (row["expunged"] as Int64? ?? 0) != 0 { try remove.execute(arguments: [row["docid"] as Int64]) } else { u = next }
+                    if ((try row.decode(forColumn: "expunged") as Int64?) ?? 0) != 0 {
+                        let docid: Int64 = try row.decode(forColumn: "docid")
+                        try remove.execute(arguments: [docid])
+                    } else { u = next }
                 }
                 next = max(next, u + 1)
                 nextUID[m.mailboxID] = next
@@ -249,9 +255,9 @@ public final class Catalog: Sendable {
                 WHERE expunged = 0 AND source_path >= ? AND source_path < ?
                 """, arguments: [prefix, prefix + "\u{10FFFF}"])
             while let r = try rows.next() {
-                let path: String = r["source_path"]
+                let path: String = try r.decode(forColumn: "source_path")
                 guard path.utf8.starts(with: prefix.utf8) else { continue }
-                out[path] = SourceRow(docid: r["docid"], mtime: r["source_mtime"], size: r["size"], uid: r["uid"])
+                out[path] = try SourceRow(docid: r.decode(forColumn: "docid"), mtime: r.decode(forColumn: "source_mtime"), size: r.decode(forColumn: "size"), uid: r.decode(forColumn: "uid"))
             }
             return out
         }
@@ -277,7 +283,7 @@ public final class Catalog: Sendable {
                     WHERE m.docid IN (\(part.map { _ in "?" }.joined(separator: ",")))
                     """, arguments: StatementArguments(part))
                 for r in rows {
-                    let m = MessageRow(r)
+                    let m = try MessageRow(r)
                     out[m.docid] = m
                 }
             }
@@ -317,10 +323,11 @@ public final class Catalog: Sendable {
             }
             let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
             while let r = try rows.next() {
-                let keywords = (r["keywords"] as String? ?? "")
-                out[r["docid"]] = MessageState(mailboxID: r["mailbox_id"], uid: r["uid"], flags: MessageFlags(rawValue: r["flags"]),
+                let keywords = (try r.decode(forColumn: "keywords") as String?) ?? ""
+                let docid: Int64 = try r.decode(forColumn: "docid")
+                out[docid] = try MessageState(mailboxID: r.decode(forColumn: "mailbox_id"), uid: r.decode(forColumn: "uid"), flags: MessageFlags(rawValue: r.decode(forColumn: "flags")),
                                                keywords: keywords.isEmpty ? [] : keywords.split(separator: " ").map(String.init),
-                                               sourcePath: r["source_path"])
+                                               sourcePath: r.decode(forColumn: "source_path"))
             }
             return out
         }
@@ -338,14 +345,19 @@ public final class Catalog: Sendable {
 
     // MARK: - Access
 
+    /// A value the schema does not allow (NULL, text where a number belongs) is `corrupt`.
     public func read<T>(_ body: (Database) throws -> T) throws(MailsiftError) -> T {
-        do { return try pool.read(body) } catch let e as MailsiftError { throw e } catch {
+        do { return try pool.read(body) } catch let e as MailsiftError { throw e } catch let e as RowDecodingError {
+            throw MailsiftError(.corrupt, "the catalog \(path) holds a value its schema does not allow", cause: Underlying("\(e)"))
+        } catch {
             throw MailsiftError(.io, "catalog read failed", cause: Underlying("\(error)"))
         }
     }
 
     public func write<T>(_ body: (Database) throws -> T) throws(MailsiftError) -> T {
-        do { return try pool.write(body) } catch let e as MailsiftError { throw e } catch {
+        do { return try pool.write(body) } catch let e as MailsiftError { throw e } catch let e as RowDecodingError {
+            throw MailsiftError(.corrupt, "the catalog \(path) holds a value its schema does not allow", cause: Underlying("\(e)"))
+        } catch {
             throw MailsiftError(.io, "catalog write failed", cause: Underlying("\(error)"))
         }
     }
@@ -413,17 +425,17 @@ public struct MessageRow: Sendable, Hashable {
     public var sourcePath: String?
     public var expunged: Bool
 
-    init(_ r: Row) {
-        docid = r["docid"]
-        mailbox = r["mailbox"]
-        uid = r["uid"]
-        internalDate = r["internal_date"]
-        sentDate = r["sent_date"]
-        size = r["size"]
-        flags = r["flags"]
-        keywords = (r["keywords"] as String? ?? "").split(separator: " ").map(String.init)
-        sourcePath = r["source_path"]
-        expunged = (r["expunged"] as Int64? ?? 0) != 0
+    init(_ r: Row) throws {
+        docid = try r.decode(forColumn: "docid")
+        mailbox = try r.decode(forColumn: "mailbox")
+        uid = try r.decode(forColumn: "uid")
+        internalDate = try r.decode(forColumn: "internal_date")
+        sentDate = try r.decode(forColumn: "sent_date")
+        size = try r.decode(forColumn: "size")
+        flags = try r.decode(forColumn: "flags")
+        keywords = ((try r.decode(forColumn: "keywords") as String?) ?? "").split(separator: " ").map(String.init)
+        sourcePath = try r.decode(forColumn: "source_path")
+        expunged = ((try r.decode(forColumn: "expunged") as Int64?) ?? 0) != 0
     }
 }
 

@@ -12,16 +12,23 @@ public enum DurableFiles {
     /// Writes `bytes` to a new file at `path` (which must not exist) and fsyncs it.
     public static func create(_ path: String, _ bytes: [UInt8]) throws(MailsiftError) {
         // Mail text: readable by the service's user only.
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let fd = StorageFaults.fail(.create, path) ? -1 : open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw error("create", path) }
         defer { close(fd) }
         try writeAll(fd, bytes, path: path)
-        guard fsync(fd) == 0 else { throw error("fsync", path) }
+        guard !StorageFaults.fail(.fsync, path), fsync(fd) == 0 else { throw error("fsync", path) }
     }
 
     /// Writes all of `bytes` at the descriptor's offset (retrying short writes and EINTR).
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(MailsiftError) {
         var written = 0
+        if let e = StorageFaults.check(.write, path) {
+            // A short write, then the error: half the bytes reach the file.
+            let half = bytes.count / 2
+            _ = bytes.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress, half) }
+            errno = e
+            throw error("write", path)
+        }
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { raw in
                 Glibc.write(fd, raw.baseAddress.map { $0 + written }, bytes.count - written)
@@ -36,7 +43,7 @@ public enum DurableFiles {
 
     /// Atomically replaces `to` with `from`, then makes the rename durable.
     public static func rename(_ from: String, _ to: String) throws(MailsiftError) {
-        guard Glibc.rename(from, to) == 0 else { throw error("rename to \(to)", from) }
+        guard !StorageFaults.fail(.rename, to), Glibc.rename(from, to) == 0 else { throw error("rename to \(to)", from) }
         try syncDirectory((to as NSString).deletingLastPathComponent)
     }
 
@@ -44,7 +51,7 @@ public enum DurableFiles {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw error("open directory", path) }
         defer { close(fd) }
-        guard fsync(fd) == 0 else { throw error("fsync directory", path) }
+        guard !StorageFaults.fail(.syncDirectory, path), fsync(fd) == 0 else { throw error("fsync directory", path) }
     }
 
     public static func makeDirectory(_ path: String) throws(MailsiftError) {

@@ -25,7 +25,7 @@ public final class MappedFile: @unchecked Sendable {
     public init(path: String) throws(MailsiftError) {
         self.path = path
         owned = false
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = StorageFaults.fail(.read, path) ? -1 : open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw DurableFiles.error("open", path) }
         defer { close(fd) }
         var st = stat()

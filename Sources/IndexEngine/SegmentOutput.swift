@@ -40,7 +40,7 @@ final class SegmentOutput {
         paths = SegmentFiles.kinds.map { SegmentFiles.path(directory, name, $0) }
         sizes = [UInt64](repeating: 0, count: paths.count)
         for path in paths {
-            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            let fd = StorageFaults.fail(.create, path) ? -1 : open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard fd >= 0 else {
                 let e = DurableFiles.error("create", path)
                 abandon()
@@ -85,7 +85,7 @@ final class SegmentOutput {
 
     /// Fsyncs and closes every file (the directory is synced by the commit).
     func finish() throws(MailsiftError) {
-        for (fd, path) in zip(fds, paths) where durable && fsync(fd) != 0 {
+        for (fd, path) in zip(fds, paths) where durable && (StorageFaults.fail(.fsync, path) || fsync(fd) != 0) {
             throw DurableFiles.error("fsync", path)
         }
         closeAll()

@@ -5,7 +5,7 @@ import MIME
 
 /// A parsed message → the engine's document: analyzed terms per field (each token's term and,
 /// when different, its diacritic-folded form at the same position), stored text and values.
-enum DocumentBuilder {
+public enum DocumentBuilder {
     static let indexedHeaders: Set<String> = [
         "reply-to", "sender", "list-id", "list-post", "organization", "x-mailer", "user-agent", "keywords", "comments",
         "resent-from", "resent-to", "x-original-to", "delivered-to", "mailing-list",
@@ -79,7 +79,7 @@ enum DocumentBuilder {
 
     static func isASCIIWhitespace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == 0x0C || c == 0x0B }
 
-    static func build(_ doc: MailDocument, id: Int64, mailbox: Int64, uid: Int64, internalDate: Int64, size: Int64,
+    public static func build(_ doc: MailDocument, id: Int64, mailbox: Int64, uid: Int64, internalDate: Int64, size: Int64,
                       analyzer: Analyzer) -> IndexDocument {
         let body = (doc.body.map(\.text) + doc.alternatives.map(\.text)).joined(separator: "\n")
         let attachmentNames = doc.attachments.compactMap(\.filename).joined(separator: "\n")

@@ -1,0 +1,121 @@
+import Catalog
+import Foundation
+import Glibc
+import IndexEngine
+import Ingest
+import MailsiftCore
+import Testing
+import TestSupport
+
+/// Storage faults (`StorageFaults`): failed, short and ENOSPC writes, EIO on create, fsync,
+/// rename, directory fsync and read, each at a segment file, a deletions file or the
+/// manifest, injected while a rescan commits new mail and a deletion. Each surfaces as a
+/// clear I/O error; the last committed generation stays readable with every checksum right;
+/// and the next run, with the disk healthy again, ends with every message indexed exactly once.
+@Suite(.serialized) struct StorageFaultTests {
+    static let corpus = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/corpus/spamassassin-public-corpus/easy_ham").path
+
+    struct Fault: CustomStringConvertible, Sendable {
+        var operation: StorageFaults.Operation
+        var path: String
+        var errno: Int32
+        var description: String { "\(operation) \(path.isEmpty ? "any" : path) \(String(cString: strerror(errno)))" }
+    }
+
+    static let faults: [Fault] = [
+        Fault(operation: .create, path: ".terms", errno: ENOSPC),
+        Fault(operation: .write, path: ".stored", errno: ENOSPC),
+        Fault(operation: .write, path: ".pos", errno: EIO),
+        Fault(operation: .fsync, path: ".docs", errno: EIO),
+        Fault(operation: .create, path: ".del-", errno: EIO),
+        Fault(operation: .write, path: ".del-", errno: ENOSPC),
+        Fault(operation: .create, path: "manifest-", errno: ENOSPC),
+        Fault(operation: .write, path: "manifest-", errno: ENOSPC),
+        Fault(operation: .fsync, path: "manifest-", errno: EIO),
+        Fault(operation: .rename, path: "manifest-", errno: EIO),
+        Fault(operation: .syncDirectory, path: "segments", errno: EIO),
+    ]
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: corpus)), arguments: faults)
+    func faultLeavesLastGenerationAndLosesNothing(_ fault: Fault) throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-faults-\(getpid())-\(UUID().uuidString)").path
+        defer {
+            StorageFaults.clear()
+            try? FileManager.default.removeItem(atPath: tmp)
+        }
+        let mail = tmp + "/mail", data = tmp + "/data"
+        try FileManager.default.createDirectory(atPath: mail, withIntermediateDirectories: true)
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.corpus).sorted().filter { !$0.hasPrefix(".") }.prefix(100)
+        let (first, second) = (Array(files.prefix(60)), Array(files.suffix(40)))
+        for name in first { try FileManager.default.copyItem(atPath: Self.corpus + "/" + name, toPath: mail + "/" + name) }
+        // Generation 1: the first 60 messages.
+        do {
+            let r = try UserIndexer(dataRoot: data, user: "f", ramBudget: 4 << 20).index([mail])
+            #expect(r.added == 60)
+        }
+        // The second run adds 40 and loses one; the disk fails during its commit.
+        for name in second { try FileManager.default.copyItem(atPath: Self.corpus + "/" + name, toPath: mail + "/" + name) }
+        try FileManager.default.removeItem(atPath: mail + "/" + first[0])
+        let before = StorageFaults.injected
+        StorageFaults.inject(fault.operation, under: tmp, path: fault.path, errno: fault.errno)
+        var failure: MailsiftError?
+        do {
+            _ = try UserIndexer(dataRoot: data, user: "f", ramBudget: 4 << 20).index([mail])
+        } catch {
+            failure = error
+        }
+        StorageFaults.clear()
+        #expect(StorageFaults.injected == before + 1, "the fault was never reached: \(fault)")
+        let error = try #require(failure, "no error surfaced for \(fault)")
+        #expect(error.code == .io, "\(fault): \(error)")
+        #expect(error.message.contains(String(cString: strerror(fault.errno))), "\(fault): \(error.message)")
+
+        // What is on disk opens, checksums and all: generation 1, or 2 when the fault came
+        // after the commit point (a directory fsync after the manifest's rename).
+        let dir = try UserDirectory(dataRoot: data, user: "f")
+        let reader = try IndexReader(directory: dir, verifyChecksums: true)
+        let live = try reader.liveDocuments()
+        #expect([60, 99].contains(live.count), "\(fault): \(live.count) documents")
+        #expect(Set(live.map(\.id)).count == live.count)
+
+        // The disk is back: the next run finishes the job, each message exactly once.
+        let r = try UserIndexer(dataRoot: data, user: "f", ramBudget: 4 << 20).index([mail])
+        #expect(r.failed == 0)
+        let final = try IndexReader(directory: dir, verifyChecksums: true)
+        let docs = try final.liveDocuments()
+        #expect(docs.count == 99, "\(fault): \(docs.count) documents after recovery")
+        #expect(Set(docs.map(\.id)).count == docs.count)
+        let catalog = try Catalog(path: dir.catalogPath)
+        #expect(try catalog.liveDocids() == Set(docs.map(\.id)))
+        let sources = try catalog.sources(under: mail + "/")
+        #expect(Set(sources.keys) == Set((first.dropFirst() + second).map { mail + "/" + $0 }))
+    }
+
+    /// EIO whenever a segment file is opened for reading: a clear error naming the file, and the
+    /// index opens again once the disk answers.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: corpus)))
+    func readErrorIsClearAndPasses() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-readfault-\(getpid())").path
+        defer {
+            StorageFaults.clear()
+            try? FileManager.default.removeItem(atPath: tmp)
+        }
+        let mail = tmp + "/mail"
+        try FileManager.default.createDirectory(atPath: mail, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: Self.corpus).sorted().prefix(20) {
+            try FileManager.default.copyItem(atPath: Self.corpus + "/" + name, toPath: mail + "/" + name)
+        }
+        _ = try UserIndexer(dataRoot: tmp + "/data", user: "r").index([mail])
+        let dir = try UserDirectory(dataRoot: tmp + "/data", user: "r")
+        // For good (a single failure is retried: a commit may have replaced the files meanwhile).
+        StorageFaults.inject(.read, under: tmp, path: ".stored", times: .max, errno: EIO)
+        #expect {
+            _ = try IndexReader(directory: dir)
+        } throws: { error in
+            guard let e = error as? MailsiftError else { return false }
+            return e.code == .io && e.message.contains(".stored") && e.message.contains("Input/output error")
+        }
+        StorageFaults.clear()
+        #expect(try IndexReader(directory: dir).liveDocuments().count == 20)
+    }
+}
