@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "ShimTests", dependencies: ["CICUShim", "CLZ4", "TestSupport"]),
         .testTarget(
             name: "MIMETests",
-            dependencies: ["MIME", "Ingest", "TestSupport"],
+            dependencies: ["MIME", "Ingest", "TestSupport", "CICUShim"],
             exclude: ["Golden"],
             resources: [.copy("Fixtures")]
         ),

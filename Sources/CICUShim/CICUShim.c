@@ -235,3 +235,23 @@ int32_t msicu_fold_diacritics(const uint16_t *text, int32_t length, uint16_t *ou
     free(stripped);
     return finish(status, n);
 }
+
+int32_t msicu_converter_count(void) { return ucnv_countAvailable(); }
+
+const char *msicu_converter_name(int32_t index) {
+    if (index < 0 || index >= ucnv_countAvailable()) return NULL;
+    return ucnv_getAvailableName(index);
+}
+
+int32_t msicu_alias_count(const char *name) {
+    UErrorCode status = U_ZERO_ERROR;
+    uint16_t n = ucnv_countAliases(name, &status);
+    return U_FAILURE(status) ? 0 : (int32_t)n;
+}
+
+const char *msicu_alias(const char *name, int32_t index) {
+    UErrorCode status = U_ZERO_ERROR;
+    if (index < 0 || index > 0xFFFF) return NULL;
+    const char *alias = ucnv_getAlias(name, (uint16_t)index, &status);
+    return U_FAILURE(status) ? NULL : alias;
+}

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import MailsiftCore
+import MIME
 
 /// Reads messages from files and directories: single-message files (.eml, Maildir entries,
 /// one file per message trees), mbox files, and directories of any of those, recursively.
@@ -80,8 +81,12 @@ public enum MessageFiles {
         try readWithMTime(path, maxBytes: maxBytes).messages
     }
 
-    /// `read`, also giving the file's modification time (seconds) from the same fstat.
-    public static func readWithMTime(_ path: String, maxBytes: Int = 1 << 30) throws(MailsiftError) -> (messages: [SourceMessage], mtime: Int64) {
+    /// `read`, also giving the file's modification time (seconds) from the same fstat. A file
+    /// that is one message is read up to `maxMessageBytes` + 1 bytes (the parser looks at no
+    /// more, and notes that there was more): a 1 GB message costs no 1 GB of memory. An mbox
+    /// is read whole; one larger than `maxBytes` is refused.
+    public static func readWithMTime(_ path: String, maxBytes: Int = 1 << 30,
+                                     maxMessageBytes: Int = ParserLimits().maxMessageBytes) throws(MailsiftError) -> (messages: [SourceMessage], mtime: Int64) {
         // Plain POSIX I/O: one open, one fstat, one read for most files (bulk jobs read
         // millions of small files; Foundation's attribute dictionaries cost more than parsing).
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -91,25 +96,11 @@ public enum MessageFiles {
         guard fstat(fd, &st) == 0 else { throw MailsiftError(.io, "cannot stat \(path): \(String(cString: strerror(errno)))") }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw MailsiftError(.invalidInput, "\(path) is not a regular file") }
         let size = Int(st.st_size)
-        if size > maxBytes { throw MailsiftError(.limitExceeded, "\(path) is larger than \(maxBytes) bytes") }
-        // Read straight into uninitialized storage (no zero fill: bulk jobs read every byte
-        // of millions of files once).
-        var failure: Int32 = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, initialized in
-            var got = 0
-            while got < size {
-                let n = Glibc.read(fd, buf.baseAddress.map { $0 + got }, size - got)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    break
-                }
-                if n == 0 { break }  // file shrank while reading
-                got += n
-            }
-            initialized = failure == 0 ? got : 0
+        var bytes = try readUpTo(fd, min(size, max(0, maxMessageBytes) + 1), path: path)
+        if bytes.count < size, Mbox.looksLikeMbox(bytes) {
+            if size > maxBytes { throw MailsiftError(.limitExceeded, "\(path) is an mbox larger than \(maxBytes) bytes") }
+            bytes += try readUpTo(fd, size - bytes.count, path: path)
         }
-        if failure != 0 { throw MailsiftError(.io, "cannot read \(path): \(String(cString: strerror(failure)))") }
         let mtime = Int64(st.st_mtim.tv_sec)
         if Mbox.looksLikeMbox(bytes) {
             let messages = Mbox.split(bytes, origin: path)
@@ -125,6 +116,29 @@ public enum MessageFiles {
             return (single, mtime)
         }
         return ([SourceMessage(bytes: bytes, origin: path, internalDate: mtime, maildirFlags: maildirFlags(path))], mtime)
+    }
+
+    /// Up to `count` bytes from the descriptor's offset (fewer if the file shrank meanwhile).
+    static func readUpTo(_ fd: Int32, _ count: Int, path: String) throws(MailsiftError) -> [UInt8] {
+        // Straight into uninitialized storage (no zero fill: bulk jobs read every byte of
+        // millions of files once).
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
+            var got = 0
+            while got < count {
+                let n = Glibc.read(fd, buf.baseAddress.map { $0 + got }, count - got)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    break
+                }
+                if n == 0 { break }  // file shrank while reading
+                got += n
+            }
+            initialized = failure == 0 ? got : 0
+        }
+        if failure != 0 { throw MailsiftError(.io, "cannot read \(path): \(String(cString: strerror(failure)))") }
+        return bytes
     }
 
     /// Flags from a Maildir file name: `1234.M5P6.host:2,FRS` → F, R, S.

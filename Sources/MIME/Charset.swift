@@ -114,7 +114,9 @@ public enum Charset {
         }
         if s.hasPrefix("cp"), s.dropFirst(2).allSatisfy(\.isNumber), s.count > 2 {
             let n = s.dropFirst(2)
-            if n.count == 4, n.hasPrefix("12") { return "windows-" + n }
+            // cp1250-cp1258 are Windows code pages; cp1200-cp1208 and others are IBM's names
+            // for Unicode encodings, which ICU knows as they are.
+            if n.count == 4, n.hasPrefix("125") { return "windows-" + n }
         }
         return s
     }

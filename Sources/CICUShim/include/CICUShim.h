@@ -21,6 +21,14 @@ enum {
 /// 1 when ICU can open a converter for `label` (any alias ICU knows), else 0.
 int32_t msicu_charset_known(const char *label);
 
+/// The converters ICU has: how many, and the `index`th's canonical name (NULL past the end).
+int32_t msicu_converter_count(void);
+const char *msicu_converter_name(int32_t index);
+
+/// The aliases of converter `name`: how many, and the `index`th (NULL past the end).
+int32_t msicu_alias_count(const char *name);
+const char *msicu_alias(const char *name, int32_t index);
+
 /// ICU's canonical name for `label` into `out` (NUL-terminated); returns MSICU_OK or MSICU_UNKNOWN_CHARSET.
 int32_t msicu_charset_canonical(const char *label, char *out, int32_t outCapacity);
 

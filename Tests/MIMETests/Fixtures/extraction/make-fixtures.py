@@ -97,12 +97,12 @@ ods_content = f'''<?xml version="1.0" encoding="UTF-8"?>
 write_zip("sample.ods", [("content.xml", ods_content)],
           stored_first=("mimetype", "application/vnd.oasis.opendocument.spreadsheet"))
 
-# Zip bombs shaped like a docx: word/document.xml is the bomb entry.
-def bomb(name, size, declared=None):
+# Zip bombs shaped like a docx (word/document.xml is the bomb entry) or an odt (content.xml).
+def bomb(name, size, declared=None, entry="word/document.xml", first=("[Content_Types].xml", None)):
     path = os.path.join(HERE, name)
     with zipfile.ZipFile(path, "w") as z:
-        z.writestr(zipfile.ZipInfo("[Content_Types].xml", FIXED_DATE), CT)
-        zi = zipfile.ZipInfo("word/document.xml", FIXED_DATE)
+        z.writestr(zipfile.ZipInfo(first[0], FIXED_DATE), first[1] if first[1] is not None else CT)
+        zi = zipfile.ZipInfo(entry, FIXED_DATE)
         zi.compress_type = zipfile.ZIP_DEFLATED
         with z.open(zi, "w", force_zip64=False) as f:
             chunk = b"\0" * (1 << 20)
@@ -111,7 +111,7 @@ def bomb(name, size, declared=None):
     if declared is not None:
         # Patch the uncompressed size in the local header and the central directory to lie.
         data = bytearray(open(path, "rb").read())
-        name_b = b"word/document.xml"
+        name_b = entry.encode()
         i = 0
         while True:
             i = data.find(b"PK\x03\x04", i)
@@ -132,6 +132,9 @@ def bomb(name, size, declared=None):
 
 bomb("bomb.docx", 300 << 20)                 # declares 300 MB: rejected before reading
 bomb("bomb-lying.docx", 32 << 20, declared=100)  # declares 100 bytes, expands to 32 MB: stopped while reading
+ODT = ("mimetype", "application/vnd.oasis.opendocument.text")
+bomb("bomb.odt", 300 << 20, entry="content.xml", first=ODT)
+bomb("bomb-lying.odt", 32 << 20, declared=100, entry="content.xml", first=ODT)
 
 # A minimal hand-written PDF with one text line (Helvetica, no fonts embedded).
 def make_pdf(text):
