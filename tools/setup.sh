@@ -5,7 +5,8 @@ set -euo pipefail
 
 # dovecot-imapd and dovecot-solr: the end-to-end test runs a private Dovecot against the daemon
 # (the packages' own service is not started in containers; the test starts its instances on 127.0.0.1).
-packages=(libicu-dev liblz4-dev libsqlite3-dev poppler-utils zstd pkg-config dovecot-imapd dovecot-solr)
+# python3: tools (fuzz seeds, torture, Dovecot end-to-end).
+packages=(libicu-dev liblz4-dev libsqlite3-dev poppler-utils zstd pkg-config dovecot-imapd dovecot-solr python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,3 +1,4 @@
+import MailsiftCore
 import Synchronization
 import CICUShim
 
@@ -26,7 +27,7 @@ public enum TextNormalizer {
         return folded
     }
 
-    static let scalarFolds = Mutex<[UInt32: String]>([:])
+    static let scalarFolds = Locked<[UInt32: String]>([:])
 
     /// Diacritics removed (é → e, ø → o, ß → ss, æ → ae), for accent-insensitive matching.
     /// A separate step from `caseFold` so that exact and folded matching can both be offered.

@@ -13,7 +13,7 @@ import Synchronization
 public final class Catalog: Sendable {
     /// Mailbox names by id, cached: every write to the mailboxes table through this object
     /// clears it (another process changing mailboxes is not seen until then).
-    let names = Mutex<(generation: UInt64, names: [Int64: String]?)>((0, nil))
+    let names = Locked<(generation: UInt64, names: [Int64: String]?)>((0, nil))
 
     /// After a write to the mailboxes table (inside its transaction and after it): a read
     /// that raced with it does not store what it read.

@@ -104,6 +104,8 @@ extension FuzzTargets {
             guard let path = State.index?.catalogPath, let catalog = try? Catalog(path: path), (try? catalog.backup(to: copy)) != nil,
                   let data = FileManager.default.contents(atPath: copy) else { return [] }
             return [Array(data)]
+        case "archive":
+            return State.archive.map { [$0] } ?? []
         default:
             return []
         }

@@ -40,6 +40,22 @@ enum State {
 
     static var engine: QueryEngine? { index?.engine }
 
+    /// The sample index as an `export` archive.
+    static let archive: [UInt8]? = {
+        guard index != nil, let dir = try? UserDirectory(dataRoot: scratch + "/index", user: "fuzz") else { return nil }
+        let copy = scratch + "/archive-catalog.sqlite"
+        unlink(copy)
+        guard let catalog = try? Catalog(path: dir.catalogPath), (try? catalog.backup(to: copy)) != nil else { return nil }
+        var files = [(name: "catalog.sqlite", source: copy)]
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir.segmentsPath)) ?? []).sorted() {
+            files.append((name: "segments/" + name, source: dir.segmentsPath + "/" + name))
+        }
+        let path = scratch + "/seed.archive"
+        guard (try? UserArchive.write(user: "fuzz", files: files, to: path)) != nil,
+              let data = FileManager.default.contents(atPath: path) else { return nil }
+        return Array(data)
+    }()
+
     /// A segment of the sample messages, as files.
     static let segment: (files: [[UInt8]], documentCount: UInt32)? = {
         let parser = MessageParser()

@@ -15,7 +15,7 @@ import Server
 /// finding. Invariants that must hold for every input are checked with `check`, which traps.
 public enum FuzzTargets {
     public static let names = ["message", "document", "charset", "html", "attachment", "analysis", "imap", "webmail", "solr",
-                               "search", "http", "segment", "catalog"]
+                               "search", "http", "segment", "catalog", "archive"]
 
     /// Runs target `name` on `data`; false for an unknown name.
     @discardableResult
@@ -34,6 +34,7 @@ public enum FuzzTargets {
         case "http": http(data)
         case "segment": segment(data)
         case "catalog": catalog(data)
+        case "archive": archive(data)
         default: return false
         }
         return true
@@ -42,7 +43,7 @@ public enum FuzzTargets {
     /// Builds what target `name` shares across inputs (before fuzzing starts).
     public static func prepare(_ name: String) {
         switch name {
-        case "search", "catalog": _ = State.index
+        case "search", "catalog", "archive": _ = State.index
         case "segment": _ = State.segment
         case "http": _ = State.http
         case "document", "analysis": _ = State.analyzer.tokens("warm up")
@@ -192,6 +193,20 @@ public enum FuzzTargets {
         var files = seed.files
         files[Int(first) % files.count] = rest
         _ = try? SegmentBytes.exercise(files, documentCount: seed.documentCount)
+    }
+
+    /// Bytes as an `export` archive, read by `import` into a fresh directory: refused or read,
+    /// and nothing written outside that directory.
+    static func archive(_ data: [UInt8]) {
+        let input = State.scratch + "/archive-in", out = State.scratch + "/archive-out"
+        let into = out + "/user"
+        try? FileManager.default.removeItem(atPath: out)
+        try? FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: input, contents: Data(data)) else { return }
+        _ = try? UserArchive.read(input, into: into)
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
+        check(left.isEmpty || left == ["user"], "the archive wrote \(left) beside its directory")
+        try? FileManager.default.removeItem(atPath: out)
     }
 
     /// Bytes as a user's catalog database: opened and read as `stats`, `verify` and searches do.

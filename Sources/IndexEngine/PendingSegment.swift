@@ -8,7 +8,7 @@ import Synchronization
 /// created (a file per kind for every add made ext4 spend a tenth of the CPU on inode
 /// allocation under a steady stream of adds).
 public enum PendingSegment {
-    private static let counter = Mutex(0)
+    private static let counter = Locked(0)
 
     public static func build(_ docs: [IndexDocument]) throws(MailsiftError) -> SegmentReader? {
         guard !docs.isEmpty else { return nil }

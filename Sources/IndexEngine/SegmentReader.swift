@@ -15,7 +15,7 @@ public final class SegmentReader: Sendable {
     let columnMap: [Int?]
     /// Decoded value columns, by column, built on first use: a query filtering on dates,
     /// sizes, mailboxes or UIDs reads an array instead of unpacking a value per document.
-    private let columns = Mutex<[Int: [Int64]]>([:])
+    private let columns = Locked<[Int: [Int64]]>([:])
 
     /// Every document's value of `column` (8 bytes a document, kept with the segment).
     public func column(_ column: DocumentValues.Column) throws(MailsiftError) -> [Int64] {
@@ -36,7 +36,7 @@ public final class SegmentReader: Sendable {
         return m
     }
 
-    private let meanBody = Mutex<Double?>(nil)
+    private let meanBody = Locked<Double?>(nil)
 
     /// BM25's body-length normalization per document, inverted: `1 / (1 - b + b·len/avg)`
     /// (a document without a length counts as average), computed once per segment and `b`.
@@ -51,7 +51,7 @@ public final class SegmentReader: Sendable {
         return norms
     }
 
-    private let bodyNorms = Mutex<(b: Double, norms: [Double])?>(nil)
+    private let bodyNorms = Locked<(b: Double, norms: [Double])?>(nil)
 
     /// For a term's postings, per window of 128 documents (`doc >> 7`): an upper bound of
     /// `freq × norms[doc]` (`norms` nil: of `freq`) over the window's documents, 0 where the
@@ -92,7 +92,7 @@ public final class SegmentReader: Sendable {
         var normed: Bool
     }
 
-    private let windowCache = Mutex<[WindowKey: [Float]]>([:])
+    private let windowCache = Locked<[WindowKey: [Float]]>([:])
 
     /// The documents of one mailbox as a bitmap (bit `d & 63` of word `d >> 6`), built once
     /// per mailbox from the mailbox column: a query scoped to mailboxes ORs words instead of
@@ -109,7 +109,7 @@ public final class SegmentReader: Sendable {
         return bits
     }
 
-    private let mailboxBitmaps = Mutex<[Int64: [UInt64]]>([:])
+    private let mailboxBitmaps = Locked<[Int64: [UInt64]]>([:])
 
     /// The local doc holding catalog id `id`, if any (an index built on first use).
     public func doc(forID id: Int64) throws(MailsiftError) -> UInt32? {
@@ -121,10 +121,10 @@ public final class SegmentReader: Sendable {
         return m[id]
     }
 
-    private let idIndex = Mutex<[Int64: UInt32]?>(nil)
+    private let idIndex = Locked<[Int64: UInt32]?>(nil)
 
     /// Term texts built for substring search, by key byte.
-    private let termTexts = Mutex<[UInt8: TermText]>([:])
+    private let termTexts = Locked<[UInt8: TermText]>([:])
 
     /// Every term of one key byte (a field, or its variants) in dictionary order, as one
     /// buffer: term bytes each followed by a 0 byte, and where each starts. Substring search

@@ -30,7 +30,7 @@ public enum StorageFaults {
     }
 
     private static let enabled = Atomic<Bool>(false)
-    private static let rules = Mutex<[Rule]>([])
+    private static let rules = Locked<[Rule]>([])
     private static let fired = Atomic<Int>(0)
 
     /// Adds a rule: `operation` on paths under `under` containing `path` fails with `errno`,

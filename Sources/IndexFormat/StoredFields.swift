@@ -1,3 +1,4 @@
+import MailsiftCore
 import CLZ4
 import Synchronization
 
@@ -8,12 +9,12 @@ import Synchronization
 /// sender and subject a results page shows) compressed apart from the rest, so a page reads
 /// a few KiB per hit instead of a whole block.
 ///
-/// A one-block cache per part (behind a Mutex) serves the common pattern of fetching
+/// A one-block cache per part (behind a lock) serves the common pattern of fetching
 /// consecutive docIDs (verifying sorted candidates, building a result page's snippets).
 ///
 /// `@unchecked Sendable`: the buffer pointer is only read, and the caller keeps the bytes
 /// alive and unchanged while the reader is in use (a read-only mapping of an immutable
-/// segment file); the only mutable state, the caches, are behind Mutexes.
+/// segment file); the only mutable state, the caches, are behind locks.
 public final class StoredFieldsReader: @unchecked Sendable {
     let file: UnsafeRawBufferPointer
     let contentStart: Int
@@ -31,8 +32,8 @@ public final class StoredFieldsReader: @unchecked Sendable {
         var block: Int
         var raw: [UInt8]
     }
-    private let cache = Mutex<CachedBlock?>(nil)
-    private let headCache = Mutex<CachedBlock?>(nil)
+    private let cache = Locked<CachedBlock?>(nil)
+    private let headCache = Locked<CachedBlock?>(nil)
 
     public init(_ file: UnsafeRawBufferPointer, verifyChecksum: Bool = true) throws(IndexFormatError) {
         let (v, content) = try FileFraming.open(file, format: StoredFieldsFormat.name, supported: 1...StoredFieldsFormat.version,
@@ -185,6 +186,9 @@ public final class StoredFieldsReader: @unchecked Sendable {
         guard e.rawSize <= StoredFieldsFormat.maxBlockRawSize, count * 4 <= e.rawSize else { return nil }
         let src = UnsafeRawBufferPointer(rebasing: file[e.offset..<(e.offset + e.storedSize)])
         func decode(_ target: Int) -> [UInt8]? {
+            // (Never a zero capacity: the standard library would write the count into the
+            // empty-array singleton every thread shares, a data race.)
+            guard e.rawSize > 0 else { return target == 0 ? [] : nil }
             var ok = true
             let out = [UInt8](unsafeUninitializedCapacity: e.rawSize) { buf, n in
                 let got = mslz4_decompress_partial(src.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(e.storedSize),
@@ -238,7 +242,7 @@ public final class StoredFieldsReader: @unchecked Sendable {
             }
             return Array(src)
         case StoredFieldsFormat.codecLZ4:
-            let out = [UInt8](unsafeUninitializedCapacity: e.rawSize) { buf, n in
+            let out = e.rawSize == 0 ? [] : [UInt8](unsafeUninitializedCapacity: e.rawSize) { buf, n in
                 let got = mslz4_decompress(src.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(e.storedSize), buf.baseAddress, Int32(e.rawSize))
                 // Anything but exactly the declared size is corruption; keep none of it.
                 n = Int(got) == e.rawSize ? e.rawSize : 0

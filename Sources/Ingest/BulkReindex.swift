@@ -94,7 +94,7 @@ public final class BulkReindex: Sendable {
     }
 
     public let options: Options
-    private let state = Mutex(Progress())
+    private let state = Locked(Progress())
     private let start = ContinuousClock.now
 
     public init(_ options: Options) {
@@ -138,7 +138,7 @@ public final class BulkReindex: Sendable {
             p.usersResumed = users.count - todo.count
             p.filesTotal = files
         }
-        let shared = Mutex((journal: journal, next: 0, busy: [MailServerLayout.User](), failed: [UserResult]()))
+        let shared = Locked((journal: journal, next: 0, busy: [MailServerLayout.User](), failed: [UserResult]()))
         let jobs = max(1, min(options.jobs, max(1, todo.count)))
         let work: @Sendable (MailServerLayout.User) -> Void = { [self] user in
             let result = self.index(user, ramBudget: max(16 << 20, options.memory / jobs))

@@ -81,7 +81,7 @@ public final class LiveIndex: @unchecked Sendable {
         var queued = 0
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     struct PendingPart {
         var rows: [Int64]
@@ -100,7 +100,7 @@ public final class LiveIndex: @unchecked Sendable {
         // under pending/, which a crash could leave behind and nothing refers to.
         try? FileManager.default.removeItem(atPath: directory.path + "/pending")
         let committed = try IndexReader(directory: directory)
-        state = Mutex(State(committed: committed, published: committed))
+        state = Locked(State(committed: committed, published: committed))
         try reconcile(committed)
         try publishSnapshot()
     }

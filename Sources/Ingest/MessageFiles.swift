@@ -122,6 +122,8 @@ public enum MessageFiles {
     static func readUpTo(_ fd: Int32, _ count: Int, path: String) throws(MailsiftError) -> [UInt8] {
         // Straight into uninitialized storage (no zero fill: bulk jobs read every byte of
         // millions of files once).
+        // (Never a zero capacity: that would write into the empty-array singleton.)
+        guard count > 0 else { return [] }
         var failure: Int32 = 0
         let bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
             var got = 0

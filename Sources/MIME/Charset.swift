@@ -1,3 +1,4 @@
+import MailsiftCore
 import CICUShim
 #if canImport(Glibc)
 import Glibc
@@ -140,7 +141,7 @@ public enum Charset {
             || name.hasPrefix("x-mac") || name == "windows-874"
     }
 
-    private static let knownLabels = Mutex<[String: Bool]>([:])
+    private static let knownLabels = Locked<[String: Bool]>([:])
 
     /// True when the label names a charset we can convert (cached ICU lookups).
     static func isKnown(_ name: String) -> Bool {

@@ -92,7 +92,7 @@ public final class QueryEngine {
     public let catalog: Catalog
 
     /// Mailbox names by id, read once (a mailbox unknown to it triggers a re-read).
-    private let names = Mutex<[Int64: String]?>(nil)
+    private let names = Locked<[Int64: String]?>(nil)
 
     public init(reader: IndexReader, catalog: Catalog) {
         self.reader = reader
@@ -1372,6 +1372,8 @@ extension Execution {
         for s in 0..<segments {
             guard s < set.bits.count else { lists.append([]); continue }
             let count = set.bits[s].reduce(0) { $0 + $1.nonzeroBitCount }
+            // (A zero capacity would write into the empty-array singleton all threads share.)
+            guard count > 0 else { lists.append([]); continue }
             lists.append(set.bits[s].withUnsafeBufferPointer { words in
                 [UInt32](unsafeUninitializedCapacity: count) { out, n in
                     n = 0

@@ -37,7 +37,7 @@ final class Indexer: Sendable {
         var threads = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let condition = NSCondition()
 
     init(registry: UserRegistry, workers: Int, batch: Int, commitDelay: Double = 1, metrics: ServerMetrics, logger: Logger) {

@@ -31,7 +31,7 @@ final class UserRegistry: Sendable {
         var opening: Set<String> = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let opened = NSCondition()
 
     init(dataRoot: String, capacity: Int, ramBudget: Int) {

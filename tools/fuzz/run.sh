@@ -15,7 +15,7 @@ cd "$root"
 [ -n "${MAILSIFT_SETUP_DONE:-}" ] || source tools/setup.sh
 what=${1:-all}
 seconds=${2:-60}
-targets="message document charset html attachment analysis imap webmail solr search http segment catalog"
+targets="message document charset html attachment analysis imap webmail solr search http segment catalog archive"
 swift build -c release --build-path .build-fuzz --product mailsift-fuzz \
   -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING >&2
 bin=$root/.build-fuzz/release/mailsift-fuzz
