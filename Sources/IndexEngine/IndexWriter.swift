@@ -139,6 +139,22 @@ public final class IndexWriter {
         removeUnreferencedFiles()
     }
 
+    /// After a failed flush, commit or merge: forgets every uncommitted change (buffered and
+    /// flushed documents, deletions) and reads the newest manifest back from disk. A commit
+    /// whose manifest reached its name before the failure (a directory fsync that failed after
+    /// the rename) counts as committed, since readers may already see it. Segment files no
+    /// kept manifest names are removed. The caller redoes what it still wants.
+    public func rollback() throws(MailsiftError) {
+        builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)
+        flushed = []
+        changedDeletions = [:]
+        locations = nil
+        let onDisk = try Manifest.loadLatest(directory.segmentsPath)
+        manifest = onDisk
+        nextSegmentNumber = max(nextSegmentNumber, onDisk.nextSegmentNumber)
+        removeUnreferencedFiles()
+    }
+
     // MARK: - Merging
 
     /// Tiered merging (as Lucene's): segments are grouped by size into tiers a factor of

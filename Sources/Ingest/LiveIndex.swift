@@ -219,12 +219,45 @@ public final class LiveIndex: @unchecked Sendable {
             try writer.delete(ids: Set(rows.compactMap(\.replaces)))
             // Still live in the catalog: a row expunged meanwhile was dropped from the queue
             // too, so only rows still queued are here.
-            for (row, doc) in zip(rows, cached) {
-                try writer.add(doc ?? document(row, analyzer: analyzer))
+            do throws(MailsiftError) {
+                for (row, doc) in zip(rows, cached) {
+                    try writer.add(doc ?? document(row, analyzer: analyzer))
+                }
+                try writer.commit()
+                try publishCommit(dequeued: rows.map(\.id))
+            } catch {
+                recoverFromFailedCommit()
+                throw error
             }
-            try writer.commit()
-            try publishCommit(dequeued: rows.map(\.id))
             return rows.count
+        }
+    }
+
+    /// After a failed add, commit or publish (a full disk, an I/O error), under the writer
+    /// lock: the writer forgets what it did not commit (so the queue's rows are indexed once,
+    /// by the next drain), queue rows whose documents did reach a committed generation (the
+    /// commit point passed before the failure) leave the queue, and searches see the
+    /// generation on disk. If even that fails, the next drain or restart tries again.
+    private func recoverFromFailedCommit() {
+        do {
+            try writer.rollback()
+            let previous = state.withLock { $0.committed }
+            let committed = try IndexReader(directory: directory, reusing: previous)
+            let indexed = Set(try committed.liveDocuments().map(\.id))
+            let done = try catalog.queueIndex().filter { indexed.contains($0.docid) }.map(\.id)
+            publishLock.lock()
+            do {
+                defer { publishLock.unlock() }
+                try catalog.dequeue(ids: done)
+                state.withLock { s in
+                    s.committed = committed
+                    s.queueVersion &+= 1
+                    for id in done { s.analyzed[id] = nil }
+                }
+            }
+            try publishSnapshot()
+        } catch {
+            // Left as it is: the queue still holds every acknowledged message.
         }
     }
 

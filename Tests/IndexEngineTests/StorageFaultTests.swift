@@ -118,4 +118,43 @@ import TestSupport
         StorageFaults.clear()
         #expect(try IndexReader(directory: dir).liveDocuments().count == 20)
     }
+
+    /// The daemon's path: messages acknowledged into the queue, then a drain whose commit
+    /// meets each fault. The drain fails with the fault's error, searches still see every
+    /// acknowledged message (the queue holds them), the next drain (or a restart's) indexes them.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: corpus)), arguments: [faults[1], faults[6], faults[9], faults[10]])
+    func daemonDrainFaultKeepsEveryAcknowledgedMessage(_ fault: Fault) throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-drainfault-\(getpid())-\(UUID().uuidString)").path
+        defer {
+            StorageFaults.clear()
+            try? FileManager.default.removeItem(atPath: tmp)
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.corpus).sorted().filter { !$0.hasPrefix(".") }.prefix(40)
+        let raws = try names.map { Array(try Data(contentsOf: URL(fileURLWithPath: Self.corpus + "/" + $0))) }
+        func all(_ index: LiveIndex) throws -> Int {
+            try index.snapshot().liveDocuments().count
+        }
+        do {
+            let index = try LiveIndex(dataRoot: tmp, user: "d")
+            _ = try index.accept(raws.prefix(20).enumerated().map { IncomingMessage(mailbox: "INBOX", uid: Int64($0.offset + 1), internalDate: 0, content: .raw($0.element)) })
+            #expect(try index.drain() == 20)
+            _ = try index.accept(raws.suffix(20).enumerated().map { IncomingMessage(mailbox: "INBOX", uid: Int64($0.offset + 21), internalDate: 0, content: .raw($0.element)) })
+            StorageFaults.inject(fault.operation, under: tmp, path: fault.path, errno: fault.errno)
+            #expect(throws: MailsiftError.self, "\(fault)") { _ = try index.drain() }
+            StorageFaults.clear()
+            // Acknowledged means searchable, fault or not.
+            #expect(try all(index) == 40, "\(fault)")
+            // The next drain finishes (nothing, when the fault came after the commit point).
+            let drained = try index.drain()
+            let after = try all(index)
+            let queued = try index.catalog.queueIndex().count
+            #expect(after == 40, "\(fault): \(after) after a second drain of \(drained); queued \(queued)")
+        }
+        // A restart finds all 40, indexed once.
+        let index = try LiveIndex(dataRoot: tmp, user: "d")
+        _ = try index.drain()
+        let docs = try IndexReader(directory: try UserDirectory(dataRoot: tmp, user: "d"), verifyChecksums: true).liveDocuments()
+        #expect(docs.count == 40 && Set(docs.map(\.id)).count == 40, "\(fault): \(docs.count) committed, \(Set(docs.map(\.id)).count) ids")
+        #expect(try all(index) == 40)
+    }
 }
