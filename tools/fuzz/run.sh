@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the fuzz targets (libFuzzer + AddressSanitizer): tools/fuzz/README.md.
-# Usage: tools/fuzz/run.sh TARGET|all [SECONDS]   (SECONDS per target, default 60)
+# Usage: tools/fuzz/run.sh TARGET|all [SECONDS]   (SECONDS per target, default 60; FUZZ_SEED=N
+#        for libFuzzer's -seed, as CI does)
 #        tools/fuzz/run.sh replay                 (every regression input under ASan, once)
 # Builds .build-fuzz/release/mailsift-fuzz (-DFUZZING -sanitize=fuzzer,address), seeds each
 # target from its built-in inputs, tools/fuzz/make-seeds.py and ../shared/corpus, keeps the
@@ -69,7 +70,7 @@ for t in $targets; do
   [ "$leaks" = 0 ] && asan=${asan/detect_leaks=1/detect_leaks=0}
   ASAN_OPTIONS=$asan MAILSIFT_FUZZ_TARGET=$t "$bin" "$work/$t/corpus" "$seeds/$t" "$here/regressions/$t" "${dict[@]}" \
     -max_total_time="$seconds" -max_len="$(maxlen "$t")" -timeout=20 -rss_limit_mb=2560 -malloc_limit_mb=2048 \
-    -artifact_prefix="$work/$t/" -print_final_stats=1 -close_fd_mask=3 -detect_leaks=$leaks >"$log" 2>&1 || true
+    -artifact_prefix="$work/$t/" -print_final_stats=1 -close_fd_mask=3 -detect_leaks=$leaks ${FUZZ_SEED:+-seed=$FUZZ_SEED} >"$log" 2>&1 || true
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1 || true)
   cov0=$( (grep -m1 -E '^#[0-9]+[[:space:]]+INITED' "$log" || true) | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
