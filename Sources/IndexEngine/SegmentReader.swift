@@ -31,7 +31,8 @@ public final class SegmentReader: Sendable {
     public func meanBodyLength() throws(MailsiftError) -> Double {
         if let m = meanBody.withLock({ $0 }) { return m }
         let lengths = try column(.bodyLength)
-        let m = lengths.isEmpty ? 1 : max(1, Double(lengths.reduce(0, +)) / Double(lengths.count))
+        // Summed as Double: damaged values must not overflow an integer sum.
+        let m = lengths.isEmpty ? 1 : max(1, lengths.reduce(0.0) { $0 + Double(max(0, $1)) } / Double(lengths.count))
         meanBody.withLock { $0 = m }
         return m
     }

@@ -50,9 +50,7 @@ public enum MessageFiles {
         // A Maildir's tmp/ holds deliveries in progress, not mail.
         var isMaildir: Bool?
         while let entry = readdir(d) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+            let name = directoryEntryName(entry)
             if name == "." || name == ".." { continue }
             let full = dir + "/" + name
             var type = entry.pointee.d_type

@@ -22,6 +22,8 @@ swift build -c release --build-path .build-fuzz --product mailsift-fuzz \
 bin=$root/.build-fuzz/release/mailsift-fuzz
 work=$here/work
 mkdir -p "$work"
+# The Swift runtime's backtracer would hide where a trap happened from libFuzzer and ASan.
+export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1:handle_abort=1}
 shared=$(cd "$root/.." && pwd)/shared/corpus
 
