@@ -241,21 +241,10 @@ public final class LiveIndex: @unchecked Sendable {
     private func recoverFromFailedCommit() {
         do {
             try writer.rollback()
-            let previous = state.withLock { $0.committed }
-            let committed = try IndexReader(directory: directory, reusing: previous)
-            let indexed = Set(try committed.liveDocuments().map(\.id))
-            let done = try catalog.queueIndex().filter { indexed.contains($0.docid) }.map(\.id)
-            publishLock.lock()
-            do {
-                defer { publishLock.unlock() }
-                try catalog.dequeue(ids: done)
-                state.withLock { s in
-                    s.committed = committed
-                    s.queueVersion &+= 1
-                    for id in done { s.analyzed[id] = nil }
-                }
+            try publishCommit { committed throws(MailsiftError) in
+                let indexed = Set(try committed.liveDocuments().map(\.id))
+                return try catalog.queueIndex().filter { indexed.contains($0.docid) }.map(\.id)
             }
-            try publishSnapshot()
         } catch {
             // Left as it is: the queue still holds every acknowledged message.
         }
@@ -264,8 +253,14 @@ public final class LiveIndex: @unchecked Sendable {
     /// Runs after a commit, under the writer lock: the queue rows leave and the new
     /// generation becomes the searched one in one step, so a search sees each message once.
     private func publishCommit(dequeued: [Int64]) throws(MailsiftError) {
+        try publishCommit { _ throws(MailsiftError) in dequeued }
+    }
+
+    /// The same, with the rows to dequeue chosen by looking at the new generation.
+    private func publishCommit(dequeuing pick: (IndexReader) throws(MailsiftError) -> [Int64]) throws(MailsiftError) {
         let previous = state.withLock { $0.committed }
         let next = try IndexReader(directory: directory, reusing: previous)
+        let dequeued = try pick(next)
         publishLock.lock()
         do {
             defer { publishLock.unlock() }
