@@ -274,16 +274,17 @@ public final class SegmentReader: Sendable {
         public var positionsBytes: UInt64 = 0
         public init() {}
         public mutating func add(_ o: FieldStatistics) {
-            terms += o.terms
-            postings += o.postings
-            positions += o.positions
-            docsBytes += o.docsBytes
-            positionsBytes += o.positionsBytes
+            terms &+= o.terms
+            postings &+= o.postings
+            positions &+= o.positions
+            docsBytes &+= o.docsBytes
+            positionsBytes &+= o.positionsBytes
         }
     }
 
     /// Per field (by id): terms, postings, positions, and the bytes its postings take in the
-    /// docs and positions files. Terms are written in key order, field by field, so a term's
+    /// docs and positions files (wrapping sums: damaged counts must not trap; `verify`
+    /// checks the files themselves). Terms are written in key order, field by field, so a term's
     /// bytes run from its offset to the next written term's (singletons write no docs bytes).
     public func fieldStatistics() throws(MailsiftError) -> [UInt8: FieldStatistics] {
         var rows: [UInt8: FieldStatistics] = [:]
@@ -292,14 +293,14 @@ public final class SegmentReader: Sendable {
         do {
             try terms.enumerate(prefix: []) { key, info in
                 guard let field = key.first else { return true }
-                if let p = previousPositions { rows[p.field, default: .init()].positionsBytes += info.positionsOffset &- p.offset }
+                if let p = previousPositions { rows[p.field, default: .init()].positionsBytes &+= info.positionsOffset &- p.offset }
                 if info.docFreq > 1 {
-                    if let p = previousDocs { rows[p.field, default: .init()].docsBytes += info.docsOffset &- p.offset }
+                    if let p = previousDocs { rows[p.field, default: .init()].docsBytes &+= info.docsOffset &- p.offset }
                     previousDocs = (field, info.docsOffset)
                 }
-                rows[field, default: .init()].terms += 1
-                rows[field, default: .init()].postings += UInt64(info.docFreq)
-                rows[field, default: .init()].positions += info.totalTermFreq
+                rows[field, default: .init()].terms &+= 1
+                rows[field, default: .init()].postings &+= UInt64(info.docFreq)
+                rows[field, default: .init()].positions &+= info.totalTermFreq
                 previousPositions = (field, info.positionsOffset)
                 return true
             }
@@ -307,8 +308,8 @@ public final class SegmentReader: Sendable {
             throw MailsiftError(.corrupt, "\(files[0].path): \(error)")
         }
         // The last term's bytes run to the end of the content.
-        if let p = previousPositions { rows[p.field, default: .init()].positionsBytes += UInt64(postings.positions.count) &- p.offset }
-        if let p = previousDocs { rows[p.field, default: .init()].docsBytes += UInt64(postings.docs.count) &- p.offset }
+        if let p = previousPositions { rows[p.field, default: .init()].positionsBytes &+= UInt64(postings.positions.count) &- p.offset }
+        if let p = previousDocs { rows[p.field, default: .init()].docsBytes &+= UInt64(postings.docs.count) &- p.offset }
         return rows
     }
 }
