@@ -116,7 +116,7 @@ let package = Package(
             dependencies: ["Query", "Ingest", "IndexEngine", "Catalog", "MIME", "Analysis", "MailsiftCore", "TestSupport"]
         ),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Query", "MIME", "Analysis", "mailsift", "TestSupport"]),
-        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "TestSupport"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "IndexEngine", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

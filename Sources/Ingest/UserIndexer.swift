@@ -93,7 +93,7 @@ public final class UserIndexer {
             var byMaildirKey: [String: String] = [:]
             for path in known.keys { if let key = Self.maildirKey(path) { byMaildirKey[key] = path } }
             var uidLists: [String: DovecotUIDList?] = [:]
-            var batch: [(SourceMessage, String, Int64?)] = []
+            var batch: [BuildJob.Item] = []
             var uids: [Int64?] = []
             var replaced: [Int64] = []
             // The batch being parsed and analyzed while the walk reads the next one.
@@ -205,7 +205,8 @@ public final class UserIndexer {
 
     /// A batch of messages being parsed and analyzed (into documents numbered later).
     final class BuildJob: @unchecked Sendable {
-        let items: [(message: SourceMessage, mailbox: String, mtime: Int64?)]
+        typealias Item = (message: SourceMessage, mailbox: String, mtime: Int64?)
+        let items: [Item]
         let uids: [Int64?]
         let replaced: [Int64]
         /// Each thread's share of the documents, in batch order.
@@ -213,8 +214,8 @@ public final class UserIndexer {
         let done = DispatchGroup()
         final class Part: @unchecked Sendable { var docs: [(sent: Int64?, document: IndexDocument)] = [] }
 
-        init(_ items: [(SourceMessage, String, Int64?)], uids: [Int64?], replaced: [Int64], threads: Int) {
-            self.items = items.map { ($0.0, $0.1, $0.2) }
+        init(_ items: [Item], uids: [Int64?], replaced: [Int64], threads: Int) {
+            self.items = items
             self.uids = uids
             self.replaced = replaced
             parts = (0..<threads).map { _ in Part() }
@@ -223,7 +224,7 @@ public final class UserIndexer {
 
     /// Starts parsing and analyzing a batch: on this thread with one analyzer, otherwise on
     /// `analyzers.count` threads (each its contiguous share, with its own analyzer).
-    private func startBuilding(_ batch: [(SourceMessage, String, Int64?)], uids: [Int64?], replacing replaced: [Int64]) throws(MailsiftError) -> BuildJob {
+    private func startBuilding(_ batch: [BuildJob.Item], uids: [Int64?], replacing replaced: [Int64]) throws(MailsiftError) -> BuildJob {
         let threads = batch.count < 2 * analyzers.count ? 1 : analyzers.count
         let job = BuildJob(batch, uids: uids, replaced: replaced, threads: threads)
         let parser = self.parser

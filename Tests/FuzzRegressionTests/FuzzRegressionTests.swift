@@ -1,5 +1,6 @@
 import Foundation
 @testable import FuzzTargets
+import IndexEngine
 import Testing
 import TestSupport
 
@@ -29,10 +30,10 @@ import TestSupport
         #expect(try engine.search(.text(.text, "spin_lock", .words), options: .init()).total == 1)
         let seed = try #require(State.segment)
         #expect(seed.documentCount == UInt32(SampleMail.messages.count))
-        #expect(try SegmentBytesProbe.read(seed.files, seed.documentCount) > 50)
+        #expect(try SegmentBytes.exercise(seed.files, documentCount: seed.documentCount) > 50)
         var damaged = seed.files
         damaged[0] = Array(damaged[0].prefix(10))
-        #expect(throws: (any Error).self) { try SegmentBytesProbe.read(damaged, seed.documentCount) }
+        #expect(throws: (any Error).self) { try SegmentBytes.exercise(damaged, documentCount: seed.documentCount) }
         let http = try #require(State.http)
         #expect(http.respondBlocking(Array("GET /health\nAuthorization: Bearer fuzz-token\n\n".utf8)) == 200)
         #expect(http.respondBlocking(Array("GET /v1/users/fuzz/status\n\n".utf8)) == 401)

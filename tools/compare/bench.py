@@ -151,9 +151,18 @@ class Engine:
     def cleanup(self):
         pass
 
+    # One search variant per engine unless it overrides variants(): the kind of query text it
+    # takes (queries.py) and how its page and count are taken.
+    kind = ""
+    method = ""
+
     def startup_cmd(self):
         """(argv, description) of a command that starts the tool without searching."""
         return None
+
+    def variants(self):
+        """(name, query kind, page argv for a query, count for a query, in-process timing, method)."""
+        return [(self.name, self.kind, self.page_cmd, self.count, None, self.method)]
 
 
 class Mailsift(Engine):
@@ -247,6 +256,8 @@ class Mailsift(Engine):
 
 class Notmuch(Engine):
     name = "notmuch"
+    kind = "notmuch"
+    method = "notmuch search --output=messages --limit=20 (newest first); count: notmuch count"
 
     def __init__(self, mail, work):
         super().__init__(mail, work)
@@ -284,13 +295,12 @@ class Notmuch(Engine):
     def count(self, q):
         return int(run(["notmuch", "count", "--output=messages", q], env=self.env).stdout.strip())
 
-    def variants(self):
-        return [("notmuch", "notmuch", self.page_cmd, self.count, None,
-                 "notmuch search --output=messages --limit=20 (newest first); count: notmuch count")]
 
 
 class Mu(Engine):
     name = "mu"
+    kind = "mu"
+    method = "mu find --maxnum=20 (by date); count: mu find without --maxnum, lines"
 
     def __init__(self, mail, work):
         super().__init__(mail, work)
@@ -325,13 +335,12 @@ class Mu(Engine):
             raise RuntimeError(f"mu find exited {p.returncode}: {p.stderr.strip()[-500:]}")
         return len([l for l in p.stdout.splitlines() if l.strip()])
 
-    def variants(self):
-        return [("mu", "mu", self.page_cmd, self.count, None,
-                 "mu find --maxnum=20 (by date); count: mu find without --maxnum, lines")]
 
 
 class Dovecot(Engine):
     name = "dovecot-fts-xapian"
+    kind = "imap"
+    method = "doveadm search (IMAP SEARCH keys, fts_enforced), all UIDs"
 
     def __init__(self, mail, work):
         super().__init__(mail, work)
@@ -452,12 +461,13 @@ plugin {{
     def variants(self):
         if not self.master_pid:
             self.start()
-        return [("dovecot-fts-xapian", "imap", self.page_cmd, self.count, None,
-                 "doveadm search (IMAP SEARCH keys, fts_enforced), all UIDs")]
+        return super().variants()
 
 
 class SqliteFts5(Engine):
     name = "sqlite-fts5"
+    kind = "fts5"
+    method = "sqlite3 CLI: MATCH ... ORDER BY rank LIMIT 20; count: count(*)"
 
     def __init__(self, mail, work):
         super().__init__(mail, work)
@@ -492,9 +502,6 @@ class SqliteFts5(Engine):
                  f"SELECT count(*) FROM mail WHERE mail MATCH {self.sql_quote(q)}"])
         return int(p.stdout.strip())
 
-    def variants(self):
-        return [("sqlite-fts5", "fts5", self.page_cmd, self.count, None,
-                 "sqlite3 CLI: MATCH ... ORDER BY rank LIMIT 20; count: count(*)")]
 
 
 ENGINES = {c.name: c for c in (Mailsift, Notmuch, Mu, Dovecot, SqliteFts5)}

@@ -28,7 +28,11 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1:h
 shared=$(cd "$root/.." && pwd)/shared/corpus
 
 seeds=$work/seeds
-if [ ! -d "$seeds" ]; then
+# (Re)writes the seeds when any target lacks them, e.g. a target added since the last run;
+# writing is idempotent (files are named by target and index).
+missing=0
+for t in $targets; do [ -d "$seeds/$t" ] || missing=1; done
+if [ "$missing" = 1 ]; then
   MAILSIFT_FUZZ_WRITE_SEEDS=$seeds MAILSIFT_FUZZ_TARGET=message "$bin" -runs=0 >/dev/null 2>&1 || true
   python3 "$here/make-seeds.py" "$seeds" "$shared"
 fi
@@ -81,6 +85,10 @@ for t in $targets; do
   ft1=$(echo "$last" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
   corpus=$(ls "$work/$t/corpus" | wc -l)
   findings=$(ls "$work/$t" | grep -c -E '^(crash|leak|timeout|oom|slow-unit)-' || true)
+  # A run that executed nothing (no seeds, a target that cannot start) is a failure too.
+  if [ "${execs:-0}" = 0 ]; then
+    echo "$t: no executions (see $log)" >&2; tail -3 "$log" >&2; findings=$((findings + 1))
+  fi
   found=$((found + findings))
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$seconds" "${execs:-0}" "${rate:-0}" "${cov0:-?}" "${cov1:-?}" "${ft1:-?}" \
     "$corpus" "$findings" | tee -a "$work/report.tsv"
