@@ -113,7 +113,9 @@ public enum MessageFiles {
             }
             return (single, mtime)
         }
-        return ([SourceMessage(bytes: bytes, origin: path, internalDate: mtime, maildirFlags: maildirFlags(path))], mtime)
+        // (A message cut at the read limit keeps the file's size: IMAP LARGER sees 1 GB.)
+        let stored: Int64? = bytes.count < size ? Int64(size) : nil
+        return ([SourceMessage(bytes: bytes, origin: path, internalDate: mtime, maildirFlags: maildirFlags(path), storedSize: stored)], mtime)
     }
 
     /// Up to `count` bytes from the descriptor's offset (fewer if the file shrank meanwhile).

@@ -240,7 +240,7 @@ public final class UserIndexer {
                     let doc = parser.parse(message.bytes)
                     // Numbered (docid, mailbox id, UID) when added: the catalog assigns those.
                     part.docs.append((doc.date?.secondsSinceEpoch, DocumentBuilder.build(doc, id: 0, mailbox: 0, uid: 0, internalDate: message.internalDate ?? 0,
-                                                                 size: Int64(message.bytes.count), analyzer: analyzer)))
+                                                                 size: message.size, analyzer: analyzer)))
                 }
             }
             if analyzers.count == 1 { work() } else { DispatchQueue.global().async(group: job.done, execute: work) }
@@ -266,7 +266,7 @@ public final class UserIndexer {
             }
             // The mtime taken before the file was read: a change made while reading shows next run.
             rows.append(NewMessage(mailboxID: id, uid: uid, internalDate: message.internalDate ?? 0, sentDate: sent,
-                                   size: Int64(message.bytes.count), flags: MessageFlags(maildir: message.maildirFlags).rawValue,
+                                   size: message.size, flags: MessageFlags(maildir: message.maildirFlags).rawValue,
                                    sourcePath: message.origin, sourceMTime: mtime))
         }
         let added = try catalog.addMessages(rows)

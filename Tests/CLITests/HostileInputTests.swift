@@ -169,5 +169,9 @@ import TestSupport
         let search = try Self.spawn(["search", "--data", tmp + "/data", "--user", "u", "--json", "--imap", "ALL"])
         #expect(search.status == 0)
         #expect(search.out.split(separator: "\n").count == 1, "\(bomb): \(search.out.prefix(300))")
+        // Its size is the file's, also where only the beginning was read (IMAP LARGER/SMALLER).
+        let size = try #require((try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value)
+        let exact = try Self.spawn(["search", "--data", tmp + "/data", "--user", "u", "--json", "--imap", "LARGER \(size - 1) SMALLER \(size + 1)"])
+        #expect(exact.out.split(separator: "\n").count == 1, "\(bomb): size \(size): \(exact.out.prefix(300))")
     }
 }
