@@ -56,12 +56,13 @@ public final class IndexReader: Sendable {
         throw lastError ?? MailsiftError(.io, "cannot open the index at \(directory.path)")
     }
 
-    /// Every live (not deleted) document: its catalog id, segment index and local doc.
+    /// Every live (not deleted, not hidden) document: its catalog id, segment index and local doc.
     public func liveDocuments() throws(MailsiftError) -> [(id: Int64, segment: Int, doc: UInt32)] {
         var out: [(id: Int64, segment: Int, doc: UInt32)] = []
         for (k, (segment, deletions)) in segments.enumerated() {
             for doc in 0..<segment.documentCount where !deletions.isDeleted(doc) {
-                out.append((try segment.id(of: doc), k, doc))
+                let id = try segment.id(of: doc)
+                if hiddenIDs.isEmpty || !hiddenIDs.contains(id) { out.append((id, k, doc)) }
             }
         }
         return out

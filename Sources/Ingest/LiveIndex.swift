@@ -79,6 +79,9 @@ public final class LiveIndex: @unchecked Sendable {
         var parts: [PendingPart] = []
         /// Queue rows as of the published snapshot.
         var queued = 0
+        /// Documents whose messages left the catalog while their deletion from the index
+        /// failed to commit: hidden from searches until a later change commits it (`settle`).
+        var unsettled: Set<Int64> = []
     }
 
     private let state: Locked<State>
@@ -128,17 +131,43 @@ public final class LiveIndex: @unchecked Sendable {
     /// Set (under the writer lock) once the user's directory is removed.
     private var removed = false
 
+    /// Runs a change of the index under the writer lock. A change that fails (a full disk, an
+    /// I/O error) is rolled back to the last commit (`recoverFromFailedChange`); deletions it
+    /// leaves uncommitted are committed first by the next change.
     private func withWriter<T>(_ body: () throws(MailsiftError) -> T) throws(MailsiftError) -> T {
         writerLock.lock()
         defer { writerLock.unlock() }
         guard !removed else { throw MailsiftError(.notFound, "the index of user \(user) was deleted") }
-        return try body()
+        do {
+            try settle()
+            return try body()
+        } catch {
+            recoverFromFailedChange()
+            throw error
+        }
     }
+
+    /// Commits the deletions an earlier failed change left (under the writer lock).
+    private func settle() throws(MailsiftError) {
+        let ids = state.withLock { $0.unsettled }
+        guard !ids.isEmpty else { return }
+        try writer.delete(ids: ids)
+        try writer.commit()
+        // (Still hidden while the commit is published: a search in between reads the old one.)
+        try publishCommit(dequeued: [])
+        state.withLock { $0.unsettled.subtract(ids) }
+    }
+
+    /// Whether a failed change left deletions to commit.
+    public var hasUnsettledDeletions: Bool { state.withLock { !$0.unsettled.isEmpty } }
 
     /// Deletes the user's whole directory, after any indexing in progress; later calls fail
     /// with notFound.
     public func remove() throws(MailsiftError) {
-        try withWriter { () throws(MailsiftError) in
+        writerLock.lock()
+        defer { writerLock.unlock() }
+        guard !removed else { throw MailsiftError(.notFound, "the index of user \(user) was deleted") }
+        do {
             removed = true
             do { try FileManager.default.removeItem(atPath: directory.path) } catch {
                 throw MailsiftError(.io, "cannot remove \(directory.path)", cause: Underlying("\(error)"))
@@ -219,26 +248,23 @@ public final class LiveIndex: @unchecked Sendable {
             try writer.delete(ids: Set(rows.compactMap(\.replaces)))
             // Still live in the catalog: a row expunged meanwhile was dropped from the queue
             // too, so only rows still queued are here.
-            do throws(MailsiftError) {
-                for (row, doc) in zip(rows, cached) {
-                    try writer.add(doc ?? document(row, analyzer: analyzer))
-                }
-                try writer.commit()
-                try publishCommit(dequeued: rows.map(\.id))
-            } catch {
-                recoverFromFailedCommit()
-                throw error
+            for (row, doc) in zip(rows, cached) {
+                try writer.add(doc ?? document(row, analyzer: analyzer))
             }
+            try writer.commit()
+            try publishCommit(dequeued: rows.map(\.id))
             return rows.count
         }
     }
 
-    /// After a failed add, commit or publish (a full disk, an I/O error), under the writer
-    /// lock: the writer forgets what it did not commit (so the queue's rows are indexed once,
-    /// by the next drain), queue rows whose documents did reach a committed generation (the
-    /// commit point passed before the failure) leave the queue, and searches see the
-    /// generation on disk. If even that fails, the next drain or restart tries again.
-    private func recoverFromFailedCommit() {
+    /// After a failed add, delete, commit, merge or publish (a full disk, an I/O error), under
+    /// the writer lock: the writer forgets what it did not commit (so the queue's rows are
+    /// indexed once, by the next drain), queue rows whose documents did reach a committed
+    /// generation (the commit point passed before the failure) leave the queue, and searches
+    /// see the generation on disk. Deletions of messages the catalog no longer has stay to
+    /// do (`unsettled`; hidden meanwhile). If even this fails, the next change or restart
+    /// tries again.
+    private func recoverFromFailedChange() {
         do {
             try writer.rollback()
             try publishCommit { committed throws(MailsiftError) in
@@ -352,8 +378,8 @@ public final class LiveIndex: @unchecked Sendable {
                 parts.append(PendingPart(rows: ids, reader: reader))
             }
         }
-        let hidden = Set(index.compactMap(\.replaces))
-        let reader = parts.isEmpty ? committed : IndexReader(snapshot: committed, adding: parts.map(\.reader), hiding: hidden)
+        let hidden = Set(index.compactMap(\.replaces)).union(state.withLock { $0.unsettled })
+        let reader = parts.isEmpty && hidden.isEmpty ? committed : IndexReader(snapshot: committed, adding: parts.map(\.reader), hiding: hidden)
         state.withLock { s in
             for (id, d) in fresh { s.analyzed[id] = d }
             if s.analyzed.count > live.count { s.analyzed = s.analyzed.filter { live.contains($0.key) } }
@@ -371,24 +397,28 @@ public final class LiveIndex: @unchecked Sendable {
     /// Removes messages by UID from a mailbox; returns how many.
     public func expunge(mailbox: Int64, where contains: (Int64) -> Bool) throws(MailsiftError) -> Int {
         let rows = try catalog.docids(mailbox: mailbox, where: contains)
-        guard !rows.isEmpty else { return 0 }
+        // (None left, but an earlier expunge's deletion still to commit: a retry commits it.)
+        guard !rows.isEmpty || hasUnsettledDeletions else { return 0 }
         let docids = rows.map(\.docid)
         try withWriter { () throws(MailsiftError) in
+            guard !docids.isEmpty else { return }
             let replaced = try catalog.removeMessages(docids: docids)
-            try writer.delete(ids: Set(docids + replaced))
-            try writer.commit()
-            try publishCommit(dequeued: [])
+            try deleteDocuments(removedFromCatalog: docids + replaced)
         }
         return rows.count
     }
 
     /// Deletes documents whose catalog rows are already gone.
     private func deleteDocuments(_ docids: [Int64]) throws(MailsiftError) {
-        try withWriter { () throws(MailsiftError) in
-            try writer.delete(ids: Set(docids))
-            try writer.commit()
-            try publishCommit(dequeued: [])
-        }
+        try withWriter { () throws(MailsiftError) in try deleteDocuments(removedFromCatalog: docids) }
+    }
+
+    /// Under the writer lock: the catalog no longer has these messages (durably), so they are
+    /// gone whatever happens to the index. Should the index's commit fail, they stay hidden
+    /// from searches and the next change (or this one retried) commits their deletion.
+    private func deleteDocuments(removedFromCatalog docids: [Int64]) throws(MailsiftError) {
+        state.withLock { $0.unsettled.formUnion(docids) }
+        try settle()
     }
 
     public func changeFlags(mailbox: Int64, where contains: (Int64) -> Bool, flags: MessageFlags, keywords: [String],

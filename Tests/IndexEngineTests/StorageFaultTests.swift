@@ -19,7 +19,9 @@ import TestSupport
         var operation: StorageFaults.Operation
         var path: String
         var errno: Int32
-        var description: String { "\(operation) \(path.isEmpty ? "any" : path) \(String(cString: strerror(errno)))" }
+        /// Matching calls let through first.
+        var after = 0
+        var description: String { "\(operation) \(path.isEmpty ? "any" : path)\(after > 0 ? " after \(after)" : "") \(String(cString: strerror(errno)))" }
     }
 
     static let faults: [Fault] = [
@@ -57,7 +59,7 @@ import TestSupport
         for name in second { try FileManager.default.copyItem(atPath: Self.corpus + "/" + name, toPath: mail + "/" + name) }
         try FileManager.default.removeItem(atPath: mail + "/" + first[0])
         let before = StorageFaults.injected
-        StorageFaults.inject(fault.operation, under: tmp, path: fault.path, errno: fault.errno)
+        StorageFaults.inject(fault.operation, under: tmp, path: fault.path, after: fault.after, errno: fault.errno)
         var failure: MailsiftError?
         do {
             _ = try UserIndexer(dataRoot: data, user: "f", ramBudget: 4 << 20).index([mail])
@@ -139,7 +141,7 @@ import TestSupport
             _ = try index.accept(raws.prefix(20).enumerated().map { IncomingMessage(mailbox: "INBOX", uid: Int64($0.offset + 1), internalDate: 0, content: .raw($0.element)) })
             #expect(try index.drain() == 20)
             _ = try index.accept(raws.suffix(20).enumerated().map { IncomingMessage(mailbox: "INBOX", uid: Int64($0.offset + 21), internalDate: 0, content: .raw($0.element)) })
-            StorageFaults.inject(fault.operation, under: tmp, path: fault.path, errno: fault.errno)
+            StorageFaults.inject(fault.operation, under: tmp, path: fault.path, after: fault.after, errno: fault.errno)
             #expect(throws: MailsiftError.self, "\(fault)") { _ = try index.drain() }
             StorageFaults.clear()
             // Acknowledged means searchable, fault or not.
@@ -156,5 +158,121 @@ import TestSupport
         let docs = try IndexReader(directory: try UserDirectory(dataRoot: tmp, user: "d"), verifyChecksums: true).liveDocuments()
         #expect(docs.count == 40 && Set(docs.map(\.id)).count == 40, "\(fault): \(docs.count) committed, \(Set(docs.map(\.id)).count) ids")
         #expect(try all(index) == 40)
+    }
+}
+
+/// Faults in the daemon's other changes: an expunge (and a mailbox deletion) whose index
+/// commit fails, and a merge that fails midway. The catalog's removal is durable, so the
+/// expunged messages leave searches at once whatever the disk does; the index drops them at
+/// the next change, a retried expunge or a restart. A failed merge leaves every message once.
+/// (In StorageFaultTests' serialized suite: the faults and their counter are process-wide.)
+extension StorageFaultTests {
+    static func raws(_ n: Int) throws -> [[UInt8]] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: corpus).sorted().filter { !$0.hasPrefix(".") }.prefix(n)
+        return try names.map { Array(try Data(contentsOf: URL(fileURLWithPath: corpus + "/" + $0))) }
+    }
+
+    static func incoming(_ raws: ArraySlice<[UInt8]>, firstUID: Int, mailbox: String = "INBOX") -> [IncomingMessage] {
+        raws.enumerated().map { IncomingMessage(mailbox: mailbox, uid: Int64(firstUID + $0.offset), internalDate: 0, content: .raw($0.element)) }
+    }
+
+    static func committed(_ tmp: String) throws -> [Int64] {
+        try IndexReader(directory: try UserDirectory(dataRoot: tmp, user: "d"), verifyChecksums: true).liveDocuments().map(\.id)
+    }
+
+    enum Then: String, CaseIterable, CustomStringConvertible, Sendable {
+        case retry, drain, restart
+        var description: String { rawValue }
+    }
+
+    static let changeCases: [(Fault, Then)] = [
+        (Self.faults[4], .retry), (Self.faults[5], .drain), (Self.faults[7], .restart),
+        (Self.faults[9], .retry), (Self.faults[10], .drain),
+    ]
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: corpus)), arguments: changeCases)
+    func expungeFaultHidesAtOnceAndSettlesLater(_ fault: Fault, _ then: Then) throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-expungefault-\(getpid())-\(UUID().uuidString)").path
+        defer {
+            StorageFaults.clear()
+            try? FileManager.default.removeItem(atPath: tmp)
+        }
+        let raws = try Self.raws(30)
+        var expunged: Set<Int64> = []
+        do {
+            let index = try LiveIndex(dataRoot: tmp, user: "d")
+            let ids = try index.accept(Self.incoming(raws.prefix(20), firstUID: 1))
+            #expect(try index.drain() == 20)
+            let box = try #require(try index.catalog.existingMailbox(name: "INBOX", guid: nil))
+            StorageFaults.inject(fault.operation, under: tmp, path: fault.path, after: fault.after, errno: fault.errno)
+            #expect(throws: MailsiftError.self, "\(fault)") { _ = try index.expunge(mailbox: box) { $0 <= 5 } }
+            StorageFaults.clear()
+            expunged = Set(ids.prefix(5))
+            // Gone from searches at once: the catalog removed them durably.
+            let seen = Set(try index.snapshot().liveDocuments().map(\.id))
+            #expect(seen.count == 15 && seen.isDisjoint(with: expunged), "\(fault): \(seen.count) seen")
+            let unsettled = index.hasUnsettledDeletions
+            #expect(try unsettled || Set(Self.committed(tmp)).isDisjoint(with: expunged), "\(fault)")
+            switch then {
+            case .retry:
+                #expect(try index.expunge(mailbox: box) { $0 <= 5 } == 0)
+                #expect(!index.hasUnsettledDeletions)
+                #expect(Set(try Self.committed(tmp)) == Set(ids.suffix(15)), "\(fault)")
+            case .drain:
+                _ = try index.accept(Self.incoming(raws.suffix(10), firstUID: 21))
+                #expect(try index.drain() == 10)
+                #expect(!index.hasUnsettledDeletions)
+                let after = try Self.committed(tmp)
+                #expect(after.count == 25 && Set(after).isDisjoint(with: expunged), "\(fault): \(after.count) committed")
+            case .restart:
+                break
+            }
+        }
+        // After a restart: the expunged messages are in neither the catalog nor the index, the
+        // rest are indexed once.
+        let index = try LiveIndex(dataRoot: tmp, user: "d")
+        let docs = try Self.committed(tmp)
+        #expect(Set(docs).count == docs.count && Set(docs).isDisjoint(with: expunged), "\(fault) \(then)")
+        #expect(docs.count == (then == .drain ? 25 : 15), "\(fault) \(then): \(docs.count)")
+        #expect(Set(try index.snapshot().liveDocuments().map(\.id)) == Set(docs))
+        #expect(try index.catalog.liveDocids() == Set(docs))
+    }
+
+    /// A merge that fails at its new segment, its manifest or the directory sync leaves the
+    /// last commit searched, every message once, and the next merge succeeds.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: corpus)),
+          arguments: [Self.faults[0], Self.faults[2], Self.faults[7], Self.faults[9],
+                      // The directory sync after the manifest's rename: the merge is committed.
+                      Fault(operation: .syncDirectory, path: "segments", errno: EIO, after: 1)])
+    func mergeFaultLeavesEveryMessageOnce(_ fault: Fault) throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-mergefault-\(getpid())-\(UUID().uuidString)").path
+        defer {
+            StorageFaults.clear()
+            try? FileManager.default.removeItem(atPath: tmp)
+        }
+        let raws = try Self.raws(32)
+        let dir = try UserDirectory(dataRoot: tmp, user: "d")
+        do {
+        let index = try LiveIndex(dataRoot: tmp, user: "d")
+        // Four commits of 8: four small segments, a full tier of the live index's merge factor 4.
+        for k in 0..<4 {
+            _ = try index.accept(Self.incoming(raws[(k * 8)..<(k * 8 + 8)], firstUID: k * 8 + 1))
+            #expect(try index.drain() == 8)
+        }
+        #expect(try IndexReader(directory: dir).segments.count == 4)
+        StorageFaults.inject(fault.operation, under: tmp, path: fault.path, after: fault.after, errno: fault.errno)
+        #expect(throws: MailsiftError.self, "\(fault)") { _ = try index.maybeMerge() }
+        StorageFaults.clear()
+        #expect(try index.snapshot().liveDocuments().count == 32, "\(fault)")
+        // A later change works on the rolled-back writer, and the merge happens now.
+        let box = try #require(try index.catalog.existingMailbox(name: "INBOX", guid: nil))
+        #expect(try index.expunge(mailbox: box) { $0 == 1 } == 1)
+        _ = try index.maybeMerge()
+        let docs = try Self.committed(tmp)
+        #expect(docs.count == 31 && Set(docs).count == 31, "\(fault): \(docs.count)")
+        #expect(try IndexReader(directory: dir).segments.count == 1, "\(fault)")
+        }
+        let reopened = try LiveIndex(dataRoot: tmp, user: "d")
+        #expect(try reopened.snapshot().liveDocuments().count == 31)
     }
 }
