@@ -9,7 +9,7 @@ extension FuzzTargets {
         for name in names {
             let sub = dir + "/" + name
             try? fm.createDirectory(atPath: sub, withIntermediateDirectories: true)
-            for (k, seed) in seeds(name).enumerated() { fm.createFile(atPath: sub + "/builtin-\(k)", contents: Data(seed)) }
+            for (k, seed) in seeds(name).enumerated() { _ = fm.createFile(atPath: sub + "/builtin-\(k)", contents: Data(seed)) }
         }
     }
 

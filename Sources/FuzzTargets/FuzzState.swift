@@ -25,7 +25,7 @@ enum State {
         let mail = scratch + "/mail"
         try? FileManager.default.createDirectory(atPath: mail, withIntermediateDirectories: true)
         for (k, m) in SampleMail.messages.enumerated() {
-            FileManager.default.createFile(atPath: mail + "/\(k + 1).eml", contents: Data(m.utf8))
+            _ = FileManager.default.createFile(atPath: mail + "/\(k + 1).eml", contents: Data(m.utf8))
         }
         do {
             let data = scratch + "/index"

@@ -20,7 +20,8 @@ public final class IndexWriter {
     private var locations: [Int64: (segment: String, doc: UInt32)]?
     private var nextSegmentNumber: UInt64
     private let storedCompressionLevel: Int32
-    /// Merges rewrite stored text anyway and run off the indexing path: they use LZ4-HC.
+    /// Merges rewrite stored text anyway and run off the indexing path: they use LZ4-HC, at
+    /// level 4 (against 9: 15% less merge CPU for 0.3-0.5% more stored bytes on Enron and LKML).
     private let mergedStoredCompressionLevel: Int32
 
     /// `storedCompressionLevel` applies to flushed segments (0: LZ4 fast), `mergedStoredCompressionLevel`
@@ -30,7 +31,7 @@ public final class IndexWriter {
     /// daemon that also serves queries passes false: per-query arrays would otherwise be
     /// mapped and unmapped on every search (page faults, TLB shootdowns).
     public init(directory: UserDirectory, ramBudget: Int = 64 << 20, storedCompressionLevel: Int32 = 0,
-                mergedStoredCompressionLevel: Int32 = 9, returnMemory: Bool = true) throws(MailsiftError) {
+                mergedStoredCompressionLevel: Int32 = 4, returnMemory: Bool = true) throws(MailsiftError) {
         self.directory = directory
         // 1 MiB to 2 GiB: the slice pool addresses at most 4 GiB.
         self.ramBudget = min(max(1 << 20, ramBudget), 2 << 30)

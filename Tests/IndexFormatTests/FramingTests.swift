@@ -10,6 +10,25 @@ import TestSupport
         #expect(CRC32C.checksum([UInt8](repeating: 0xFF, count: 32)) == 0x62A8_AB43)
         #expect(CRC32C.checksum(Array(0..<32).map { UInt8($0) }) == 0x46DD_794E)
         #expect(CRC32C.checksum([]) == 0)
+        #expect(Array("123456789".utf8).withUnsafeBytes { CRC32C.checksumWithTables($0) } == 0xE306_9283)
+    }
+
+    /// The instruction and the tables agree at every length, alignment and continuation (the
+    /// instruction takes 8 bytes at a time, then single bytes).
+    @Test func instructionAgreesWithTables() {
+        var rng = SplitMix64(seed: 32)
+        let data = (0..<4_200).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        data.withUnsafeBytes { all in
+            for start in 0..<9 {
+                for length in [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1_000, 4_000] {
+                    let slice = UnsafeRawBufferPointer(rebasing: all[start..<(start + length)])
+                    let seed = UInt32(truncatingIfNeeded: rng.next())
+                    #expect(CRC32C.checksum(slice, continuing: seed) == CRC32C.checksumWithTables(slice, continuing: seed),
+                            "start \(start), length \(length)")
+                }
+            }
+        }
+        print("CRC-32C with the processor's instruction: \(CRC32C.usesHardware)")
     }
 
     /// Opening without summing still checks the framing (magic, name, version, footer), and

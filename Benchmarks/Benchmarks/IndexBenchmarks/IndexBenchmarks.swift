@@ -6,6 +6,7 @@ import Ingest
 /// Postings decode speed (one core) and indexing throughput from files to a committed index.
 let docsPerSecond = BenchmarkMetric.custom("M docids/s", polarity: .prefersLarger, useScalingFactor: false)
 let messagesPerSecond = BenchmarkMetric.custom("messages/s", polarity: .prefersLarger, useScalingFactor: false)
+let megabytesPerSecond = BenchmarkMetric.custom("MB/s", polarity: .prefersLarger, useScalingFactor: false)
 
 /// A dense postings list: 10M docids with gaps of 1-3 (a common word in a big mailbox).
 func densePostings() -> (docs: [UInt8], positions: [UInt8], info: TermPostingsInfo, count: Int) {
@@ -30,6 +31,19 @@ func seconds(_ d: Duration) -> Double { max(1e-9, Double(d.components.seconds) +
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .mallocCountTotal], maxDuration: .seconds(10), maxIterations: 20)
+
+    // CRC-32C over 64 MiB (every index file is summed when written, opened, merged, verified).
+    let block = (0..<(64 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 13) }
+    for (name, sum) in [("instruction", CRC32C.checksum as @Sendable (UnsafeRawBufferPointer, UInt32) -> UInt32),
+                        ("tables", CRC32C.checksumWithTables as @Sendable (UnsafeRawBufferPointer, UInt32) -> UInt32)] {
+        Benchmark("CRC-32C, 64 MiB, \(name)", configuration: .init(metrics: [.wallClock, megabytesPerSecond])) { benchmark in
+            let start = ContinuousClock.now
+            var c: UInt32 = 0
+            for _ in benchmark.scaledIterations { c = block.withUnsafeBytes { sum($0, c) } }
+            blackHole(c)
+            benchmark.measurement(megabytesPerSecond, Int(Double(block.count * benchmark.scaledIterations.count) / 1e6 / seconds(ContinuousClock.now - start)))
+        }
+    }
 
     let dense = densePostings()
     Benchmark("postings decode, dense 10M docids, nextBlock", configuration: .init(metrics: [.wallClock, docsPerSecond])) { benchmark in
