@@ -417,8 +417,15 @@ public final class MailsiftServer: Sendable {
                 let single = body.mailbox
                 let response: IMAPSearchResponse = try await blocking {
                     let engine = QueryEngine(reader: index.snapshot(), catalog: index.catalog)
+                    // One time budget for the request, however many mailboxes it spans.
+                    let started = ContinuousClock.now
                     func answer(_ mailbox: String) throws -> IMAPSearchResponse {
-                        let options = self.searchOptions(mailboxes: [mailbox])
+                        var options = self.searchOptions(mailboxes: [mailbox])
+                        let left = options.limits.timeBudget - (ContinuousClock.now - started) / .seconds(1)
+                        guard left > 0 else {
+                            throw MailsiftError(.limitExceeded, "the search ran past its time budget of \(options.limits.timeBudget) s")
+                        }
+                        options.limits.timeBudget = left
                         if command.returnOptions.contains(.relevancy) {
                             let scored = try engine.uidsWithRelevancy(command.criteria, mailbox: mailbox, options: options)
                             return IMAPSearchResponse(uids: scored.map(\.uid),
