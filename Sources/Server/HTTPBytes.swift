@@ -16,13 +16,13 @@ public final class HTTPBytes: @unchecked Sendable {
     let logger = Logger(label: "mailsift-fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// A daemon over `dataRoot` whose TCP token is `token`; its thread pools and indexer run.
-    public init(dataRoot: String, token: String) {
+    public init(dataRoot: String, token: String, queryTimeBudget: Double = 2) {
         var configuration = ServerConfiguration(dataRoot: dataRoot)
         configuration.token = token
         configuration.maxBodyBytes = 1 << 20
         configuration.openUsers = 8
         configuration.maxQueuedPerUser = 1_000
-        configuration.queryTimeBudget = 2
+        configuration.queryTimeBudget = queryTimeBudget
         server = MailsiftServer(configuration: configuration, logger: logger)
         server.pool.start()
         server.writePool.start()
