@@ -135,16 +135,23 @@ public final class LiveIndex: @unchecked Sendable {
     /// I/O error) is rolled back to the last commit (`recoverFromFailedChange`); deletions it
     /// leaves uncommitted are committed first by the next change.
     private func withWriter<T>(_ body: () throws(MailsiftError) -> T) throws(MailsiftError) -> T {
+        try underWriterLock { () throws(MailsiftError) -> T in
+            do throws(MailsiftError) {
+                try settle()
+                return try body()
+            } catch {
+                recoverFromFailedChange()
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` under the writer lock while the user's index exists.
+    private func underWriterLock<T>(_ body: () throws(MailsiftError) -> T) throws(MailsiftError) -> T {
         writerLock.lock()
         defer { writerLock.unlock() }
         guard !removed else { throw MailsiftError(.notFound, "the index of user \(user) was deleted") }
-        do {
-            try settle()
-            return try body()
-        } catch {
-            recoverFromFailedChange()
-            throw error
-        }
+        return try body()
     }
 
     /// Commits the deletions an earlier failed change left (under the writer lock).
@@ -164,10 +171,7 @@ public final class LiveIndex: @unchecked Sendable {
     /// Deletes the user's whole directory, after any indexing in progress; later calls fail
     /// with notFound.
     public func remove() throws(MailsiftError) {
-        writerLock.lock()
-        defer { writerLock.unlock() }
-        guard !removed else { throw MailsiftError(.notFound, "the index of user \(user) was deleted") }
-        do {
+        try underWriterLock { () throws(MailsiftError) in
             removed = true
             do { try FileManager.default.removeItem(atPath: directory.path) } catch {
                 throw MailsiftError(.io, "cannot remove \(directory.path)", cause: Underlying("\(error)"))

@@ -46,14 +46,17 @@ maxlen() {
   esac
 }
 
+# The daemon's thread pools keep objects behind pointers whose spare bits hold enum tags,
+# which LeakSanitizer cannot follow: for http it would report them on every input.
+leaks_for() { [ "$1" = http ] && echo 0 || echo 1; }
+asan_for() { [ "$(leaks_for "$1")" = 0 ] && echo "${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0}" || echo "$ASAN_OPTIONS"; }
+
 if [ "$what" = replay ]; then
   status=0
   for t in $targets; do
     dir=$here/regressions/$t
     [ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] || continue
-    asan=$ASAN_OPTIONS
-    [ "$t" = http ] && asan=${asan/detect_leaks=1/detect_leaks=0}  # as when fuzzing (below)
-    if ASAN_OPTIONS=$asan MAILSIFT_FUZZ_TARGET=$t "$bin" -runs=1 -detect_leaks=$([ "$t" = http ] && echo 0 || echo 1) "$dir"/* \
+    if ASAN_OPTIONS=$(asan_for "$t") MAILSIFT_FUZZ_TARGET=$t "$bin" -runs=1 -detect_leaks="$(leaks_for "$t")" "$dir"/* \
         >"$work/replay-$t.log" 2>&1; then
       echo "replay $t: $(ls "$dir" | wc -l) inputs ok"
     else
@@ -70,16 +73,10 @@ for t in $targets; do
   dict=()
   for d in "$here/dict/$t.dict"; do [ -f "$d" ] && dict=(-dict="$d"); done
   log=$work/$t/last.log
-  # The daemon's thread pools keep objects behind pointers whose spare bits hold enum tags,
-  # which LeakSanitizer cannot follow: its leak check would report them on every input.
-  leaks=1
-  [ "$t" = http ] && leaks=0
   echo "== $t: $seconds s" >&2
-  asan=$ASAN_OPTIONS
-  [ "$leaks" = 0 ] && asan=${asan/detect_leaks=1/detect_leaks=0}
-  ASAN_OPTIONS=$asan MAILSIFT_FUZZ_TARGET=$t "$bin" "$work/$t/corpus" "$seeds/$t" "$here/regressions/$t" "${dict[@]}" \
+  ASAN_OPTIONS=$(asan_for "$t") MAILSIFT_FUZZ_TARGET=$t "$bin" "$work/$t/corpus" "$seeds/$t" "$here/regressions/$t" "${dict[@]}" \
     -max_total_time="$seconds" -max_len="$(maxlen "$t")" -timeout=20 -rss_limit_mb=2560 -malloc_limit_mb=2048 \
-    -artifact_prefix="$work/$t/" -print_final_stats=1 -close_fd_mask=3 -detect_leaks=$leaks ${FUZZ_SEED:+-seed=$FUZZ_SEED} >"$log" 2>&1 || true
+    -artifact_prefix="$work/$t/" -print_final_stats=1 -close_fd_mask=3 -detect_leaks="$(leaks_for "$t")" ${FUZZ_SEED:+-seed=$FUZZ_SEED} >"$log" 2>&1 || true
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1 || true)
   cov0=$( (grep -m1 -E '^#[0-9]+[[:space:]]+INITED' "$log" || true) | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
