@@ -12,9 +12,7 @@ import MailsiftCore
 /// then alternative, then key byte; per term: idf · tf / (k1 + tf)), so scores and pages are
 /// the same, bit for bit (PrunedRankingTests compares them).
 extension Execution {
-    func denseTop(_ k: Int, terms queryTerms: [(alternatives: [String], fields: [Field])], matches: DocSet,
-                  bases: [Int]) throws(MailsiftError) -> [Entry] {
-        let idfs = try queryTerms.map { (t) throws(MailsiftError) -> Double in try idf(t.alternatives, t.fields) }
+    func denseTop(_ k: Int, terms queryTerms: [ResolvedTerm], matches: DocSet, bases: [Int]) throws(MailsiftError) -> [Entry] {
         var top = TopEntries(k)
         let docs = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
         let freqs = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
@@ -35,11 +33,10 @@ extension Execution {
             try checkDeadline()
             var scores = [Double](repeating: 0, count: m)
             var tf = [Double](repeating: 0, count: m)
-            for (t, (alternatives, fields)) in queryTerms.enumerated() {
-                for f in fields {
+            for term in queryTerms {
+                for (fi, f) in term.fields.enumerated() {
                     let weight = Self.fieldWeights[f] ?? 1
-                    for term in alternatives {
-                        for info in try lookupBoth(segment, f, term) {
+                    for info in term.infos[s][fi] {
                             let norms: [Double] = f == .body ? try segment.inverseBodyNorms(b: Self.b) : []
                             do {
                                 var it = try segment.postings.iterator(info)
@@ -67,10 +64,9 @@ extension Execution {
                             } catch {
                                 throw MailsiftError(.corrupt, "segment \(segment.name): \(error)")
                             }
-                        }
                     }
                 }
-                let idf = idfs[t]
+                let idf = term.idf
                 for i in 0..<m where tf[i] > 0 {
                     scores[i] += idf * tf[i] / (Self.k1 + tf[i])
                     tf[i] = 0
@@ -81,7 +77,8 @@ extension Execution {
                 var x = word
                 while x != 0 {
                     let d = UInt32(truncatingIfNeeded: w << 6 | x.trailingZeroBitCount)
-                    top.offer(Entry(segment: s, doc: d, key: scores[r], tie: Int64(bases[s] + Int(d))))
+                    // (Docs come in increasing tie order: one scoring as the worst kept beats it.)
+                    if scores[r] >= top.threshold { top.offer(Entry(segment: s, doc: d, key: scores[r], tie: Int64(bases[s] + Int(d)))) }
                     r += 1
                     x &= x - 1
                 }
@@ -103,6 +100,9 @@ struct TopEntries {
     }
 
     @inline(__always) static func before(_ a: Entry, _ b: Entry) -> Bool { (a.key, a.tie) > (b.key, b.tie) }
+
+    /// The score an entry needs to be considered (the worst kept one's, once `k` are kept).
+    var threshold: Double { heap.count < k || k == 0 ? -.infinity : heap[0].key }
 
     mutating func offer(_ e: Entry) {
         if heap.count < k {

@@ -11,24 +11,30 @@ import MailsiftCore
 /// thousand of them. The scores are computed in the same order of operations as the
 /// exhaustive ranking, so the page is the same, bit for bit.
 extension Execution {
-    /// BM25 idf of a query term: from its largest document frequency in any of its fields,
-    /// over every segment (the exhaustive and the pruned ranking use this one).
-    func idf(_ alternatives: [String], _ fields: [Field]) throws(MailsiftError) -> Double {
-        var df = 0
-        for f in fields {
-            var fieldDF = 0
-            for segment in segments {
-                for term in alternatives { fieldDF += try lookupBoth(segment, f, term).reduce(0) { $0 + Int($1.docFreq) } }
+    /// A query term's postings in every segment and field, its total postings and its BM25
+    /// idf (from its largest document frequency in any of its fields, over every segment),
+    /// looked up once for all the rankings.
+    func resolve(_ alternatives: [String], _ fields: [Field]) throws(MailsiftError) -> ResolvedTerm {
+        var infos: [[[TermPostingsInfo]]] = []
+        var fieldDF = [Int](repeating: 0, count: fields.count)
+        for segment in segments {
+            var perField: [[TermPostingsInfo]] = []
+            for (i, f) in fields.enumerated() {
+                var list: [TermPostingsInfo] = []
+                for term in alternatives { list += try lookupBoth(segment, f, term) }
+                fieldDF[i] += list.reduce(0) { $0 + Int($1.docFreq) }
+                perField.append(list)
             }
-            df = max(df, fieldDF)
+            infos.append(perField)
         }
+        let df = fieldDF.max() ?? 0
         let n = Double(max(1, engine.reader.documentCount))
-        return df > 0 ? log(1 + (n - Double(df) + 0.5) / (Double(df) + 0.5)) : 0
+        let idf = df > 0 ? log(1 + (n - Double(df) + 0.5) / (Double(df) + 0.5)) : 0
+        return ResolvedTerm(fields: fields, infos: infos, idf: idf, postings: fieldDF.reduce(0, +))
     }
 
-    func rankedTop(_ k: Int, terms queryTerms: [(alternatives: [String], fields: [Field])], matchDocs: [[UInt32]],
-                   bases: [Int]) throws(MailsiftError) -> [Entry] {
-        let idfs = try queryTerms.map { (t) throws(MailsiftError) -> Double in try idf(t.alternatives, t.fields) }
+    func rankedTop(_ k: Int, terms queryTerms: [ResolvedTerm], matchDocs: [[UInt32]], bases: [Int]) throws(MailsiftError) -> [Entry] {
+        let idfs = queryTerms.map(\.idf)
         struct Window { var bound: Double; var segment: Int; var window: Int }
         struct Source { var info: TermPostingsInfo; var scale: Double; var body: Bool }
         // Per segment, per query term: its postings in field order (then alternatives, then
@@ -38,18 +44,16 @@ extension Execution {
         for (s, segment) in segments.enumerated() {
             var perTerm: [[Source]] = []
             var maxima: [[(Double, [Float])]] = []
-            for (alternatives, fields) in queryTerms {
+            for term in queryTerms {
                 var list: [Source] = []
                 var bounds: [(Double, [Float])] = []
-                for f in fields {
+                for (i, f) in term.fields.enumerated() {
                     let w = Self.fieldWeights[f] ?? 1
-                    for term in alternatives {
-                        for info in try lookupBoth(segment, f, term) {
-                            list.append(Source(info: info, scale: w, body: f == .body))
-                            if !matchDocs[s].isEmpty {
-                                let norms = f == .body ? try segment.inverseBodyNorms(b: Self.b) : nil
-                                bounds.append((w, try segment.windowMaxima(info, norms: norms)))
-                            }
+                    for info in term.infos[s][i] {
+                        list.append(Source(info: info, scale: w, body: f == .body))
+                        if !matchDocs[s].isEmpty {
+                            let norms = f == .body ? try segment.inverseBodyNorms(b: Self.b) : nil
+                            bounds.append((w, try segment.windowMaxima(info, norms: norms)))
                         }
                     }
                 }

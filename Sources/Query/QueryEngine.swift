@@ -162,8 +162,6 @@ final class Execution {
     private var states: [Int64: MessageState]?
     /// Inside FUZZY: words also match terms a few edits away.
     var fuzzy = 0
-    /// Reused by `addPostings`.
-    var docScratch: [UInt32] = []
     private var locations: [Int64: (Int, UInt32)]?
     struct LookupKey: Hashable {
         var segment: ObjectIdentifier
@@ -526,6 +524,9 @@ final class Execution {
 
     // MARK: - Fields
 
+    /// Every field with terms (`unindexed` is stored only).
+    static let textFields = Field.allCases.filter { $0 != .unindexed }
+
     /// Index fields a text key covers.
     static func indexFields(_ f: TextField) -> [Field] {
         switch f {
@@ -535,7 +536,7 @@ final class Execution {
         case .bcc: return [.bcc]
         case .subject: return [.subject]
         case .body: return [.body, .attachmentText]
-        case .text: return Field.allCases
+        case .text: return textFields
         case .filename: return [.attachmentName]
         case .list, .messageID: return [.headers]
         }
@@ -830,42 +831,39 @@ final class Execution {
         }
     }
 
+    /// Sets the bits of a term's docs (only those also in `within`, when given), a block of
+    /// doc ids at a time straight from the postings iterator.
     func addPostings(_ info: TermPostingsInfo, segment s: Int, into set: inout DocSet, within: DocSet? = nil) throws(MailsiftError) {
-        // Doc IDs a block at a time, then one pass of bit operations on raw words.
-        docScratch.removeAll(keepingCapacity: true)
+        guard s < set.bits.count else { return }
+        let block = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
+        defer { block.deallocate() }
+        let filter = within.flatMap { s < $0.bits.count ? $0.bits[s] : nil }
         do {
             var it = try segments[s].postings.iterator(info)
-            let block = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
-            defer { block.deallocate() }
-            while true {
-                let n = try it.nextBlock(into: block)
-                if n == 0 { break }
-                docScratch.append(contentsOf: UnsafeBufferPointer(rebasing: block[0..<n]))
-            }
-        } catch {
-            throw MailsiftError(.corrupt, "segment \(segments[s].name): \(error)")
-        }
-        guard s < set.bits.count else { return }
-        let words = set.bits[s].count
-        docScratch.withUnsafeBufferPointer { docs in
-            set.bits[s].withUnsafeMutableBufferPointer { out in
-                if let within, s < within.bits.count {
-                    within.bits[s].withUnsafeBufferPointer { w in
-                        for d in docs {
-                            let i = Int(d >> 6)
-                            guard i < words, i < w.count else { continue }
-                            let bit: UInt64 = 1 << UInt64(d & 63)
-                            if w[i] & bit != 0 { out[i] |= bit }
+            try set.bits[s].withUnsafeMutableBufferPointer { (out) throws(IndexFormatError) in
+                let words = out.count
+                while true {
+                    let n = try it.nextBlock(into: block)
+                    if n == 0 { break }
+                    if let filter {
+                        filter.withUnsafeBufferPointer { w in
+                            for d in block[0..<n] {
+                                let i = Int(d >> 6)
+                                guard i < words, i < w.count else { continue }
+                                out[i] |= w[i] & (1 << UInt64(d & 63))
+                            }
                         }
-                    }
-                } else {
-                    for d in docs {
-                        let i = Int(d >> 6)
-                        guard i < words else { continue }
-                        out[i] |= 1 << UInt64(d & 63)
+                    } else {
+                        for d in block[0..<n] {
+                            let i = Int(d >> 6)
+                            guard i < words else { continue }
+                            out[i] |= 1 << UInt64(d & 63)
+                        }
                     }
                 }
             }
+        } catch {
+            throw MailsiftError(.corrupt, "segment \(segments[s].name): \(error)")
         }
     }
 
@@ -1004,10 +1002,11 @@ final class Execution {
                     if !phrase.isPhrase, let alternatives = phrase.terms.first?.alternatives {
                         // One term: its postings straight into the set.
                         for term in alternatives {
-                            for info in try lookupBoth(segment, f, term) { try addPostings(info, segment: s, into: &any, within: current) }
+                            // (No filter: `any` is intersected with `current` below.)
+                            for info in try lookupBoth(segment, f, term) { try addPostings(info, segment: s, into: &any) }
                         }
                         if fuzzy > 0, let word = alternatives.last {
-                            for info in try typoVariants(word, field: f, segment: segment) { try addPostings(info, segment: s, into: &any, within: current) }
+                            for info in try typoVariants(word, field: f, segment: segment) { try addPostings(info, segment: s, into: &any) }
                         }
                         continue
                     }
@@ -1199,6 +1198,15 @@ final class Execution {
 // MARK: - Ranking, pages and snippets
 
 /// A match in a results page's order: its sort key, and a tie-breaker.
+/// A query term resolved for ranking (`resolve`): `infos[segment][field index]` are its
+/// postings in that field, in (alternative, key byte) order, as every ranking sums them.
+struct ResolvedTerm {
+    let fields: [Field]
+    let infos: [[[TermPostingsInfo]]]
+    let idf: Double
+    let postings: Int
+}
+
 struct Entry {
     var segment: Int
     var doc: UInt32
@@ -1256,12 +1264,22 @@ extension Execution {
         }
         // Scores per match (in match order: segment, then doc): each term's postings are
         // advanced to the matched docs with skips, never walked whole.
-        let matchDocs = Self.docLists(matches, segments: segments.count)
-        var matchBase: [Int] = []
+        // (The match lists are built only for the paths that walk them: the dense ranking
+        // reads the bitmap.)
         var m = 0
-        for list in matchDocs {
-            matchBase.append(m)
-            m += list.count
+        for bits in matches.bits { m += bits.reduce(0) { $0 + $1.nonzeroBitCount } }
+        var listed: (docs: [[UInt32]], base: [Int])?
+        func matchLists() -> (docs: [[UInt32]], base: [Int]) {
+            if let listed { return listed }
+            let docs = Self.docLists(matches, segments: segments.count)
+            var base: [Int] = []
+            var n = 0
+            for list in docs {
+                base.append(n)
+                n += list.count
+            }
+            listed = (docs, base)
+            return (docs, base)
         }
         // A page of a large ranked result: the pruned ranking scores only the windows of
         // documents that can reach it (the same scores, the same order).
@@ -1269,23 +1287,19 @@ extension Execution {
         let from = min(max(0, options.offset), total)
         let to = from + min(max(0, options.limit), total - from)
         var pruned: [Entry]?
+        let resolved = options.sort == .relevance && m > 0
+            ? try queryTerms.map { (t) throws(MailsiftError) -> ResolvedTerm in try resolve(t.alternatives, t.fields) } : []
         if options.sort == .relevance, !queryTerms.isEmpty, to > 0, !options.exhaustiveRanking {
             // Reading every posting of the query's terms is cheapest while they are few; past
             // that, windows are pruned by their score bounds (measured on LKML's word list:
             // the mean query time is lowest with the switch at 4,000-6,000 postings).
-            var postings = 0
-            for (alternatives, fields) in queryTerms {
-                for f in fields {
-                    for segment in segments {
-                        for term in alternatives { postings += try lookupBoth(segment, f, term).reduce(0) { $0 + Int($1.docFreq) } }
-                    }
-                }
-            }
+            let postings = resolved.reduce(0) { $0 + $1.postings }
             pruned = try postings > options.denseRankingPostings && to < total / 4
-                ? rankedTop(to, terms: queryTerms, matchDocs: matchDocs, bases: bases)
-                : denseTop(to, terms: queryTerms, matches: matches, bases: bases)
+                ? rankedTop(to, terms: resolved, matchDocs: matchLists().docs, bases: bases)
+                : denseTop(to, terms: resolved, matches: matches, bases: bases)
         }
         var scores: [Double] = []
+        let (matchDocs, matchBase) = pruned == nil ? matchLists() : ([], [])
         if pruned == nil, options.sort == .relevance, !queryTerms.isEmpty, m > 0 {
             scores = [Double](repeating: 0, count: m)
             var tf = [Double](repeating: 0, count: m)
@@ -1328,7 +1342,7 @@ extension Execution {
                         }
                     }
                 }
-                let idf = try idf(alternatives, fields)
+                let idf = try resolve(alternatives, fields).idf
                 for i in 0..<m where tf[i] > 0 {
                     scores[i] += idf * tf[i] / (Self.k1 + tf[i])
                     tf[i] = 0

@@ -105,6 +105,9 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Run the query this many times in process and print the median time (for measuring).")
     var repeatCount: Int?
 
+    @Flag(help: ArgumentHelp("With --repeat-count: rank by scoring every match (no pruning), to compare.", visibility: .hidden))
+    var exhaustive = false
+
     func run() throws {
         let dir = try options.directory()
         guard dir.exists else { throw ValidationError("no index for user \(options.user) under \(options.dataRoot)") }
@@ -119,7 +122,7 @@ struct SearchCommand: ParsableCommand {
                 o.limit = limit
                 o.snippets = snippets
                 o.sourcePaths = false  // as the daemon searches (its hits carry no source path)
-                o.exhaustiveRanking = ProcessInfo.processInfo.environment["XX_EXH"] != nil
+                o.exhaustiveRanking = exhaustive
                 for _ in 0..<n {
                     let start = ContinuousClock.now
                     _ = try? engine.search(node, options: o)

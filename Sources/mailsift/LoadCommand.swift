@@ -1,6 +1,9 @@
 import ArgumentParser
+import Catalog
 import Foundation
+import IndexEngine
 import Ingest
+import Query
 import Server
 
 /// A load generator for the daemon (tools/bench-serve.sh runs it): N clients search over the
@@ -13,7 +16,10 @@ struct LoadCommand: ParsableCommand {
     )
 
     @Option(help: "The daemon's Unix socket.")
-    var socket: String
+    var socket: String?
+
+    @Option(help: "Instead of --socket: run the webmail searches in this process, on one thread, against the user's index in this data directory (the engine's cost without HTTP; prints µs per search and the costliest words).")
+    var inProcess: String?
 
     @Option(help: "The user to search.")
     var user: String
@@ -24,7 +30,7 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "Seconds to run.")
     var seconds = 20.0
 
-    @Option(help: "webmail (a word query, no snippets), snippets (webmail with 20 snippets) or imap (BODY word in --mailbox).")
+    @Option(help: "webmail (a word query, no snippets), snippets (webmail with 20 snippets), imap (BODY word in --mailbox) or health (GET /health: the cost of HTTP alone).")
     var kind = "webmail"
 
     @Option(help: "Mailbox for imap queries (default: the user's largest).")
@@ -51,11 +57,13 @@ struct LoadCommand: ParsableCommand {
     func run() throws {
         let list = words.map { $0.split(separator: ",").map(String.init) } ?? Self.defaultWords
         guard !list.isEmpty, clients > 0, seconds > 0 else { throw ValidationError("need words, clients and seconds") }
+        if let inProcess { return try runInProcess(dataRoot: inProcess, words: list) }
+        guard let socket else { throw ValidationError("give --socket (or --in-process DATA)") }
         let user = self.user.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? self.user
         let deadline = Date().addingTimeInterval(seconds)
         let totals = Totals()
         let group = DispatchGroup()
-        let kind = self.kind, socket = self.socket, searchRate = rate
+        let kind = self.kind, searchRate = rate
         let clients = self.clients
         let begin = ContinuousClock.now
         var chosen = self.mailbox
@@ -97,7 +105,7 @@ struct LoadCommand: ParsableCommand {
                     default: body = "{\"query\":\"\(w)\",\"limit\":20,\"snippets\":false}"
                     }
                     let start = due ?? ContinuousClock.now
-                    let r = try? client.post("/v1/users/\(user)/search", json: body)
+                    let r = kind == "health" ? try? client.get("/health") : try? client.post("/v1/users/\(user)/search", json: body)
                     let d = ContinuousClock.now - start
                     if r?.status == 200 {
                         mine.append(d.seconds * 1e3)
@@ -151,6 +159,41 @@ struct LoadCommand: ParsableCommand {
         if addFrom != nil { print(String(format: "adds: %d accepted (%.0f/s), %d errors", added, Double(added) / seconds, addErrors)) }
         if let firstError { print("first error: \(firstError)") }
         if errors > 0 || addErrors > 0 { throw ExitCode(1) }
+    }
+
+    /// The webmail searches the daemon would run (top 20 by relevance, no snippets unless
+    /// --kind snippets), straight on the engine: per-search time of the engine alone.
+    func runInProcess(dataRoot: String, words: [String]) throws {
+        let dir = try UserDirectory(dataRoot: dataRoot, user: user)
+        guard dir.exists else { throw ValidationError("no index for \(user) in \(dataRoot)") }
+        let engine = QueryEngine(reader: try IndexReader(directory: dir), catalog: try Catalog(path: dir.catalogPath))
+        var options = SearchOptions()
+        options.limit = 20
+        options.snippets = kind == "snippets"
+        options.sourcePaths = false
+        let nodes = try words.map { try WebmailQueryParser.parse($0) }
+        for node in nodes { _ = try engine.search(node, options: options) }  // warm: pages mapped, bitmaps cached
+        var perWord = [[Double]](repeating: [], count: words.count)
+        var all: [Double] = []
+        let clock = ContinuousClock()
+        let end = clock.now + .milliseconds(Int64(seconds * 1000))
+        var k = 0
+        while clock.now < end {
+            let i = k % nodes.count
+            k += 1
+            let t = clock.now
+            _ = try engine.search(nodes[i], options: options)
+            let us = (clock.now - t) / .microseconds(1)
+            perWord[i].append(us)
+            all.append(us)
+        }
+        all.sort()
+        func pct(_ p: Double) -> String { String(format: "%.0f", all[min(all.count - 1, Int(Double(all.count) * p))]) }
+        let mean = all.reduce(0, +) / Double(max(1, all.count))
+        print("kind: \(kind), in process, 1 thread, seconds: \(seconds)")
+        print(String(format: "searches: %d, %.0f/s, mean %.0f µs", all.count, Double(all.count) / seconds, mean) + "; µs p50 \(pct(0.5)) p90 \(pct(0.9)) p99 \(pct(0.99))")
+        let costly = words.indices.map { (words[$0], perWord[$0].reduce(0, +) / Double(max(1, perWord[$0].count))) }.sorted { $0.1 > $1.1 }
+        print("costliest (mean µs): " + costly.prefix(8).map { "\($0.0) \(String(format: "%.0f", $0.1))" }.joined(separator: ", "))
     }
 
     final class Totals: @unchecked Sendable {
