@@ -12,6 +12,20 @@ import MailsiftCore
 /// then alternative, then key byte; per term: idf · tf / (k1 + tf)), so scores and pages are
 /// the same, bit for bit (PrunedRankingTests compares them).
 extension Execution {
+    /// One query term's BM25 saturation added to each score (`score += idf · tf / (k1 + tf)`
+    /// where tf > 0) and the term frequencies reset: the same operations in the same order
+    /// in every ranking, on raw buffers (an array write per element re-checked uniqueness).
+    static func saturate(_ tf: inout [Double], into scores: inout [Double], idf: Double) {
+        tf.withUnsafeMutableBufferPointer { t in
+            scores.withUnsafeMutableBufferPointer { s in
+                for i in 0..<min(t.count, s.count) where t[i] > 0 {
+                    s[i] += idf * t[i] / (k1 + t[i])
+                    t[i] = 0
+                }
+            }
+        }
+    }
+
     func denseTop(_ k: Int, terms queryTerms: [ResolvedTerm], matches: DocSet, bases: [Int]) throws(MailsiftError) -> [Entry] {
         var top = TopEntries(k)
         let docs = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
@@ -67,10 +81,7 @@ extension Execution {
                     }
                 }
                 let idf = term.idf
-                for i in 0..<m where tf[i] > 0 {
-                    scores[i] += idf * tf[i] / (Self.k1 + tf[i])
-                    tf[i] = 0
-                }
+                Self.saturate(&tf, into: &scores, idf: idf)
             }
             var r = 0
             for (w, word) in words.enumerated() where word != 0 {

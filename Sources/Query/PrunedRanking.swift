@@ -135,10 +135,7 @@ extension Execution {
                         }
                         slot += 1
                     }
-                    for j in 0..<local.count where tf[j] > 0 {
-                        scores[j] += idfs[t] * tf[j] / (Self.k1 + tf[j])
-                        tf[j] = 0
-                    }
+                    Self.saturate(&tf, into: &scores, idf: idfs[t])
                 }
                 swap(&its, &iterators[s])
                 for (j, d) in local.enumerated() {

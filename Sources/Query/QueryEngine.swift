@@ -1343,10 +1343,7 @@ extension Execution {
                     }
                 }
                 let idf = try resolve(alternatives, fields).idf
-                for i in 0..<m where tf[i] > 0 {
-                    scores[i] += idf * tf[i] / (Self.k1 + tf[i])
-                    tf[i] = 0
-                }
+                Self.saturate(&tf, into: &scores, idf: idf)
             }
         }
         // Sort keys: read only what the order needs (relevance ties go to the later doc).
