@@ -4,6 +4,7 @@ import Foundation
 import IndexEngine
 import MailsiftCore
 import MIME
+import Synchronization
 
 /// Indexes mail from files into one user's index: Maildirs (cur/new, flags from file names,
 /// Maildir++ `.Folder`s and sub-directories as mailboxes), trees of one-message files, mbox
@@ -30,6 +31,9 @@ public final class UserIndexer {
     private let parser: MessageParser
     /// One analyzer per build thread (an analyzer holds ICU iterators: one thread at a time).
     private let analyzers: [Analyzer]
+    /// With build threads: the indexing thread's own, for the messages it parses while it
+    /// would otherwise wait for a batch.
+    private let helperAnalyzer: Analyzer?
     /// Mailbox ids by name, for this indexer's runs.
     private var mailboxes: [String: Int64] = [:]
 
@@ -48,6 +52,7 @@ public final class UserIndexer {
         limits.extractAttachments = extractAttachments
         parser = MessageParser(limits: limits)
         analyzers = (0..<max(1, min(threads, 64))).map { _ in Analyzer() }
+        helperAnalyzer = analyzers.count > 1 ? Analyzer() : nil
         try reconcile()
     }
 
@@ -99,8 +104,10 @@ public final class UserIndexer {
             // The batch being parsed and analyzed while the walk reads the next one.
             var building: BuildJob?
             func submit() throws(MailsiftError) {
-                // The analyzers are free once the previous batch is built; it is then added
-                // to the index while this one builds.
+                // The analyzers are free once the previous batch is built (this thread parses
+                // what is left of it rather than wait); it is then added to the index while
+                // this one builds.
+                if let building, let helperAnalyzer { building.work(parser: parser, analyzer: helperAnalyzer, part: building.helper) }
                 building?.done.wait()
                 let job = try startBuilding(batch, uids: uids, replacing: replaced)
                 batch.removeAll(keepingCapacity: true)
@@ -203,16 +210,20 @@ public final class UserIndexer {
         return report
     }
 
-    /// A batch of messages being parsed and analyzed (into documents numbered later).
+    /// A batch of messages being parsed and analyzed (into documents numbered later). Threads
+    /// take its messages one at a time (a shared counter), so none idles while another has a
+    /// long share; the documents go back into batch order when added.
     final class BuildJob: @unchecked Sendable {
         typealias Item = (message: SourceMessage, mailbox: String, mtime: Int64?)
         let items: [Item]
         let uids: [Int64?]
         let replaced: [Int64]
-        /// Each thread's share of the documents, in batch order.
+        /// Each thread's documents with their batch positions; `helper` is the indexing thread's.
         let parts: [Part]
+        let helper = Part()
         let done = DispatchGroup()
-        final class Part: @unchecked Sendable { var docs: [(sent: Int64?, document: IndexDocument)] = [] }
+        private let next = Atomic<Int>(0)
+        final class Part: @unchecked Sendable { var docs: [(index: Int, sent: Int64?, document: IndexDocument)] = [] }
 
         init(_ items: [Item], uids: [Int64?], replaced: [Int64], threads: Int) {
             self.items = items
@@ -220,30 +231,44 @@ public final class UserIndexer {
             self.replaced = replaced
             parts = (0..<threads).map { _ in Part() }
         }
+
+        /// Parses and analyzes messages not yet taken, into `part`, until none is left.
+        func work(parser: MessageParser, analyzer: Analyzer, part: Part) {
+            while true {
+                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard i < items.count else { return }
+                let message = items[i].message
+                let doc = parser.parse(message.bytes)
+                // Numbered (docid, mailbox id, UID) when added: the catalog assigns those.
+                part.docs.append((i, doc.date?.secondsSinceEpoch,
+                                  DocumentBuilder.build(doc, id: 0, mailbox: 0, uid: 0, internalDate: message.internalDate ?? 0,
+                                                        size: message.size, analyzer: analyzer)))
+            }
+        }
+
+        /// The documents in batch order (after `done`).
+        func documents() -> [(sent: Int64?, document: IndexDocument)] {
+            var out = [(sent: Int64?, document: IndexDocument)?](repeating: nil, count: items.count)
+            for part in parts + [helper] {
+                for (i, sent, document) in part.docs { out[i] = (sent, document) }
+                part.docs = []
+            }
+            return out.compactMap { $0 }
+        }
     }
 
     /// Starts parsing and analyzing a batch: on this thread with one analyzer, otherwise on
-    /// `analyzers.count` threads (each its contiguous share, with its own analyzer).
+    /// `analyzers.count` threads, each with its own analyzer.
     private func startBuilding(_ batch: [BuildJob.Item], uids: [Int64?], replacing replaced: [Int64]) throws(MailsiftError) -> BuildJob {
         let threads = batch.count < 2 * analyzers.count ? 1 : analyzers.count
         let job = BuildJob(batch, uids: uids, replaced: replaced, threads: threads)
         let parser = self.parser
         for k in 0..<threads {
-            let range = batch.count * k / threads..<batch.count * (k + 1) / threads
             // Each analyzer is used by one thread at a time: the batch's thread k.
             nonisolated(unsafe) let analyzer = analyzers[k]
             let part = job.parts[k]
-            let work: @Sendable () -> Void = {
-                part.docs.reserveCapacity(range.count)
-                for i in range {
-                    let message = job.items[i].message
-                    let doc = parser.parse(message.bytes)
-                    // Numbered (docid, mailbox id, UID) when added: the catalog assigns those.
-                    part.docs.append((doc.date?.secondsSinceEpoch, DocumentBuilder.build(doc, id: 0, mailbox: 0, uid: 0, internalDate: message.internalDate ?? 0,
-                                                                 size: message.size, analyzer: analyzer)))
-                }
-            }
-            if analyzers.count == 1 { work() } else { DispatchQueue.global().async(group: job.done, execute: work) }
+            let work: @Sendable () -> Void = { job.work(parser: parser, analyzer: analyzer, part: part) }
+            if threads == 1 { work() } else { DispatchQueue.global().async(group: job.done, execute: work) }
         }
         return job
     }
@@ -256,7 +281,8 @@ public final class UserIndexer {
             try catalog.expunge(docids: job.replaced)
         }
         guard !job.items.isEmpty else { return }
-        let docs = job.parts.flatMap(\.docs)
+        let docs = job.documents()
+        guard docs.count == job.items.count else { throw MailsiftError(.corrupt, "a batch lost documents while building: \(docs.count) of \(job.items.count)") }
         var rows: [NewMessage] = []
         for ((message, mailbox, mtime), (sent, uid)) in zip(job.items, zip(docs.map(\.sent), job.uids)) {
             let id: Int64
