@@ -1,6 +1,9 @@
 import Foundation
 import IndexFormat
 import MailsiftCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Merges segments into one: live documents renumbered in order, deleted ones dropped, term
 /// dictionaries merged key by key with their postings concatenated. Merging keeps the segment
@@ -12,13 +15,20 @@ import MailsiftCore
 /// the values (8 bytes a document and column), one doc's positions and the current term's
 /// compressed doc blocks; never the inputs' or the output's files.
 ///
-/// Two threads: stored text and values (recompressed with LZ4-HC, about half the work) are
-/// written on their own thread while this one merges the terms and postings.
+/// Threads: stored text and values (recompressed with LZ4-HC) are written on their own thread
+/// while this one merges the terms and postings; a large merge also splits the terms at a key
+/// (`TermDictionary.blockKey(nearPositionsOffset:)`, half the largest input's positions below
+/// it): the terms above it are merged on a third thread into scratch files, which this one
+/// appends after its own, shifting their offsets. The files are the same, byte for byte, as
+/// one thread writes (a term's encoding never depends on the terms before it).
 enum SegmentMerger {
+    /// Inputs with fewer positions bytes than this merge their terms on one thread.
+    static let defaultSplitAbove = 4 << 20
+
     static func merge(_ inputs: [(reader: SegmentReader, deletions: Deletions)], storedCompressionLevel: Int32,
-                      into out: SegmentOutput) throws(MailsiftError) -> UInt32 {
+                      into out: SegmentOutput, splitAbove: Int = defaultSplitAbove) throws(MailsiftError) -> UInt32 {
         do {
-            return try run(inputs, storedCompressionLevel: storedCompressionLevel, out: out)
+            return try run(inputs, storedCompressionLevel: storedCompressionLevel, out: out, splitAbove: splitAbove)
         } catch let e as MailsiftError {
             throw e
         } catch {
@@ -27,7 +37,7 @@ enum SegmentMerger {
     }
 
     private static func run(_ inputs: [(reader: SegmentReader, deletions: Deletions)], storedCompressionLevel: Int32,
-                            out: SegmentOutput) throws -> UInt32 {
+                            out: SegmentOutput, splitAbove: Int) throws -> UInt32 {
         // New doc numbers: live docs of each input, in order.
         var remap: [[UInt32]] = []
         var next: UInt32 = 0
@@ -45,6 +55,8 @@ enum SegmentMerger {
         let storedPass = BackgroundPass(Unchecked((inputs, out))) { captured in
             let (inputs, out) = captured.value
             var stored = StoredFieldsWriter(compressionLevel: storedCompressionLevel, headFields: SegmentBuilder.storedHeadFields)
+            // LZ4-HC is most of this pass: blocks are compressed a few at a time on every core.
+            if storedCompressionLevel > 0 { stored.parallelism = ProcessInfo.processInfo.activeProcessorCount }
             var values = DocValuesWriter(columns: DocumentValues.columns)
             var row: [UInt64] = []
             for (reader, deletions) in inputs {
@@ -63,7 +75,7 @@ enum SegmentMerger {
             try out.write(4, values.finish())
         }
         do {
-            try mergeTerms(inputs, remap: remap, out: out)
+            try mergeTerms(inputs, remap: remap, out: out, splitAbove: splitAbove)
         } catch {
             // The stored pass writes to the same output: it ends before the output is dropped.
             try? storedPass.wait()
@@ -73,16 +85,52 @@ enum SegmentMerger {
         return next
     }
 
-    /// The terms pass: dictionaries merged key by key, postings renumbered.
+    /// The terms pass: dictionaries merged key by key, postings renumbered; split in two
+    /// threads when the inputs are large and the output is on disk.
     private static func mergeTerms(_ inputs: [(reader: SegmentReader, deletions: Deletions)], remap: [[UInt32]],
-                                   out: SegmentOutput) throws {
+                                   out: SegmentOutput, splitAbove: Int) throws {
+        var postings = PostingsWriter()
+        var dictionary = TermDictionaryWriter()
+        var split: [UInt8]?
+        let positionsBytes = inputs.reduce(0) { $0 + $1.reader.postings.positions.count }
+        if positionsBytes >= splitAbove, out.directory != nil,
+           let largest = inputs.max(by: { $0.reader.postings.positions.count < $1.reader.postings.positions.count }) {
+            split = try largest.reader.terms.blockKey(nearPositionsOffset: UInt64(largest.reader.postings.positions.count / 2))
+        }
+        var upper: (pass: BackgroundPass, half: UpperHalf)?
+        if let split, let directory = out.directory {
+            let half = try UpperHalf(directory: directory, name: out.name)
+            upper = (BackgroundPass(Unchecked((inputs, remap, split, half))) { captured in
+                let (inputs, remap, split, half) = captured.value
+                try half.run(inputs, remap: remap, from: split)
+            }, half)
+        }
+        do {
+            try mergeRange(inputs, remap: remap, from: nil, below: split, into: &postings) { key, info, postings in
+                try dictionary.add(key, info)
+                try out.drainIfFull(&postings, &dictionary)
+            }
+        } catch {
+            try? upper?.pass.wait()
+            throw error
+        }
+        if let upper {
+            try upper.pass.wait()
+            try upper.half.append(into: &postings, &dictionary, out: out)
+        }
+        try out.finish(postings, &dictionary)
+    }
+
+    /// Merges the terms in [from, below) (nil: unbounded) of every input, in key order, into
+    /// `postings`, handing each term's key and postings info to `emit`.
+    static func mergeRange(_ inputs: [(reader: SegmentReader, deletions: Deletions)], remap: [[UInt32]],
+                           from: [UInt8]?, below: [UInt8]?, into postings: inout PostingsWriter,
+                           emit: ([UInt8], TermPostingsInfo, inout PostingsWriter) throws -> Void) throws {
         // Terms: a k-way merge of the inputs' dictionaries (k is small: a linear scan for the
         // smallest key beats a heap).
         let cursors = inputs.map { TermCursor($0.reader.terms) }
         var live = [Bool](repeating: false, count: inputs.count)
-        for k in cursors.indices { live[k] = try cursors[k].next() }
-        var postings = PostingsWriter()
-        var dictionary = TermDictionaryWriter()
+        for k in cursors.indices { live[k] = try from.map { try cursors[k].seek($0) } ?? cursors[k].next() }
         var scratch: [UInt32] = []
         var key: [UInt8] = []
         var sources: [Int] = []
@@ -92,6 +140,7 @@ enum SegmentMerger {
                 if minIndex < 0 || termKeyCompare(cursors[k].key, cursors[minIndex].key) < 0 { minIndex = k }
             }
             guard minIndex >= 0 else { break }
+            if let below, below.withUnsafeBytes({ termKeyCompare(cursors[minIndex].key, $0) }) >= 0 { break }
             key = Array(cursors[minIndex].key)
             sources.removeAll(keepingCapacity: true)
             for k in cursors.indices where live[k] && (k == minIndex || termKeyCompare(cursors[k].key, cursors[minIndex].key) == 0) {
@@ -121,10 +170,116 @@ enum SegmentMerger {
                 postings.abandonEmptyTerm()
                 continue
             }
-            try dictionary.add(key, try postings.finishTerm())
+            try emit(key, try postings.finishTerm(), &postings)
+        }
+    }
+}
+
+/// The upper half of a split terms pass: its postings and positions content and its
+/// dictionary entries (key, info relative to its own content), in scratch files next to the
+/// segment. Each is unlinked as soon as it is created: a crash leaves nothing behind.
+final class UpperHalf: @unchecked Sendable {
+    let docs: ScratchFile
+    let positions: ScratchFile
+    let terms: ScratchFile
+
+    init(directory: String, name: String) throws(MailsiftError) {
+        docs = try ScratchFile(directory + "/" + name + ".split-docs")
+        positions = try ScratchFile(directory + "/" + name + ".split-pos")
+        terms = try ScratchFile(directory + "/" + name + ".split-terms")
+    }
+
+    func run(_ inputs: [(reader: SegmentReader, deletions: Deletions)], remap: [[UInt32]], from: [UInt8]) throws {
+        var postings = PostingsWriter()
+        var headers = postings.headerCounts  // header bytes still to drop from the output
+        var entries = ByteWriter()
+        func spill(_ d: [UInt8], _ p: [UInt8]) throws(MailsiftError) {
+            let dropD = min(headers.docs, d.count), dropP = min(headers.positions, p.count)
+            headers = (headers.docs - dropD, headers.positions - dropP)
+            try docs.append(dropD == 0 ? d : Array(d[dropD...]))
+            try positions.append(dropP == 0 ? p : Array(p[dropP...]))
+        }
+        try SegmentMerger.mergeRange(inputs, remap: remap, from: from, below: nil, into: &postings) { key, info, postings in
+            entries.varint(UInt64(key.count))
+            entries.bytes += key
+            info.encode(into: &entries)
+            if entries.bytes.count >= SegmentOutput.chunkSize { try terms.append(entries.drain()) }
+            if postings.bufferedBytes >= SegmentOutput.chunkSize {
+                let (d, p) = postings.drain()
+                try spill(d, p)
+            }
+        }
+        let (d, p) = postings.unframedRest()
+        try spill(d, p)
+        try terms.append(entries.drain())
+    }
+
+    /// Appends the upper half after the lower one: its content through `postings` (so the
+    /// footers' checksums cover it), its terms into `dictionary` with offsets shifted past the
+    /// lower half's content.
+    func append(into postings: inout PostingsWriter, _ dictionary: inout TermDictionaryWriter, out: SegmentOutput) throws {
+        let shift = postings.contentCounts
+        for (file, isDocs) in [(docs, true), (positions, false)] {
+            let bytes = try file.map()
+            var at = 0
+            while at < bytes.count {
+                let end = min(bytes.count, at + SegmentOutput.chunkSize)
+                let chunk = Array(bytes[at..<end])
+                if isDocs { postings.appendContent(docs: chunk, positions: []) } else { postings.appendContent(docs: [], positions: chunk) }
+                try out.drainIfFull(&postings, &dictionary)
+                at = end
+            }
+        }
+        var r = ByteReader(try terms.map())
+        var key: [UInt8] = []
+        while !r.isAtEnd {
+            let n = Int(try r.varint())
+            key.removeAll(keepingCapacity: true)
+            for _ in 0..<n { key.append(try r.u8()) }
+            var info = try TermPostingsInfo.decode(&r)
+            // A single posting's docsOffset is its doc id, not an offset.
+            if info.docFreq > 1 { info.docsOffset += UInt64(shift.docs) }
+            info.positionsOffset += UInt64(shift.positions)
+            try dictionary.add(key, info)
             try out.drainIfFull(&postings, &dictionary)
         }
-        try out.finish(postings, &dictionary)
+    }
+}
+
+/// A file for intermediate bytes: created exclusively, unlinked at once, appended to, then
+/// mapped for reading; closed (and so gone) with the object.
+final class ScratchFile {
+    let path: String
+    private let fd: Int32
+    private var size = 0
+    private var mapping: UnsafeRawBufferPointer?
+
+    init(_ path: String) throws(MailsiftError) {
+        self.path = path
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw DurableFiles.error("create", path) }
+        unlink(path)
+    }
+
+    deinit {
+        if let m = mapping, let base = m.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), m.count) }
+        close(fd)
+    }
+
+    func append(_ bytes: [UInt8]) throws(MailsiftError) {
+        guard !bytes.isEmpty else { return }
+        try DurableFiles.writeAll(fd, bytes, path: path)
+        size += bytes.count
+    }
+
+    /// The bytes appended, mapped read-only (appending afterwards is not allowed).
+    func map() throws(MailsiftError) -> UnsafeRawBufferPointer {
+        if let mapping { return mapping }
+        guard size > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        guard let p = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), p != MAP_FAILED else { throw DurableFiles.error("mmap", path) }
+        let m = UnsafeRawBufferPointer(start: p, count: size)
+        mapping = m
+        return m
     }
 }
 

@@ -14,6 +14,8 @@ final class SegmentOutput {
     static let chunkSize = 1 << 20
 
     let name: String
+    /// The segment's directory (nil in memory).
+    let directory: String?
     private let paths: [String]
     private var fds: [Int32] = []
     private(set) var sizes: [UInt64]
@@ -28,6 +30,7 @@ final class SegmentOutput {
     /// A segment built in memory: `buffers` holds each file's bytes after `finish`.
     init(memory name: String) {
         self.name = name
+        directory = nil
         durable = false
         paths = SegmentFiles.kinds.map { "pending:\(name).\($0)" }
         sizes = [UInt64](repeating: 0, count: paths.count)
@@ -36,6 +39,7 @@ final class SegmentOutput {
 
     init(directory: String, name: String, durable: Bool = true) throws(MailsiftError) {
         self.name = name
+        self.directory = directory
         self.durable = durable
         paths = SegmentFiles.kinds.map { SegmentFiles.path(directory, name, $0) }
         sizes = [UInt64](repeating: 0, count: paths.count)

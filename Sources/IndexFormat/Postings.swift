@@ -394,6 +394,28 @@ public struct PostingsWriter: Sendable {
         guard at == flatPositions.count else { throw PostingsInputError(.positionsCountMismatch, index: docIDs.count - 1) }
     }
 
+    /// Bytes of content written to each file so far (after its header).
+    public var contentCounts: (docs: Int, positions: Int) { (docs.count - docsStart, positions.count - positionsStart) }
+
+    /// Appends content another writer produced (its terms, between two of this writer's
+    /// terms): the caller shifts those terms' offsets by `contentCounts` taken before.
+    public mutating func appendContent(docs d: [UInt8], positions p: [UInt8]) {
+        precondition(!termOpen, "finishTerm() first")
+        docs.append(d)
+        positions.append(p)
+    }
+
+    /// What is buffered and not drained, without the footer: for a writer whose content
+    /// another one appends (`appendContent`). Its header bytes are the first
+    /// `headerCounts` of everything it wrote.
+    public consuming func unframedRest() -> (docs: [UInt8], positions: [UInt8]) {
+        precondition(!termOpen, "finishTerm() first")
+        return (docs.bytes, positions.bytes)
+    }
+
+    /// The header bytes at the start of each file.
+    public var headerCounts: (docs: Int, positions: Int) { (docsStart, positionsStart) }
+
     /// The two complete files (the rest of them, after what was drained): content, footer.
     public consuming func finish() -> (docs: [UInt8], positions: [UInt8]) {
         FileFraming.finish(&docs)

@@ -1,4 +1,5 @@
 import CLZ4
+import Dispatch
 
 /// Stored fields ("stored" file, version 2): per document the (fieldID, text) pairs kept for
 /// snippets and exact substring verification. Documents are packed into ~32 KiB raw blocks;
@@ -65,6 +66,13 @@ public struct StoredFieldsWriter: Sendable {
     private var blockFirstDoc = 0
     private var index = ByteWriter()
     private var blockCount = 0
+    /// Closed blocks waiting to be compressed together (`parallelism` > 1): first doc and
+    /// the two raw parts.
+    private var pending: [(firstDoc: Int, head: [UInt8], rest: [UInt8])] = []
+    /// Blocks compressed at once on that many threads (1: each as it closes). The file is the
+    /// same, byte for byte: each block is compressed alone and they are written in order.
+    /// For LZ4-HC, whose compression is most of a merge's stored pass.
+    public var parallelism = 1
 
     public init(compressionLevel: Int32 = StoredFieldsFormat.defaultCompressionLevel,
                 targetBlockSize: Int = StoredFieldsFormat.defaultTargetBlockSize, headFields: Set<UInt8> = []) {
@@ -144,16 +152,21 @@ public struct StoredFieldsWriter: Sendable {
     /// Raw bytes of the open block, both parts.
     private var rawSize: Int { headData.count + data.count + 4 * (docEnds.count + headEnds.count) }
 
-    /// A raw part (end offsets, then data) and how it is stored: LZ4 when that helps, else raw.
-    private func compress(_ ends: [UInt32], _ data: ByteWriter, level: Int32) -> (raw: Int, stored: [UInt8], codec: UInt8) {
+    /// A raw part: the end offsets, then the data.
+    private static func rawPart(_ ends: [UInt32], _ data: ByteWriter) -> [UInt8] {
         var raw = ByteWriter(capacity: 4 * ends.count + data.count)
         for e in ends { raw.u32(e) }
         raw.bytes += data.bytes
+        return raw.bytes
+    }
+
+    /// How a raw part is stored: LZ4 when that helps, else raw.
+    private static func compress(_ raw: [UInt8], level: Int32) -> (raw: Int, stored: [UInt8], codec: UInt8) {
         let rawSize = raw.count
         let bound = Int(mslz4_compress_bound(Int32(rawSize)))
         if bound > 0 {
             let compressed = [UInt8](unsafeUninitializedCapacity: bound) { buf, n in
-                n = raw.bytes.withUnsafeBufferPointer { src in
+                n = raw.withUnsafeBufferPointer { src in
                     Int(mslz4_compress(src.baseAddress, Int32(rawSize), buf.baseAddress, Int32(bound), level))
                 }
                 if n < 0 { n = 0 }
@@ -161,17 +174,53 @@ public struct StoredFieldsWriter: Sendable {
             // Keep the raw bytes when LZ4 fails or does not help (already-compressed text).
             if compressed.count > 0, compressed.count < rawSize { return (rawSize, compressed, StoredFieldsFormat.codecLZ4) }
         }
-        return (rawSize, raw.bytes, StoredFieldsFormat.codecRaw)
+        return (rawSize, raw, StoredFieldsFormat.codecRaw)
     }
 
     private mutating func flushBlock() {
         guard !docEnds.isEmpty else { return }
-        let head = compress(headEnds, headData, level: compressionLevel)
-        let rest = compress(docEnds, data, level: compressionLevel)
+        let head = Self.rawPart(headEnds, headData)
+        let rest = Self.rawPart(docEnds, data)
+        if parallelism > 1 {
+            pending.append((blockFirstDoc, head, rest))
+            if pending.count >= 4 * parallelism { compressPending() }
+        } else {
+            append(firstDoc: blockFirstDoc, Self.compress(head, level: compressionLevel), Self.compress(rest, level: compressionLevel))
+        }
+        blockFirstDoc = documentCount
+        data.bytes.removeAll(keepingCapacity: true)
+        docEnds.removeAll(keepingCapacity: true)
+        headData.bytes.removeAll(keepingCapacity: true)
+        headEnds.removeAll(keepingCapacity: true)
+    }
+
+    /// Compresses the pending blocks on `parallelism` threads and appends them in order.
+    private mutating func compressPending() {
+        guard !pending.isEmpty else { return }
+        let blocks = pending
+        let level = compressionLevel
+        typealias Part = (raw: Int, stored: [UInt8], codec: UInt8)
+        let results = UnsafeMutableBufferPointer<(Part, Part)?>.allocate(capacity: blocks.count)
+        results.initialize(repeating: nil)
+        defer {
+            results.deinitialize()
+            results.deallocate()
+        }
+        nonisolated(unsafe) let slots = results  // each iteration writes its own slot
+        DispatchQueue.concurrentPerform(iterations: blocks.count) { i in
+            slots[i] = (Self.compress(blocks[i].head, level: level), Self.compress(blocks[i].rest, level: level))
+        }
+        for (i, block) in blocks.enumerated() {
+            if let (head, rest) = results[i] { append(firstDoc: block.firstDoc, head, rest) }
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func append(firstDoc: Int, _ head: (raw: Int, stored: [UInt8], codec: UInt8), _ rest: (raw: Int, stored: [UInt8], codec: UInt8)) {
         let offset = out.count - contentStart
         out.bytes += head.stored
         out.bytes += rest.stored
-        index.u32(UInt32(blockFirstDoc))
+        index.u32(UInt32(firstDoc))
         index.u32(UInt32(head.raw))
         index.u32(UInt32(head.stored.count))
         index.u32(UInt32(rest.raw))
@@ -181,11 +230,6 @@ public struct StoredFieldsWriter: Sendable {
         index.u8(0); index.u8(0)
         index.u64(UInt64(offset))
         blockCount += 1
-        blockFirstDoc = documentCount
-        data.bytes.removeAll(keepingCapacity: true)
-        docEnds.removeAll(keepingCapacity: true)
-        headData.bytes.removeAll(keepingCapacity: true)
-        headEnds.removeAll(keepingCapacity: true)
     }
 
     /// Bytes buffered and not yet drained (compressed blocks).
@@ -194,16 +238,18 @@ public struct StoredFieldsWriter: Sendable {
     /// Memory held: the buffer's capacity (array growth may reserve up to twice what it
     /// holds), the block being filled and the block index.
     public var bytesHeld: Int {
-        out.bytes.capacity + data.bytes.capacity + 4 * docEnds.capacity + headData.bytes.capacity + 4 * headEnds.capacity + index.bytes.capacity
+        pending.reduce(0) { $0 + $1.head.capacity + $1.rest.capacity } + out.bytes.capacity + data.bytes.capacity + 4 * docEnds.capacity + headData.bytes.capacity + 4 * headEnds.capacity + index.bytes.capacity
     }
 
-    /// Hands over the file's bytes written so far (see `ByteWriter.drain`).
+    /// Hands over the file's bytes written so far (see `ByteWriter.drain`; blocks still
+    /// waiting to be compressed stay).
     public mutating func drain() -> [UInt8] { out.drain() }
 
     /// The complete framed file, or its rest after what was drained. The writer should not be
     /// used afterwards.
     public mutating func finish() -> [UInt8] {
         flushBlock()
+        compressPending()
         let indexOffset = out.count - contentStart
         out.bytes += index.bytes
         out.u64(UInt64(indexOffset))

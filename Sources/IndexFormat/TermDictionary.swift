@@ -196,6 +196,27 @@ public struct TermDictionary: @unchecked Sendable {
     // MARK: Internals
 
     /// The last block whose first key is <= `key`, or nil when `key` sorts before them all.
+    /// The first key of the block whose first term's positions start nearest `target` bytes
+    /// into the positions content (terms are written in key order, so their positions
+    /// offsets ascend): where to split the work of a merge in two. Nil with fewer than two
+    /// blocks.
+    public func blockKey(nearPositionsOffset target: UInt64) throws(IndexFormatError) -> [UInt8]? {
+        guard blockCount > 1 else { return nil }
+        func offset(_ b: Int) throws(IndexFormatError) -> UInt64 {
+            try withKeyBuffer { (buffer) throws(IndexFormatError) -> UInt64 in
+                var s = try TermBlockScanner(self, block: b, buffer: buffer)
+                guard try s.next() else { return 0 }
+                return try s.info().positionsOffset
+            }
+        }
+        var lo = 1, hi = blockCount - 1
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2
+            if try offset(mid) < target { lo = mid + 1 } else { hi = mid }
+        }
+        return Array(try firstKey(lo))
+    }
+
     func findBlock(_ key: UnsafeRawBufferPointer) throws(IndexFormatError) -> Int? {
         var lo = 0, hi = blockCount  // invariant: answer in [lo - 1, hi)
         while lo < hi {
@@ -394,6 +415,18 @@ public final class TermCursor {
     /// The current key (field byte + term), valid until the next call to `next()`.
     public var key: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: buffer[0..<(scanner?.keyLength ?? 0)])
+    }
+
+    /// Moves to the first key at or above `key`; false when there is none. The cursor then
+    /// stands on that key (as after `next()` returned true).
+    public func seek(_ key: [UInt8]) throws(IndexFormatError) -> Bool {
+        let block = try withUnsafeBytesTyped(key) { (k) throws(IndexFormatError) -> Int? in try dictionary.findBlock(k) }
+        nextBlock = block ?? 0
+        scanner = nil
+        while try next() {
+            if key.withUnsafeBytes({ termKeyCompare(self.key, $0) }) >= 0 { return true }
+        }
+        return false
     }
 
     /// Moves to the next key; false after the last.

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import IndexFormat
 import TestSupport
@@ -166,6 +167,53 @@ import TestSupport
             let r = try StoredFieldsReader(raw)
             #expect(r.documentCount == docs.count)
         }
+    }
+
+    /// Blocks compressed several at a time on other threads (what merges do for LZ4-HC),
+    /// drained midway: the file a single thread writes, byte for byte.
+    @Test(arguments: [0, 4, 9])
+    func parallelCompressionWritesTheSameFile(level: Int) throws {
+        let docs = Self.randomDocs(500, seed: 9, huge: false)
+        var one = StoredFieldsWriter(compressionLevel: Int32(level), targetBlockSize: 4096, headFields: [1, 5])
+        var many = StoredFieldsWriter(compressionLevel: Int32(level), targetBlockSize: 4096, headFields: [1, 5])
+        many.parallelism = 3
+        var pieces: [UInt8] = []
+        for (i, d) in docs.enumerated() {
+            _ = one.add(document: d)
+            _ = many.add(document: d)
+            if i % 41 == 0 { pieces += many.drain() }
+        }
+        let file = one.finish()
+        #expect(pieces + many.finish() == file)
+        try file.withUnsafeBytes { raw in
+            let r = try StoredFieldsReader(raw)
+            #expect(r.documentCount == docs.count)
+            for i in stride(from: 0, to: docs.count, by: 37) { #expect(Self.same(try r.document(UInt32(i)), docs[i])) }
+        }
+    }
+
+    /// LZ4-HC keeps one match-table state per thread, fast-reset between blocks: a block
+    /// compresses to the same bytes after other blocks as on a fresh thread.
+    @Test func hcCompressionDoesNotDependOnEarlierBlocks() throws {
+        let docs = Self.randomDocs(120, seed: 21, huge: false)
+        let warmed = Self.hcFile(docs)  // this thread compressed other blocks first (here or in earlier tests)
+        final class Box: @unchecked Sendable { var bytes: [UInt8] = [] }
+        let fresh = Box()
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            fresh.bytes = Self.hcFile(docs)
+            done.signal()
+        }
+        thread.start()
+        done.wait()
+        #expect(fresh.bytes == warmed)
+        #expect(Self.hcFile(Array(docs.reversed())) != warmed)  // (the comparison can fail)
+    }
+
+    static func hcFile(_ docs: [[(UInt8, String)]]) -> [UInt8] {
+        var w = StoredFieldsWriter(compressionLevel: 4, targetBlockSize: 2048)
+        for d in docs { _ = w.add(document: d) }
+        return w.finish()
     }
 
     @Test func tinyBlocksIncompressibleAndEmpty() throws {

@@ -1,0 +1,67 @@
+import Foundation
+@testable import IndexEngine
+import IndexFormat
+import Ingest
+import MailsiftCore
+import Testing
+
+/// A large merge splits its terms pass at a key and runs the upper half on another thread,
+/// and compresses stored blocks several at a time: the files must be the very bytes one
+/// thread writes, on real mail with deletions.
+@Suite struct ParallelMergeTests {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let ham = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/corpus/spamassassin-public-corpus/easy_ham").path
+    static let samples = repositoryRoot.appendingPathComponent("corpus/samples").path
+
+    func temp() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-pmerge-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func splitMergeWritesTheSameBytesAsOneThread() throws {
+        let data = try temp(), mail = try temp(), out = try temp()
+        defer { for d in [data, mail, out] { try? FileManager.default.removeItem(atPath: d) } }
+        // Real mail when the shared corpus is there (400 messages), else the bundled samples.
+        let source = FileManager.default.fileExists(atPath: Self.ham) ? Self.ham : Self.samples
+        let names = try FileManager.default.contentsOfDirectory(atPath: source).sorted().filter { !$0.hasPrefix(".") }.prefix(400)
+        let indexer = try UserIndexer(dataRoot: data, user: "u")
+        // Four commits: four segments (the tiered policy merges at eight).
+        for (k, chunk) in stride(from: 0, to: names.count, by: max(1, names.count / 4)).map({ names[$0..<min(names.count, $0 + max(1, names.count / 4))] }).enumerated() {
+            for name in chunk { try FileManager.default.copyItem(atPath: source + "/" + name, toPath: mail + "/\(k)-" + name) }
+            _ = try indexer.index([mail])
+        }
+        // Deletions, so the merge renumbers and drops documents (and terms only they had).
+        let files = try FileManager.default.contentsOfDirectory(atPath: mail).sorted()
+        for (i, f) in files.enumerated() where i % 7 == 3 { try FileManager.default.removeItem(atPath: mail + "/" + f) }
+        #expect(try indexer.index([mail]).removed > 0)
+        let dir = try UserDirectory(dataRoot: data, user: "u")
+        let reader = try IndexReader(directory: dir)
+        #expect(reader.segments.count > 1)
+        let inputs = reader.segments.map { (reader: $0.reader, deletions: $0.deletions) }
+        // The split key exists: the upper half really runs.
+        let largest = try #require(inputs.max { $0.reader.postings.positions.count < $1.reader.postings.positions.count })
+        #expect(try largest.reader.terms.blockKey(nearPositionsOffset: UInt64(largest.reader.postings.positions.count / 2)) != nil)
+
+        func merged(_ name: String, splitAbove: Int) throws -> [[UInt8]] {
+            let output = try SegmentOutput(directory: out, name: name)
+            let count = try SegmentMerger.merge(inputs, storedCompressionLevel: 4, into: output, splitAbove: splitAbove)
+            try output.finish()
+            #expect(Int(count) == reader.documentCount)
+            return try SegmentFiles.kinds.map { kind in Array(try Data(contentsOf: URL(fileURLWithPath: SegmentFiles.path(out, name, kind)))) }
+        }
+        let one = try merged("seg_one", splitAbove: .max)
+        let split = try merged("seg_split", splitAbove: 0)
+        for (k, kind) in SegmentFiles.kinds.enumerated() {
+            let same = one[k] == split[k]  // (a Bool: the arrays are megabytes)
+            #expect(same, "\(kind): \(one[k].count) vs \(split[k].count) bytes")
+        }
+        // And the split segment reads back: every live document's terms are found.
+        let entry = Manifest.SegmentEntry(name: "seg_split", documentCount: UInt32(reader.documentCount), deletionsGeneration: 0,
+                                          deletedCount: 0, fileSizes: split.map { UInt64($0.count) })
+        let segment = try SegmentReader(directory: out, entry: entry)
+        #expect(segment.terms.termCount > 0)
+        // No scratch file is left next to the segments.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.contains(".split-") }.isEmpty)
+    }
+}
