@@ -23,6 +23,8 @@ public final class IndexWriter {
     /// Merges rewrite stored text anyway and run off the indexing path: they use LZ4-HC, at
     /// level 4 (against 9: 15% less merge CPU for 0.3-0.5% more stored bytes on Enron and LKML).
     private let mergedStoredCompressionLevel: Int32
+    /// Whether merges use every core (`SegmentMerger.merge(parallel:)`).
+    private let parallelMerges: Bool
 
     /// `storedCompressionLevel` applies to flushed segments (0: LZ4 fast), `mergedStoredCompressionLevel`
     /// to merged ones (1...12: LZ4-HC).
@@ -30,8 +32,12 @@ public final class IndexWriter {
     /// each flush, so a bulk indexing process stays within budget plus a fixed overhead. A
     /// daemon that also serves queries passes false: per-query arrays would otherwise be
     /// mapped and unmapped on every search (page faults, TLB shootdowns).
+    /// `parallelMerges`: merges split their work over every core (bulk indexing, `compact`);
+    /// a daemon whose merges run beside searches passes false (two threads, as searches on
+    /// both cores would otherwise wait behind a merge's compression).
     public init(directory: UserDirectory, ramBudget: Int = 64 << 20, storedCompressionLevel: Int32 = 0,
-                mergedStoredCompressionLevel: Int32 = 4, returnMemory: Bool = true) throws(MailsiftError) {
+                mergedStoredCompressionLevel: Int32 = 4, returnMemory: Bool = true, parallelMerges: Bool = true) throws(MailsiftError) {
+        self.parallelMerges = parallelMerges
         self.directory = directory
         // 1 MiB to 2 GiB: the slice pool addresses at most 4 GiB.
         self.ramBudget = min(max(1 << 20, ramBudget), 2 << 30)
@@ -204,7 +210,8 @@ public final class IndexWriter {
         let out = try SegmentOutput(directory: directory.segmentsPath, name: name)
         let documentCount: UInt32
         do {
-            documentCount = try SegmentMerger.merge(inputs, storedCompressionLevel: mergedStoredCompressionLevel, into: out)
+            documentCount = try SegmentMerger.merge(inputs, storedCompressionLevel: mergedStoredCompressionLevel, into: out,
+                                                    parallel: parallelMerges)
             try out.finish()
         } catch {
             out.abandon()

@@ -25,10 +25,13 @@ enum SegmentMerger {
     /// Inputs with fewer positions bytes than this merge their terms on one thread.
     static let defaultSplitAbove = 4 << 20
 
+    /// `parallel`: split the terms pass (above `splitAbove` positions bytes) and compress
+    /// stored blocks on every core; otherwise two threads (stored text and the terms).
     static func merge(_ inputs: [(reader: SegmentReader, deletions: Deletions)], storedCompressionLevel: Int32,
-                      into out: SegmentOutput, splitAbove: Int = defaultSplitAbove) throws(MailsiftError) -> UInt32 {
+                      into out: SegmentOutput, parallel: Bool = true, splitAbove: Int = defaultSplitAbove) throws(MailsiftError) -> UInt32 {
         do {
-            return try run(inputs, storedCompressionLevel: storedCompressionLevel, out: out, splitAbove: splitAbove)
+            return try run(inputs, storedCompressionLevel: storedCompressionLevel, out: out, parallel: parallel,
+                           splitAbove: parallel ? splitAbove : .max)
         } catch let e as MailsiftError {
             throw e
         } catch {
@@ -37,7 +40,7 @@ enum SegmentMerger {
     }
 
     private static func run(_ inputs: [(reader: SegmentReader, deletions: Deletions)], storedCompressionLevel: Int32,
-                            out: SegmentOutput, splitAbove: Int) throws -> UInt32 {
+                            out: SegmentOutput, parallel: Bool, splitAbove: Int) throws -> UInt32 {
         // New doc numbers: live docs of each input, in order.
         var remap: [[UInt32]] = []
         var next: UInt32 = 0
@@ -52,11 +55,11 @@ enum SegmentMerger {
 
         // Stored text and values, document by document, on their own thread (readers and the
         // output take concurrent use; the other files are the terms pass's).
-        let storedPass = BackgroundPass(Unchecked((inputs, out))) { captured in
+        let storedPass = BackgroundPass(Unchecked((inputs, out))) { [parallel] captured in
             let (inputs, out) = captured.value
             var stored = StoredFieldsWriter(compressionLevel: storedCompressionLevel, headFields: SegmentBuilder.storedHeadFields)
             // LZ4-HC is most of this pass: blocks are compressed a few at a time on every core.
-            if storedCompressionLevel > 0 { stored.parallelism = ProcessInfo.processInfo.activeProcessorCount }
+            if parallel, storedCompressionLevel > 0 { stored.parallelism = ProcessInfo.processInfo.activeProcessorCount }
             var values = DocValuesWriter(columns: DocumentValues.columns)
             var row: [UInt64] = []
             for (reader, deletions) in inputs {

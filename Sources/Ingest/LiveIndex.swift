@@ -95,7 +95,7 @@ public final class LiveIndex: @unchecked Sendable {
         directory = try UserDirectory(dataRoot: dataRoot, user: user)
         self.user = user
         try directory.create()
-        writer = try IndexWriter(directory: directory, ramBudget: ramBudget, returnMemory: false)
+        writer = try IndexWriter(directory: directory, ramBudget: ramBudget, returnMemory: false, parallelMerges: false)
         catalog = try Catalog(path: directory.catalogPath)
         if try catalog.meta("user") == nil { try catalog.setMeta("user", user) }
         parser = MessageParser(limits: ParserLimits())

@@ -45,7 +45,9 @@ public final class UserIndexer {
                 threads: Int = 1) throws(MailsiftError) {
         directory = try UserDirectory(dataRoot: dataRoot, user: user)
         try directory.create()
-        writer = try IndexWriter(directory: directory, ramBudget: ramBudget)
+        // Merges use every core only when this indexer has several (a bulk job running one
+        // user per core keeps each user's merges to two threads).
+        writer = try IndexWriter(directory: directory, ramBudget: ramBudget, parallelMerges: threads > 1)
         catalog = try Catalog(path: directory.catalogPath)
         if try catalog.meta("user") == nil { try catalog.setMeta("user", user) }
         var limits = ParserLimits()

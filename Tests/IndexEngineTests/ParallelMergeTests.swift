@@ -43,15 +43,15 @@ import Testing
         let largest = try #require(inputs.max { $0.reader.postings.positions.count < $1.reader.postings.positions.count })
         #expect(try largest.reader.terms.blockKey(nearPositionsOffset: UInt64(largest.reader.postings.positions.count / 2)) != nil)
 
-        func merged(_ name: String, splitAbove: Int) throws -> [[UInt8]] {
+        func merged(_ name: String, parallel: Bool) throws -> [[UInt8]] {
             let output = try SegmentOutput(directory: out, name: name)
-            let count = try SegmentMerger.merge(inputs, storedCompressionLevel: 4, into: output, splitAbove: splitAbove)
+            let count = try SegmentMerger.merge(inputs, storedCompressionLevel: 4, into: output, parallel: parallel, splitAbove: 0)
             try output.finish()
             #expect(Int(count) == reader.documentCount)
             return try SegmentFiles.kinds.map { kind in Array(try Data(contentsOf: URL(fileURLWithPath: SegmentFiles.path(out, name, kind)))) }
         }
-        let one = try merged("seg_one", splitAbove: .max)
-        let split = try merged("seg_split", splitAbove: 0)
+        let one = try merged("seg_one", parallel: false)
+        let split = try merged("seg_split", parallel: true)
         for (k, kind) in SegmentFiles.kinds.enumerated() {
             let same = one[k] == split[k]  // (a Bool: the arrays are megabytes)
             #expect(same, "\(kind): \(one[k].count) vs \(split[k].count) bytes")
