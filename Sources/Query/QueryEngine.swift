@@ -163,13 +163,10 @@ final class Execution {
     /// Inside FUZZY: words also match terms a few edits away.
     var fuzzy = 0
     private var locations: [Int64: (Int, UInt32)]?
-    struct LookupKey: Hashable {
-        var segment: ObjectIdentifier
-        var field: UInt8
-        var term: String
-    }
-    /// Term lookups of this query (`lookupBoth`).
-    private var lookups: [LookupKey: [TermPostingsInfo]] = [:]
+    /// Term lookups of this query (`lookupBoth`), without hashing: the query's distinct terms
+    /// (few: a linear search), and a slot per (term, segment, field id < 16).
+    private var lookupTerms: [String] = []
+    private var lookups: [[TermPostingsInfo]?] = []
 
     init(engine: QueryEngine, options: SearchOptions) throws(MailsiftError) {
         self.engine = engine
@@ -806,14 +803,24 @@ final class Execution {
     /// The term in the field's own terms and among its diacritic-folded variants.
     /// Remembered for the query: matching, ranking and idf ask for the same terms.
     func lookupBoth(_ segment: SegmentReader, _ field: Field, _ term: String) throws(MailsiftError) -> [TermPostingsInfo] {
-        let memo = LookupKey(segment: ObjectIdentifier(segment), field: field.rawValue, term: term)
-        if let known = lookups[memo] { return known }
+        let slot: Int? = segments.firstIndex(where: { $0 === segment }).flatMap { (s) -> Int? in
+            guard field.rawValue < 16 else { return nil }
+            // By bytes: String == would take canonically equivalent spellings for one key.
+            var t = lookupTerms.firstIndex(where: { $0.utf8.elementsEqual(term.utf8) }) ?? -1
+            if t < 0 {
+                t = lookupTerms.count
+                lookupTerms.append(term)
+                lookups.append(contentsOf: repeatElement(nil, count: segments.count * 16))
+            }
+            return (t * segments.count + s) * 16 + Int(field.rawValue)
+        }
+        if let slot, let known = lookups[slot] { return known }
         let bytes = Array(term.utf8)
         var out: [TermPostingsInfo] = []
         for key in [field.rawValue, field.variantKeyByte] {
             if let info = try lookup(segment, key: [key] + bytes) { out.append(info) }
         }
-        lookups[memo] = out
+        if let slot { lookups[slot] = out }
         return out
     }
 
@@ -1268,6 +1275,7 @@ extension Execution {
         // reads the bitmap.)
         var m = 0
         for bits in matches.bits { m += bits.reduce(0) { $0 + $1.nonzeroBitCount } }
+        guard m > 0 else { return SearchResults(total: 0, hits: []) }
         var listed: (docs: [[UInt32]], base: [Int])?
         func matchLists() -> (docs: [[UInt32]], base: [Int]) {
             if let listed { return listed }
