@@ -25,6 +25,7 @@ final class Indexer: Sendable {
     let workers: Int
     let batch: Int
     let commitDelay: Duration
+    let indexNice: Int32
     private let markerDirectory: String
 
     private struct State {
@@ -40,8 +41,9 @@ final class Indexer: Sendable {
     private let state = Locked(State())
     private let condition = NSCondition()
 
-    init(registry: UserRegistry, workers: Int, batch: Int, commitDelay: Double = 1, metrics: ServerMetrics, logger: Logger) {
+    init(registry: UserRegistry, workers: Int, batch: Int, commitDelay: Double = 1, indexNice: Int32 = 0, metrics: ServerMetrics, logger: Logger) {
         self.registry = registry
+        self.indexNice = min(max(0, indexNice), 19)
         self.workers = max(0, workers)
         self.batch = max(1, batch)
         self.commitDelay = .milliseconds(Int64((commitDelay.isFinite ? min(max(0, commitDelay), 3600) : 1) * 1000))
@@ -136,6 +138,10 @@ final class Indexer: Sendable {
 
     private func work() {
         defer { state.withLock { $0.threads -= 1 } }
+        // Indexing and merges yield the cores to searches: this thread, and the merge threads
+        // it starts (they inherit it), run at nice `indexNice` (on Linux the nice value is a
+        // thread's, and `who` 0 is the calling thread).
+        if indexNice != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, indexNice) }
         while let user = next() {
             var remaining = 0
             do {

@@ -56,7 +56,7 @@ public final class MailsiftServer: Sendable {
         self.logger = logger
         registry = UserRegistry(dataRoot: configuration.dataRoot, capacity: configuration.openUsers, ramBudget: configuration.ramBudget)
         indexer = Indexer(registry: registry, workers: configuration.indexWorkers, batch: configuration.indexBatch,
-                          commitDelay: configuration.commitDelay, metrics: metrics, logger: logger)
+                          commitDelay: configuration.commitDelay, indexNice: configuration.indexNice, metrics: metrics, logger: logger)
         pool = NIOThreadPool(numberOfThreads: max(1, configuration.searchThreads))
     }
 

@@ -15,6 +15,9 @@ public struct ServerConfiguration: Sendable {
     public var indexBatch = 1_000
     /// Seconds a user's first queued message waits for others before a commit (0: none).
     public var commitDelay = 1.0
+    /// Nice value of the indexing workers and their merges (0...19; Linux, per thread): with
+    /// the cores busy, searches run first (queued messages stay searchable meanwhile).
+    public var indexNice: Int32 = 10
     /// Threads that run searches and catalog work (off the event loops).
     public var searchThreads = 4
     /// Searches at once before new ones get 429.

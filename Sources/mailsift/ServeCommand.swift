@@ -31,6 +31,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a user's first queued message waits for more before a commit (queued messages are durable and searchable meanwhile).")
     var commitDelay = 1.0
 
+    @Option(help: "Nice value (0-19) of the indexing workers and their merges: with the cores busy, searches go first (queued messages stay searchable).")
+    var indexNice: Int32 = 10
+
     @Option(help: "Search and catalog threads.")
     var searchThreads = 4
 
@@ -65,6 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.insecureLoopback = insecureLoopback
         config.indexWorkers = max(0, indexWorkers)
         config.commitDelay = commitDelay.isFinite ? min(max(0, commitDelay), 3600) : 1
+        config.indexNice = min(max(0, indexNice), 19)
         config.searchThreads = max(1, searchThreads)
         config.openUsers = max(1, openUsers)
         config.maxBodyBytes = max(1024, maxBody)

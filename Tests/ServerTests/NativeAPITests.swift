@@ -288,6 +288,32 @@ final class Atomic: @unchecked Sendable {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
     }
 
+    /// The nice value of each of the process's threads (/proc/PID/task/TID/stat, field 19,
+    /// counted after the command name's closing parenthesis).
+    static func threadNiceValues(_ pid: Int32) -> [Int] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.compactMap { tid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 16 ? Int(fields[16]) : nil  // fields[0] is field 3 (state)
+        }
+    }
+
+    @Test func indexingWorkersRunAtTheirNiceValue() throws {
+        let daemon = try Daemon(name: "nice", arguments: ["--index-workers", "2", "--index-nice", "7"])
+        guard let pid = daemon.process?.processIdentifier else { throw HTTPClient.Failure(description: "no daemon") }
+        // The workers set their value when they start; the daemon answered /health already.
+        var values: [Int] = []
+        for _ in 0..<100 {
+            values = Self.threadNiceValues(pid)
+            if values.filter({ $0 == 7 }).count == 2 { break }
+            usleep(20_000)
+        }
+        #expect(values.filter { $0 == 7 }.count == 2, "\(values)")
+        #expect(values.contains(0))  // the rest (event loops, searches) keep the default
+    }
+
     @Test func openUsersStayBounded() throws {
         let daemon = try Daemon(name: "lru", arguments: ["--open-users", "3"])
         let c = daemon.client()
