@@ -130,6 +130,46 @@ public final class QueryEngine {
         }.sorted { $0.uid < $1.uid }
     }
 
+    /// UIDs matching `node` in each of `mailboxes`, ascending: what `uids(_:mailbox:)` gives
+    /// for each, evaluated once over all of them when the criteria mean the same in every
+    /// mailbox (no UID or sequence sets, no saved result, which are each mailbox's own), so
+    /// a search of 400 mailboxes reads the term dictionary once, not 400 times.
+    public func uidsByMailbox(_ node: QueryNode, mailboxes: [String], options: SearchOptions = SearchOptions()) throws(MailsiftError) -> [[UInt32]] {
+        guard !mailboxes.isEmpty else { return [] }
+        guard !Self.hasMailboxRelativeKeys(node), mailboxes.count > 1 else {
+            return try mailboxes.map { (m) throws(MailsiftError) -> [UInt32] in try uids(node, mailbox: m, options: options) }
+        }
+        var o = options
+        o.mailboxes = mailboxes
+        let run = try Execution(engine: self, options: o)
+        let matches = try run.evaluate(node, within: run.scope)
+        var byID: [Int64: [UInt32]] = [:]
+        for (s, docs) in Execution.docLists(matches, segments: run.segments.count).enumerated() where !docs.isEmpty {
+            let uids = try run.segments[s].column(.uid)
+            let boxes = try run.segments[s].column(.mailbox)
+            for d in docs where Int(d) < uids.count && Int(d) < boxes.count {
+                byID[boxes[Int(d)], default: []].append(UInt32(truncatingIfNeeded: uids[Int(d)]))
+            }
+        }
+        // Names as `sameMailbox` compares them (INBOX in any case is INBOX).
+        func key(_ name: String) -> String { name.count == 5 && name.uppercased() == "INBOX" ? "INBOX" : name }
+        var idsByName: [String: [Int64]] = [:]
+        for (id, name) in run.mailboxIDs { idsByName[key(name), default: []].append(id) }
+        return mailboxes.map { name in (idsByName[key(name)] ?? []).flatMap { byID[$0] ?? [] }.sorted() }
+    }
+
+    /// Whether the criteria hold keys whose meaning depends on the mailbox (its UIDs, its
+    /// sequence numbers, its saved result).
+    static func hasMailboxRelativeKeys(_ node: QueryNode) -> Bool {
+        switch node {
+        case .uids, .sequence, .savedResult: return true
+        case .and(let children), .or(let children): return children.contains(where: hasMailboxRelativeKeys)
+        case .not(let inner), .fuzzy(let inner): return hasMailboxRelativeKeys(inner)
+        case .around(let a, let b, _): return hasMailboxRelativeKeys(a) || hasMailboxRelativeKeys(b)
+        default: return false
+        }
+    }
+
     /// UIDs matching `node` in one mailbox, ascending (for IMAP SEARCH / ESEARCH).
     public func uids(_ node: QueryNode, mailbox: String, options: SearchOptions = SearchOptions()) throws(MailsiftError) -> [UInt32] {
         var o = options

@@ -440,6 +440,17 @@ public final class MailsiftServer: Sendable {
                     if let single { return try answer(single) }
                     let names = try body.mailboxes ?? index.catalog.mailboxStatuses().map(\.name)
                     var all = IMAPSearchResponse(uids: [], mailboxes: [])
+                    if !command.returnOptions.contains(.relevancy) {
+                        // Evaluated once for all the mailboxes when the criteria allow it.
+                        let each = try engine.uidsByMailbox(command.criteria, mailboxes: names, options: self.searchOptions(mailboxes: names))
+                        for (name, uids) in zip(names, each) {
+                            var one = IMAPSearchResponse(uids: uids, esearch: command.returnOptions.isEmpty ? nil
+                                                             : IMAPSearchParser.esearchData(uids, options: command.returnOptions))
+                            one.mailbox = name
+                            all.mailboxes?.append(one)
+                        }
+                        return all
+                    }
                     for name in names {
                         var one = try answer(name)
                         one.mailbox = name

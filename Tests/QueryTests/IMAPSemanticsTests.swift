@@ -282,5 +282,18 @@ import TestSupport
         }
         // The criteria must mostly find something, or the comparison proves little.
         #expect(nonEmpty * 10 >= criteria.count * 7, "only \(nonEmpty) of \(criteria.count) criteria match anything")
+        // Every mailbox at once (one evaluation over all of them) answers as each alone, also
+        // for keys that are each mailbox's own (UIDs: evaluated per mailbox).
+        let names = try catalog.mailboxStatuses().map(\.name) + ["inbox", "no-such-box"]
+        #expect(names.count >= 5)
+        let ownKeys: [QueryNode] = [try IMAPSearchParser.parse("UID 1:40").criteria,
+                                    .and([criteria[0], try IMAPSearchParser.parse("UID 3:*").criteria]),
+                                    .or([try IMAPSearchParser.parse("5:9").criteria, criteria[1]])]
+        #expect(ownKeys.allSatisfy(QueryEngine.hasMailboxRelativeKeys))
+        for c in criteria + ownKeys {
+            let each = try names.map { try engine.uids(c, mailbox: $0) }
+            let together = try engine.uidsByMailbox(c, mailboxes: names)
+            #expect(together == each, "\(c)")
+        }
     }
 }
