@@ -160,8 +160,11 @@ public struct StoredFieldsWriter: Sendable {
         return raw.bytes
     }
 
+    /// A part as stored: its raw size, its bytes in the file and their codec.
+    private typealias StoredPart = (raw: Int, stored: [UInt8], codec: UInt8)
+
     /// How a raw part is stored: LZ4 when that helps, else raw.
-    private static func compress(_ raw: [UInt8], level: Int32) -> (raw: Int, stored: [UInt8], codec: UInt8) {
+    private static func compress(_ raw: [UInt8], level: Int32) -> StoredPart {
         let rawSize = raw.count
         let bound = Int(mslz4_compress_bound(Int32(rawSize)))
         if bound > 0 {
@@ -199,8 +202,7 @@ public struct StoredFieldsWriter: Sendable {
         guard !pending.isEmpty else { return }
         let blocks = pending
         let level = compressionLevel
-        typealias Part = (raw: Int, stored: [UInt8], codec: UInt8)
-        let results = UnsafeMutableBufferPointer<(Part, Part)?>.allocate(capacity: blocks.count)
+        let results = UnsafeMutableBufferPointer<(StoredPart, StoredPart)?>.allocate(capacity: blocks.count)
         results.initialize(repeating: nil)
         defer {
             results.deinitialize()
@@ -216,7 +218,7 @@ public struct StoredFieldsWriter: Sendable {
         pending.removeAll(keepingCapacity: true)
     }
 
-    private mutating func append(firstDoc: Int, _ head: (raw: Int, stored: [UInt8], codec: UInt8), _ rest: (raw: Int, stored: [UInt8], codec: UInt8)) {
+    private mutating func append(firstDoc: Int, _ head: StoredPart, _ rest: StoredPart) {
         let offset = out.count - contentStart
         out.bytes += head.stored
         out.bytes += rest.stored

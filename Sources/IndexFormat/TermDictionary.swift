@@ -195,7 +195,6 @@ public struct TermDictionary: @unchecked Sendable {
 
     // MARK: Internals
 
-    /// The last block whose first key is <= `key`, or nil when `key` sorts before them all.
     /// The first key of the block whose first term's positions start nearest `target` bytes
     /// into the positions content (terms are written in key order, so their positions
     /// offsets ascend): where to split the work of a merge in two. Nil with fewer than two
@@ -217,6 +216,7 @@ public struct TermDictionary: @unchecked Sendable {
         return Array(try firstKey(lo))
     }
 
+    /// The last block whose first key is <= `key`, or nil when `key` sorts before them all.
     func findBlock(_ key: UnsafeRawBufferPointer) throws(IndexFormatError) -> Int? {
         var lo = 0, hi = blockCount  // invariant: answer in [lo - 1, hi)
         while lo < hi {

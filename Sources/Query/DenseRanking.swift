@@ -51,37 +51,36 @@ extension Execution {
                 for (fi, f) in term.fields.enumerated() {
                     let weight = Self.fieldWeights[f] ?? 1
                     for info in term.infos[s][fi] {
-                            let norms: [Double] = f == .body ? try segment.inverseBodyNorms(b: Self.b) : []
-                            do {
-                                var it = try segment.postings.iterator(info)
-                                try words.withUnsafeBufferPointer { (bits) throws(IndexFormatError) in
-                                    try tf.withUnsafeMutableBufferPointer { (acc) throws(IndexFormatError) in
-                                        try norms.withUnsafeBufferPointer { (norm) throws(IndexFormatError) in
-                                            while true {
-                                                let n = try it.nextBlock(into: docs, freqs: freqs)
-                                                if n == 0 { break }
-                                                for j in 0..<n {
-                                                    let d = Int(docs[j])
-                                                    let w = d >> 6
-                                                    guard w < bits.count else { continue }
-                                                    let bit: UInt64 = 1 << UInt64(d & 63)
-                                                    let word = bits[w]
-                                                    guard word & bit != 0 else { continue }
-                                                    let r = prefix[w] + (word & (bit &- 1)).nonzeroBitCount
-                                                    let scale = norm.isEmpty ? weight : weight * (d < norm.count ? norm[d] : 1)
-                                                    acc[r] += scale * Double(freqs[j])
-                                                }
+                        let norms: [Double] = f == .body ? try segment.inverseBodyNorms(b: Self.b) : []
+                        do {
+                            var it = try segment.postings.iterator(info)
+                            try words.withUnsafeBufferPointer { (bits) throws(IndexFormatError) in
+                                try tf.withUnsafeMutableBufferPointer { (acc) throws(IndexFormatError) in
+                                    try norms.withUnsafeBufferPointer { (norm) throws(IndexFormatError) in
+                                        while true {
+                                            let n = try it.nextBlock(into: docs, freqs: freqs)
+                                            if n == 0 { break }
+                                            for j in 0..<n {
+                                                let d = Int(docs[j])
+                                                let w = d >> 6
+                                                guard w < bits.count else { continue }
+                                                let bit: UInt64 = 1 << UInt64(d & 63)
+                                                let word = bits[w]
+                                                guard word & bit != 0 else { continue }
+                                                let r = prefix[w] + (word & (bit &- 1)).nonzeroBitCount
+                                                let scale = norm.isEmpty ? weight : weight * (d < norm.count ? norm[d] : 1)
+                                                acc[r] += scale * Double(freqs[j])
                                             }
                                         }
                                     }
                                 }
-                            } catch {
-                                throw MailsiftError(.corrupt, "segment \(segment.name): \(error)")
                             }
+                        } catch {
+                            throw MailsiftError(.corrupt, "segment \(segment.name): \(error)")
+                        }
                     }
                 }
-                let idf = term.idf
-                Self.saturate(&tf, into: &scores, idf: idf)
+                Self.saturate(&tf, into: &scores, idf: term.idf)
             }
             var r = 0
             for (w, word) in words.enumerated() where word != 0 {

@@ -137,7 +137,16 @@ public final class QueryEngine {
     public func uidsByMailbox(_ node: QueryNode, mailboxes: [String], options: SearchOptions = SearchOptions()) throws(MailsiftError) -> [[UInt32]] {
         guard !mailboxes.isEmpty else { return [] }
         guard !Self.hasMailboxRelativeKeys(node), mailboxes.count > 1 else {
-            return try mailboxes.map { (m) throws(MailsiftError) -> [UInt32] in try uids(node, mailbox: m, options: options) }
+            // One mailbox at a time, within one time budget for them all.
+            let started = ContinuousClock.now
+            return try mailboxes.map { (m) throws(MailsiftError) -> [UInt32] in
+                var o = options
+                o.limits.timeBudget = options.limits.timeBudget - (ContinuousClock.now - started) / .seconds(1)
+                guard o.limits.timeBudget > 0 else {
+                    throw MailsiftError(.limitExceeded, "the search ran past its time budget of \(options.limits.timeBudget) s")
+                }
+                return try uids(node, mailbox: m, options: o)
+            }
         }
         var o = options
         o.mailboxes = mailboxes
@@ -1244,7 +1253,6 @@ final class Execution {
 
 // MARK: - Ranking, pages and snippets
 
-/// A match in a results page's order: its sort key, and a tie-breaker.
 /// A query term resolved for ranking (`resolve`): `infos[segment][field index]` are its
 /// postings in that field, in (alternative, key byte) order, as every ranking sums them.
 struct ResolvedTerm {
@@ -1254,6 +1262,7 @@ struct ResolvedTerm {
     let postings: Int
 }
 
+/// A match in a results page's order: its sort key, and a tie-breaker.
 struct Entry {
     var segment: Int
     var doc: UInt32
@@ -1351,47 +1360,44 @@ extension Execution {
         if pruned == nil, options.sort == .relevance, !queryTerms.isEmpty, m > 0 {
             scores = [Double](repeating: 0, count: m)
             var tf = [Double](repeating: 0, count: m)
-            for (alternatives, fields) in queryTerms {
-                for f in fields {
+            for term in resolved {
+                for (fi, f) in term.fields.enumerated() {
                     let w = Self.fieldWeights[f] ?? 1
                     for (s, segment) in segments.enumerated() where !matchDocs[s].isEmpty {
                         try checkDeadline()
-                        for term in alternatives {
-                            for info in try lookupBoth(segment, f, term) {
-                                // The body's term frequency is normalized by its length (BM25F,
-                                // b = 0.75): a word in a long patch counts less than in a note.
-                                let inverseNorms = f == .body ? try segment.inverseBodyNorms(b: Self.b) : []
-                                do {
-                                    // A merge of the term's postings with the matches, each side
-                                    // skipping ahead in the other (postings by their skip data,
-                                    // matches by galloping): a common word scored over few matches,
-                                    // or a rare one over many, costs the smaller side.
-                                    var it = try segment.postings.iterator(info)
-                                    let docs = matchDocs[s]
-                                    var k = 0
-                                    var pd = it.doc
-                                    while k < docs.count, pd != PostingsIterator.noMoreDocs {
-                                        let md = docs[k]
-                                        if pd < md {
-                                            pd = try it.advance(to: md)
-                                            continue
-                                        }
-                                        if pd > md {
-                                            k = Self.gallop(docs, after: k, to: pd)
-                                            continue
-                                        }
-                                        let scale = f == .body ? w * inverseNorms[Int(md)] : w
-                                        tf[matchBase[s] + k] += scale * Double(it.freq)
-                                        k += 1
-                                        pd = try it.next()
+                        for info in term.infos[s][fi] {
+                            // The body's term frequency is normalized by its length (BM25F,
+                            // b = 0.75): a word in a long patch counts less than in a note.
+                            let inverseNorms = f == .body ? try segment.inverseBodyNorms(b: Self.b) : []
+                            do {
+                                // A merge of the term's postings with the matches, each side
+                                // skipping ahead in the other (postings by their skip data,
+                                // matches by galloping): a common word scored over few matches,
+                                // or a rare one over many, costs the smaller side.
+                                var it = try segment.postings.iterator(info)
+                                let docs = matchDocs[s]
+                                var k = 0
+                                var pd = it.doc
+                                while k < docs.count, pd != PostingsIterator.noMoreDocs {
+                                    let md = docs[k]
+                                    if pd < md {
+                                        pd = try it.advance(to: md)
+                                        continue
                                     }
-                                } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
-                            }
+                                    if pd > md {
+                                        k = Self.gallop(docs, after: k, to: pd)
+                                        continue
+                                    }
+                                    let scale = f == .body ? w * inverseNorms[Int(md)] : w
+                                    tf[matchBase[s] + k] += scale * Double(it.freq)
+                                    k += 1
+                                    pd = try it.next()
+                                }
+                            } catch { throw MailsiftError(.corrupt, "segment \(segment.name): \(error)") }
                         }
                     }
                 }
-                let idf = try resolve(alternatives, fields).idf
-                Self.saturate(&tf, into: &scores, idf: idf)
+                Self.saturate(&tf, into: &scores, idf: term.idf)
             }
         }
         // Sort keys: read only what the order needs (relevance ties go to the later doc).

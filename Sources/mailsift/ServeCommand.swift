@@ -68,7 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.insecureLoopback = insecureLoopback
         config.indexWorkers = max(0, indexWorkers)
         config.commitDelay = commitDelay.isFinite ? min(max(0, commitDelay), 3600) : 1
-        config.indexNice = min(max(0, indexNice), 19)
+        config.indexNice = indexNice  // (the indexer keeps it within 0...19)
         config.searchThreads = max(1, searchThreads)
         config.openUsers = max(1, openUsers)
         config.maxBodyBytes = max(1024, maxBody)

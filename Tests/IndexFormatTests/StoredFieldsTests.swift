@@ -154,15 +154,9 @@ import TestSupport
     /// Draining while adding (as merges do) writes the same file as building it whole.
     @Test func drainedFileIsIdentical() throws {
         let docs = Self.randomDocs(300, seed: 5, huge: false)
-        var whole = StoredFieldsWriter(targetBlockSize: 4096), drained = StoredFieldsWriter(targetBlockSize: 4096)
-        var pieces: [UInt8] = []
-        for (i, d) in docs.enumerated() {
-            _ = whole.add(document: d)
-            _ = drained.add(document: d)
-            if i % 13 == 0 { pieces += drained.drain() }
-        }
-        let file = whole.finish()
-        #expect(pieces + drained.finish() == file)
+        let (file, drained) = Self.wholeAndDrained(docs, StoredFieldsWriter(targetBlockSize: 4096),
+                                                   StoredFieldsWriter(targetBlockSize: 4096), drainEvery: 13)
+        #expect(drained == file)
         try file.withUnsafeBytes { raw in
             let r = try StoredFieldsReader(raw)
             #expect(r.documentCount == docs.count)
@@ -174,22 +168,30 @@ import TestSupport
     @Test(arguments: [0, 4, 9])
     func parallelCompressionWritesTheSameFile(level: Int) throws {
         let docs = Self.randomDocs(500, seed: 9, huge: false)
-        var one = StoredFieldsWriter(compressionLevel: Int32(level), targetBlockSize: 4096, headFields: [1, 5])
-        var many = StoredFieldsWriter(compressionLevel: Int32(level), targetBlockSize: 4096, headFields: [1, 5])
+        let one = StoredFieldsWriter(compressionLevel: Int32(level), targetBlockSize: 4096, headFields: [1, 5])
+        var many = one
         many.parallelism = 3
-        var pieces: [UInt8] = []
-        for (i, d) in docs.enumerated() {
-            _ = one.add(document: d)
-            _ = many.add(document: d)
-            if i % 41 == 0 { pieces += many.drain() }
-        }
-        let file = one.finish()
-        #expect(pieces + many.finish() == file)
+        let (file, drained) = Self.wholeAndDrained(docs, one, many, drainEvery: 41)
+        #expect(drained == file)
         try file.withUnsafeBytes { raw in
             let r = try StoredFieldsReader(raw)
             #expect(r.documentCount == docs.count)
             for i in stride(from: 0, to: docs.count, by: 37) { #expect(Self.same(try r.document(UInt32(i)), docs[i])) }
         }
+    }
+
+    /// `docs` through `whole` (finished at the end) and through `drained` (drained every
+    /// `drainEvery` documents, the pieces concatenated): both files.
+    static func wholeAndDrained(_ docs: [[(UInt8, String)]], _ whole: StoredFieldsWriter, _ drained: StoredFieldsWriter,
+                                drainEvery: Int) -> (whole: [UInt8], drained: [UInt8]) {
+        var whole = whole, drained = drained
+        var pieces: [UInt8] = []
+        for (i, d) in docs.enumerated() {
+            _ = whole.add(document: d)
+            _ = drained.add(document: d)
+            if i % drainEvery == 0 { pieces += drained.drain() }
+        }
+        return (whole.finish(), pieces + drained.finish())
     }
 
     /// LZ4-HC keeps one match-table state per thread, fast-reset between blocks: a block

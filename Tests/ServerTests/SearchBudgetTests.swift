@@ -9,7 +9,8 @@ import TestSupport
 /// the budget per mailbox (the http fuzz target ran 13-23 s on one request whose budget was
 /// 2 s, after its adds had made many mailboxes). Here the budget (20 ms) is far above what one
 /// mailbox costs and far below what 400 do: a budget per mailbox answers 200, the request's
-/// budget refuses with 429. (Time is printed, not asserted. `respond` is awaited: blocking a
+/// budget refuses with 429. The criteria hold a UID set, which keeps the evaluation per
+/// mailbox (without one, all the mailboxes are searched in one pass). (Time is printed, not asserted. `respond` is awaited: blocking a
 /// test's thread on it could starve the cooperative pool the request itself runs on.)
 @Suite struct SearchBudgetTests {
     @Test(.timeLimit(.minutes(5)))
@@ -30,7 +31,7 @@ import TestSupport
         let http = HTTPBytes(dataRoot: tmp, token: "t", queryTimeBudget: 0.02)
         let auth = "Authorization: Bearer t\n\n"
         let start = ContinuousClock.now
-        let status = await http.respond(Array("POST /v1/users/u/search\n\(auth){\"imap\": \"RETURN (COUNT) BODY x\"}".utf8))
+        let status = await http.respond(Array("POST /v1/users/u/search\n\(auth){\"imap\": \"RETURN (COUNT) UID 1:* BODY x\"}".utf8))
         print("all-mailbox IMAP search over \(boxes) mailboxes, 20 ms budget: status \(status) after \(ContinuousClock.now - start)")
         #expect(status == 429)
     }
