@@ -40,10 +40,11 @@ let package = Package(
         .target(name: "CLZ4", linkerSettings: [.linkedLibrary("lz4")]),
         .target(name: "CPrefetch"),
         .target(name: "CCRC32C"),
+        .target(name: "CByteSearch"),
 
         .target(name: "MailsiftCore"),
         .target(name: "Analysis", dependencies: ["MailsiftCore", "CICUShim"]),
-        .target(name: "IndexFormat", dependencies: ["MailsiftCore", "CLZ4", "CCRC32C"]),
+        .target(name: "IndexFormat", dependencies: ["MailsiftCore", "CLZ4", "CCRC32C", "CByteSearch"]),
         .target(name: "Catalog", dependencies: ["MailsiftCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "MIME",

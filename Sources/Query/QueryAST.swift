@@ -197,6 +197,11 @@ public struct QueryLimits: Sendable, Hashable {
     public var maxDepth = 64
     /// Most terms a prefix, substring or fuzzy key may expand to.
     public var maxExpandedTerms = 10_000
+    /// Most terms an IMAP substring key narrows by in one field of one segment, when the
+    /// alternative is checking more messages' stored text (see `substring`: up to 8 terms per
+    /// candidate message); past it, or past `maxExpandedTerms` when that is larger, the
+    /// stored text decides alone.
+    public var maxNarrowingTerms = 200_000
     /// Wall-clock budget of one query's execution, in seconds.
     public var timeBudget: Double = 10
 

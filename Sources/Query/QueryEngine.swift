@@ -624,6 +624,13 @@ final class Execution {
             // containing it exactly when its folded text does, so those need no check on the
             // stored text; only messages with unindexed text (the marker) do.
             let single = pieces.count == 1 && pieces[0] == needle && needle.unicodeScalars.allSatisfy { Self.isWordScalar($0) }
+            // Narrowing costs about a dictionary lookup per term found; giving up on it costs a
+            // stored-text check per candidate message (a block decompressed, its text folded
+            // and searched: dozens of lookups' worth). So the dictionary narrows while it finds
+            // at most 8 terms per candidate (at least the expansion limit, at most
+            // `maxNarrowingTerms`).
+            let limits = options.limits
+            let termLimit = max(limits.maxExpandedTerms, min(8 * candidates.count, limits.maxNarrowingTerms))
             for piece in pieces {
                 var hits = DocSet(empty: counts)
                 var markers = DocSet(empty: counts)
@@ -632,9 +639,10 @@ final class Execution {
                 for f in Self.indexFields(field) {
                     for (s, segment) in segments.enumerated() {
                         let text = try segment.termText(f.rawValue)
-                        let found = text.terms(containing: Array(piece.utf8), limit: options.limits.maxExpandedTerms)
-                        if found.count > options.limits.maxExpandedTerms { narrowed = false; break }
-                        for i in found {
+                        let found = text.terms(containing: Array(piece.utf8), limit: termLimit)
+                        if found.count > termLimit { narrowed = false; break }
+                        for (n, i) in found.enumerated() {
+                            if n & 1023 == 1023 { try checkDeadline() }
                             guard let info = try lookup(segment, key: [f.rawValue] + text.term(i)) else { continue }
                             try addPostings(info, segment: s, into: &hits, within: candidates)
                         }
@@ -806,38 +814,63 @@ final class Execution {
         return t.withUTF8 { hay -> Bool? in
             n.withUTF8 { nd -> Bool? in
                 guard nd.baseAddress != nil, !nd.isEmpty else { return true }
-                var lower = [UInt8](repeating: 0, count: hay.count)
-                var nonASCII = false
-                for i in 0..<hay.count {
-                    let b = hay[i]
-                    lower[i] = b >= 0x41 && b <= 0x5A ? b | 0x20 : b
-                    if b >= 0x80 { nonASCII = true }
+                // The needle is folded, so lowercase: A-Z in the text read as a-z is the
+                // text's ASCII lowercasing, without copying it.
+                if let at = ByteSearch.firstIndexIgnoringASCIICase(of: nd, in: hay) {
+                    // Accept unless a non-ASCII character follows (it might combine).
+                    let end = at + nd.count
+                    return end == hay.count || hay[end] < 0x80 ? true : nil
                 }
-                return lower.withUnsafeBufferPointer { lb -> Bool? in
-                    if let at = ByteSearch.firstIndex(of: nd, in: lb) {
-                        // Accept unless a non-ASCII character follows (it might combine).
-                        let end = at + nd.count
-                        return end == lb.count || lb[end] < 0x80 ? true : nil
-                    }
-                    // Not found in the ASCII-lowered bytes: certain only for pure ASCII text or
-                    // text none of whose characters folds to ASCII.
-                    if !nonASCII { return false }
-                    // Only ASCII the needle uses matters: a no-break space folding to " " or
-                    // an ellipsis to "..." cannot make "lloca" appear.
-                    var needleMask: (UInt64, UInt64) = (0, 0)
-                    for b in nd { if b < 64 { needleMask.0 |= 1 << UInt64(b) } else { needleMask.1 |= 1 << UInt64(b - 64) } }
-                    for scalar in text.unicodeScalars where scalar.value >= 0x80 {
-                        let m = asciiFolds(scalar)
-                        if m.0 & needleMask.0 != 0 || m.1 & needleMask.1 != 0 { return nil }
-                    }
-                    return false
+                // Not found in the ASCII-lowered bytes: certain only for pure ASCII text or
+                // text none of whose characters folds to ASCII.
+                if !ByteSearch.containsNonASCII(hay) { return false }
+                // Only ASCII the needle uses matters: a no-break space folding to " " or
+                // an ellipsis to "..." cannot make "lloca" appear.
+                var needleMask: (UInt64, UInt64) = (0, 0)
+                for b in nd { if b < 64 { needleMask.0 |= 1 << UInt64(b) } else { needleMask.1 |= 1 << UInt64(b - 64) } }
+                for scalar in text.unicodeScalars where scalar.value >= 0x80 {
+                    let m = asciiFolds(scalar)
+                    if m.0 & needleMask.0 != 0 || m.1 & needleMask.1 != 0 { return nil }
                 }
+                return false
             }
         }
     }
 
     /// The ASCII bytes a character's case fold contains, as a 128-bit mask (most have none).
+    /// Basic Multilingual Plane characters come from a table built on first use (a
+    /// substring check of non-ASCII mail asks for the same characters again and again, and
+    /// each fold is an ICU call).
+    @inline(__always)
     static func asciiFolds(_ s: Unicode.Scalar) -> (UInt64, UInt64) {
+        guard s.value < 0x1_0000 else { return computeASCIIFolds(s) }
+        let t = foldTable
+        return t.masks[Int(t.index[Int(s.value)])]
+    }
+
+    /// `asciiFolds` of every BMP scalar: an index per scalar into the distinct masks (a few
+    /// dozen). 128 KiB, built once per process (65,536 case folds, ~40 ms).
+    static let foldTable: (index: [UInt8], masks: [(UInt64, UInt64)]) = {
+        var masks: [(UInt64, UInt64)] = [(0, 0)]
+        var index = [UInt8](repeating: 0, count: 0x1_0000)
+        for v in UInt32(0x80)..<0x1_0000 {
+            guard let scalar = Unicode.Scalar(v) else { continue }  // surrogates: never in a String
+            let m = computeASCIIFolds(scalar)
+            if let at = masks.firstIndex(where: { $0 == m }) {
+                index[Int(v)] = UInt8(at)
+            } else if masks.count < 255 {
+                masks.append(m)
+                index[Int(v)] = UInt8(masks.count - 1)
+            } else {
+                index[Int(v)] = 255  // more than 254 distinct masks: the catch-all below
+            }
+        }
+        // Index 255 (and unused ones): any ASCII may appear, so the full fold decides.
+        while masks.count < 256 { masks.append((.max, .max)) }
+        return (index, masks)
+    }()
+
+    static func computeASCIIFolds(_ s: Unicode.Scalar) -> (UInt64, UInt64) {
         let fold = TextNormalizer.caseFold(s)
         // A character the fold removes joins its neighbours ("infor\u{AD}mation"): it can
         // make any ASCII appear, so it forces the full fold.

@@ -81,6 +81,31 @@ struct JSONOutput {
 
     /// A finite number as Swift prints it (shortest round-trip form); JSON has no NaN or
     /// infinity, so those are written as 0.
+    /// An array of unsigned numbers (an IMAP answer's UIDs: up to millions), each written
+    /// through a small stack buffer instead of byte by byte into the output.
+    mutating func uintArray<T: FixedWidthInteger & UnsignedInteger>(_ values: [T]) {
+        beginArray()
+        bytes.reserveCapacity(bytes.count + values.count * 7 + 1)
+        var first = true
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 21) { digits in
+            guard let d = digits.baseAddress else { return }
+            for v in values {
+                var m = UInt64(v)
+                var at = 21
+                repeat {
+                    at -= 1
+                    d[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
+                    m /= 10
+                } while m > 0
+                if !first { at -= 1; d[at] = UInt8(ascii: ",") }
+                first = false
+                bytes.append(contentsOf: UnsafeBufferPointer(start: d + at, count: 21 - at))
+            }
+        }
+        if !values.isEmpty { needsComma[needsComma.count - 1] = true }
+        endArray()
+    }
+
     mutating func double(_ v: Double) {
         separate()
         guard v.isFinite else { bytes.append(UInt8(ascii: "0")); return }
@@ -160,9 +185,7 @@ extension IMAPSearchResponse: FastJSONEncodable {
             out.endArray()
         }
         out.key("uids")
-        out.beginArray()
-        for u in uids { out.int(u) }
-        out.endArray()
+        out.uintArray(uids)
         out.endObject()
     }
 }

@@ -276,6 +276,7 @@ import TestSupport
             // The same when keys expand to too many terms to narrow by (the path of common
             // words on a large index: own-term hits, the rest confirmed on stored text).
             options.limits.maxExpandedTerms = 1
+            options.limits.maxNarrowingTerms = 1
             let wide = Set(try engine.search(c, options: options).hits.map(\.docid))
             #expect(wide == want, "\(c) (no narrowing): missing \(want.subtracting(wide).sorted().prefix(5)), extra \(wide.subtracting(want).sorted().prefix(5))")
             if !want.isEmpty { nonEmpty += 1 }

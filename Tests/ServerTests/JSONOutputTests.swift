@@ -32,7 +32,9 @@ import Testing
         let one = IMAPSearchResponse(uids: [1, 2, 4_000_000_000], esearch: "MIN 1 MAX 4000000000 COUNT 3", relevancy: [100, 1, 50])
         var named = IMAPSearchResponse(uids: [])
         named.mailbox = "INBOX/\"odd\"\\name"
-        let answers = [IMAPSearchResponse(uids: []), one, IMAPSearchResponse(uids: [], mailboxes: [named, one])]
+        let many = IMAPSearchResponse(uids: [0, 9, 10, 99, 100, 999_999, 1_000_000, UInt32.max] + Array(1...3_000))
+        let answers = [IMAPSearchResponse(uids: []), one, IMAPSearchResponse(uids: [], mailboxes: [named, one]), many,
+                       IMAPSearchResponse(uids: [7], mailboxes: [many, named])]
         for answer in answers {
             var out = JSONOutput()
             answer.write(to: &out)
@@ -40,5 +42,8 @@ import Testing
             let expected = try parse(Array(try encoder.encode(answer)))
             #expect(try parse(out.bytes) == expected)
         }
+        var out = JSONOutput()
+        IMAPSearchResponse(uids: [0, 10, 4_294_967_295]).write(to: &out)
+        #expect(String(decoding: out.bytes, as: UTF8.self) == #"{"uids":[0,10,4294967295]}"#)
     }
 }
