@@ -8,23 +8,24 @@ public enum ByteSearch {
     /// occurs at `from`.
     @inline(__always)
     public static func firstIndex(of needle: UnsafeBufferPointer<UInt8>, in hay: UnsafeBufferPointer<UInt8>, from: Int = 0) -> Int? {
-        let m = needle.count, n = hay.count
-        let start = max(0, from)
-        guard m > 0 else { return start <= n ? start : nil }
-        guard let hb = hay.baseAddress, let nb = needle.baseAddress, start + m <= n else { return nil }
-        let at = ms_find(hb + start, n - start, nb, m)
-        return at < 0 ? nil : start + at
+        find(ms_find, needle, hay, from)
     }
 
     /// Like `firstIndex(of:in:from:)`, with ASCII A-Z in `hay` read as a-z; `needle` must be
     /// lowercase where it holds ASCII letters (its other bytes match exactly).
     @inline(__always)
     public static func firstIndexIgnoringASCIICase(of needle: UnsafeBufferPointer<UInt8>, in hay: UnsafeBufferPointer<UInt8>, from: Int = 0) -> Int? {
+        find(ms_find_ascii_ci, needle, hay, from)
+    }
+
+    @inline(__always)
+    static func find(_ search: (UnsafePointer<UInt8>, Int, UnsafePointer<UInt8>, Int) -> Int,
+                     _ needle: UnsafeBufferPointer<UInt8>, _ hay: UnsafeBufferPointer<UInt8>, _ from: Int) -> Int? {
         let m = needle.count, n = hay.count
         let start = max(0, from)
         guard m > 0 else { return start <= n ? start : nil }
         guard let hb = hay.baseAddress, let nb = needle.baseAddress, start + m <= n else { return nil }
-        let at = ms_find_ascii_ci(hb + start, n - start, nb, m)
+        let at = search(hb + start, n - start, nb, m)
         return at < 0 ? nil : start + at
     }
 
