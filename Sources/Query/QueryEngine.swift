@@ -1491,8 +1491,14 @@ extension Execution {
 
     /// The passage of the subject or body with the most matched words (about 200 bytes).
     func snippet(_ doc: [(UInt8, String)], terms: Set<String>, prefixes: [String] = []) -> Snippet? {
+        // A query has a few terms: compared by bytes (length first), not hashed per token.
+        let termList = Array(terms)
+        func isTerm(_ s: String) -> Bool {
+            let n = s.utf8.count
+            return termList.contains { $0.utf8.count == n && $0.utf8.elementsEqual(s.utf8) }
+        }
         func wanted(_ t: Token) -> Bool {
-            if terms.contains(t.term) || (t.folded.map(terms.contains) ?? false) { return true }
+            if isTerm(t.term) || (t.folded.map(isTerm) ?? false) { return true }
             return prefixes.contains { t.term.hasPrefix($0) || (t.folded?.hasPrefix($0) ?? false) }
         }
         var best: (field: UInt8, text: String, ranges: [Range<Int>], start: Int, end: Int, count: Int)?
@@ -1500,7 +1506,7 @@ extension Execution {
             // Long bodies: analyze only the region where the words occur (found by a byte
             // search on the ASCII-lowercased text), not the whole message.
             let (part, shift) = f == Field.body.rawValue ? Self.region(whole, terms: terms.union(prefixes)) : (whole, 0)
-            let matched = analyzer.queryTokens(part).filter(wanted)
+            let matched = part.isEmpty ? [] : analyzer.queryTokens(part).filter(wanted)
                 .map { t -> Token in
                     var t = t
                     t.start += shift
@@ -1549,39 +1555,35 @@ extension Execution {
         return Snippet(field: name, text: passage, highlights: highlights, marked: marked)
     }
 
-    /// The part of a long text worth analyzing for a snippet: 2 KiB around the densest run of
-    /// occurrences of the (ASCII) terms, or the first 16 KiB; with its byte offset.
+    /// The part of a text worth analyzing for a snippet: about 1 KiB around the densest run of
+    /// occurrences of the (ASCII) terms, or the first 16 KiB; with its byte offset. Empty
+    /// when nothing there can match: every term ASCII, none found in the first 32 KiB, and
+    /// that part ASCII too (a token equal to an ASCII term, or starting with an ASCII prefix,
+    /// is those bytes in ASCII text read without case).
     static func region(_ text: String, terms: Set<String>) -> (String, Int) {
         var t = text
         return t.withUTF8 { utf8 -> (String, Int) in
-            guard utf8.count > 4096, let base = utf8.baseAddress else { return (text, 0) }
+            guard !utf8.isEmpty else { return (text, 0) }
             // Case-insensitive (ASCII) search for each term in the first 32 KiB, a few hits
-            // per term (a snippet is one passage; most come from a message's start).
+            // per term (a snippet is one passage; most come from a message’s start). Terms
+            // are folded: their ASCII letters are lowercase.
             let limit = min(utf8.count, 32 * 1024)
+            let head = UnsafeBufferPointer(rebasing: utf8[..<limit])
             var hits: [Int] = []
             for term in terms where !term.isEmpty && term.utf8.allSatisfy({ $0 < 0x80 }) {
-                let needle = Array(term.utf8)
-                let first = needle[0]
-                let firstUpper = first >= 0x61 && first <= 0x7A ? first - 0x20 : first
-                var i = 0
-                var found = 0
-                while i + needle.count <= limit, found < 8 {
-                    let b = base[i]
-                    if b == first || b == firstUpper {
-                        var j = 1
-                        while j < needle.count {
-                            let c = base[i + j]
-                            if (c >= 0x41 && c <= 0x5A ? c | 0x20 : c) != needle[j] { break }
-                            j += 1
-                        }
-                        if j == needle.count {
-                            hits.append(i)
-                            found += 1
-                        }
+                Array(term.utf8).withUnsafeBufferPointer { needle in
+                    var from = 0, found = 0
+                    while found < 64, let at = ByteSearch.firstIndexIgnoringASCIICase(of: needle, in: head, from: from) {
+                        hits.append(at)
+                        found += 1
+                        from = at + 1
                     }
-                    i += 1
                 }
             }
+            if hits.isEmpty, terms.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }), !ByteSearch.containsNonASCII(head) {
+                return ("", 0)
+            }
+            guard utf8.count > Self.regionBefore + Self.regionAfter else { return (text, 0) }
             var start = 0, end = min(utf8.count, 16 * 1024)
             if !hits.isEmpty {
                 hits.sort()
@@ -1590,8 +1592,15 @@ extension Execution {
                     while hits[j] - hits[i] > 200 { i += 1 }
                     if j - i + 1 > bestCount { bestCount = j - i + 1; best = hits[i] }
                 }
-                start = max(0, best - 1024)
-                end = min(utf8.count, best + 1024)
+                // The snippet's window (200 bytes from 40 before its first match) fits.
+                start = max(0, best - Self.regionBefore)
+                end = min(utf8.count, best + Self.regionAfter)
+                // Cut at spaces, so the edges split no word into a false token.
+                func space(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D }
+                var back = 0
+                while start > 0, back < 64, !space(utf8[start - 1]) { start -= 1; back += 1 }
+                var ahead = 0
+                while end < utf8.count, ahead < 64, !space(utf8[end]) { end += 1; ahead += 1 }
             }
             while start > 0, utf8[start] & 0xC0 == 0x80 { start -= 1 }
             while end < utf8.count, utf8[end] & 0xC0 == 0x80 { end += 1 }
@@ -1599,17 +1608,22 @@ extension Execution {
         }
     }
 
+    /// Bytes analyzed for a snippet before and after the densest run of a term's occurrences.
+    static let regionBefore = 320
+    static let regionAfter = 640
+
     static func escape(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "&": out += "&amp;"
-            case "\"": out += "&quot;"
-            default: out.append(c)
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count + 16)
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "<"): out += "&lt;".utf8
+            case UInt8(ascii: ">"): out += "&gt;".utf8
+            case UInt8(ascii: "&"): out += "&amp;".utf8
+            case UInt8(ascii: "\""): out += "&quot;".utf8
+            default: out.append(b)
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }
