@@ -33,7 +33,7 @@ extension Execution {
         return ResolvedTerm(fields: fields, infos: infos, idf: idf, postings: fieldDF.reduce(0, +))
     }
 
-    func rankedTop(_ k: Int, terms queryTerms: [ResolvedTerm], matchDocs: [[UInt32]], bases: [Int]) throws(MailsiftError) -> [Entry] {
+    func rankedTop(_ k: Int, terms queryTerms: [ResolvedTerm], matches: DocSet, bases: [Int]) throws(MailsiftError) -> [Entry] {
         let idfs = queryTerms.map(\.idf)
         struct Window { var bound: Double; var segment: Int; var window: Int }
         struct Source { var info: TermPostingsInfo; var scale: Double; var body: Bool }
@@ -42,6 +42,8 @@ extension Execution {
         var sources: [[[Source]]] = []
         var windows: [Window] = []
         for (s, segment) in segments.enumerated() {
+            let words = s < matches.bits.count ? matches.bits[s] : []
+            let any = words.contains { $0 != 0 }
             var perTerm: [[Source]] = []
             var maxima: [[(Double, [Float])]] = []
             for term in queryTerms {
@@ -51,7 +53,7 @@ extension Execution {
                     let w = Self.fieldWeights[f] ?? 1
                     for info in term.infos[s][i] {
                         list.append(Source(info: info, scale: w, body: f == .body))
-                        if !matchDocs[s].isEmpty {
+                        if any {
                             let norms = f == .body ? try segment.inverseBodyNorms(b: Self.b) : nil
                             bounds.append((w, try segment.windowMaxima(info, norms: norms)))
                         }
@@ -61,13 +63,11 @@ extension Execution {
                 maxima.append(bounds)
             }
             sources.append(perTerm)
-            // Each window with matches once: from a window's first match, gallop to the first
-            // match past it.
-            let docs = matchDocs[s]
-            var i = 0
-            while i < docs.count {
-                let w = Int(docs[i] >> 7)
-                i = Self.gallop(docs, after: i, to: UInt32((w + 1) << 7))
+            // A window of 128 documents is two words of the match bitmap.
+            var w = 0
+            while 2 * w < words.count {
+                defer { w += 1 }
+                guard words[2 * w] != 0 || (2 * w + 1 < words.count && words[2 * w + 1] != 0) else { continue }
                 var bound = 0.0
                 for (t, bounds) in maxima.enumerated() {
                     var tf = 0.0
@@ -78,38 +78,29 @@ extension Execution {
             }
         }
         windows.sort { $0.bound > $1.bound }
-        var top: [Entry] = []  // the best `k` so far, kept sorted best first (k is a page)
-        let before: (Entry, Entry) -> Bool = { ($0.key, $0.tie) > ($1.key, $1.tie) }
+        var top = TopEntries(k)
+        // One window's term frequencies and scores, by doc - window start (reset as used).
+        var tf = [Double](repeating: 0, count: 128)
+        var scores = [Double](repeating: 0, count: 128)
         // Windows are taken by bound, a batch at a time, and each batch is scored in doc
         // order so the postings iterators only move forward within it.
         var next = 0
-        while next < windows.count {
-            if top.count == k, let worst = top.last, windows[next].bound < worst.key { break }
+        var iterators = [[PostingsIterator?]](repeating: [], count: segments.count)
+        while next < windows.count, windows[next].bound >= top.threshold {
             try checkDeadline()
             var batch: [Window] = []
-            while next < windows.count, batch.count < 32 {
-                if top.count == k, let worst = top.last, windows[next].bound < worst.key { break }
+            while next < windows.count, batch.count < 32, windows[next].bound >= top.threshold {
                 batch.append(windows[next])
                 next += 1
             }
             batch.sort { ($0.segment, $0.window) < ($1.segment, $1.window) }
-            var iterators = [[PostingsIterator?]](repeating: [], count: segments.count)
+            for i in iterators.indices { iterators[i].removeAll(keepingCapacity: true) }
             for win in batch {
                 let s = win.segment
-                let docs = matchDocs[s]
-                // The window's matches: docs in [w·128, (w+1)·128).
-                let lowDoc = UInt32(win.window << 7), highDoc = UInt32((win.window + 1) << 7)
-                var lo = 0, hi = docs.count
-                while lo < hi {
-                    let mid = (lo + hi) / 2
-                    if docs[mid] < lowDoc { lo = mid + 1 } else { hi = mid }
-                }
-                var end = lo
-                while end < docs.count, docs[end] < highDoc { end += 1 }
-                guard end > lo else { continue }
-                let local = docs[lo..<end]
-                var scores = [Double](repeating: 0, count: local.count)
-                var tf = [Double](repeating: 0, count: local.count)
+                let words = matches.bits[s]
+                let low = UInt32(win.window << 7), high = low + 128
+                let lowWord = words[2 * win.window]
+                let highWord = 2 * win.window + 1 < words.count ? words[2 * win.window + 1] : 0
                 let segment = segments[s]
                 // Taken out while in use: a second reference would make every block the
                 // iterators decode copy their buffers first.
@@ -122,12 +113,15 @@ extension Execution {
                         do {
                             if slot == its.count { its.append(nil) }
                             var it = try its[slot].take() ?? segment.postings.iterator(source.info)
-                            for (j, d) in local.enumerated() {
-                                let pd = it.doc >= d ? it.doc : try it.advance(to: d)
-                                if pd == PostingsIterator.noMoreDocs { break }
-                                guard pd == d else { continue }
-                                let scale = source.body ? source.scale * inverseNorms[Int(d)] : source.scale
-                                tf[j] += scale * Double(it.freq)
+                            var d = it.doc >= low ? it.doc : try it.advance(to: low)
+                            // The window's postings, each scored when its doc is a match.
+                            while d < high {
+                                let j = Int(d - low)
+                                if (j < 64 ? lowWord >> UInt64(j) : highWord >> UInt64(j - 64)) & 1 != 0 {
+                                    let scale = source.body ? source.scale * inverseNorms[Int(d)] : source.scale
+                                    tf[j] += scale * Double(it.freq)
+                                }
+                                d = try it.next()
                             }
                             its[slot] = it
                         } catch {
@@ -138,17 +132,19 @@ extension Execution {
                     Self.saturate(&tf, into: &scores, idf: idfs[t])
                 }
                 swap(&its, &iterators[s])
-                for (j, d) in local.enumerated() {
-                    let e = Entry(segment: s, doc: d, key: scores[j], tie: Int64(bases[s] + Int(d)))
-                    if top.count == k, let worst = top.last, !before(e, worst) { continue }
-                    // Insert in order (k is a page: small).
-                    var at = top.count
-                    while at > 0, before(e, top[at - 1]) { at -= 1 }
-                    top.insert(e, at: at)
-                    if top.count > k { top.removeLast() }
+                for (half, word) in [lowWord, highWord].enumerated() {
+                    var x = word
+                    while x != 0 {
+                        let j = half << 6 | x.trailingZeroBitCount
+                        x &= x - 1
+                        let d = low + UInt32(j)
+                        // (A score equal to the worst kept one can still win on its tie.)
+                        if scores[j] >= top.threshold { top.offer(Entry(segment: s, doc: d, key: scores[j], tie: Int64(bases[s] + Int(d)))) }
+                    }
                 }
+                for j in 0..<128 { scores[j] = 0 }
             }
         }
-        return top
+        return top.sorted()
     }
 }

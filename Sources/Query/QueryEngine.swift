@@ -1385,7 +1385,7 @@ extension Execution {
             // the mean query time is lowest with the switch at 4,000-6,000 postings).
             let postings = resolved.reduce(0) { $0 + $1.postings }
             pruned = try postings > options.denseRankingPostings && to < total / 4
-                ? rankedTop(to, terms: resolved, matchDocs: matchLists().docs, bases: bases)
+                ? rankedTop(to, terms: resolved, matches: matches, bases: bases)
                 : denseTop(to, terms: resolved, matches: matches, bases: bases)
         }
         var scores: [Double] = []
