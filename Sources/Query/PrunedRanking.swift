@@ -77,22 +77,40 @@ extension Execution {
                 windows.append(Window(bound: bound * (1 + 1e-9), segment: s, window: w))
             }
         }
-        windows.sort { $0.bound > $1.bound }
+        // Taken best bound first from a heap: a page usually needs a few dozen of the
+        // hundreds of windows, and sorting them all had cost more than scoring those.
+        func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var best = i
+                if l < windows.count, windows[l].bound > windows[best].bound { best = l }
+                if r < windows.count, windows[r].bound > windows[best].bound { best = r }
+                if best == i { return }
+                windows.swapAt(i, best)
+                i = best
+            }
+        }
+        for i in stride(from: windows.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
+        func popBest() -> Window? {
+            guard let first = windows.first else { return nil }
+            windows.swapAt(0, windows.count - 1)
+            windows.removeLast()
+            siftDown(0)
+            return first
+        }
         var top = TopEntries(k)
         // One window's term frequencies and scores, by doc - window start (reset as used).
         var tf = [Double](repeating: 0, count: 128)
         var scores = [Double](repeating: 0, count: 128)
         // Windows are taken by bound, a batch at a time, and each batch is scored in doc
         // order so the postings iterators only move forward within it.
-        var next = 0
         var iterators = [[PostingsIterator?]](repeating: [], count: segments.count)
-        while next < windows.count, windows[next].bound >= top.threshold {
+        var batch: [Window] = []
+        while let first = windows.first, first.bound >= top.threshold {
             try checkDeadline()
-            var batch: [Window] = []
-            while next < windows.count, batch.count < 32, windows[next].bound >= top.threshold {
-                batch.append(windows[next])
-                next += 1
-            }
+            batch.removeAll(keepingCapacity: true)
+            while batch.count < 32, let w = windows.first, w.bound >= top.threshold, let best = popBest() { batch.append(best) }
             batch.sort { ($0.segment, $0.window) < ($1.segment, $1.window) }
             for i in iterators.indices { iterators[i].removeAll(keepingCapacity: true) }
             for win in batch {
