@@ -84,6 +84,13 @@ public final class StoredFieldsReader: @unchecked Sendable {
         var rest: Part
     }
 
+    /// The first document of block `i` (`i < blockCount`: the index's size was checked at
+    /// open), without decoding the rest of its entry: what the block search probes.
+    @inline(__always)
+    func firstDoc(_ i: Int) -> Int {
+        Int(UInt32(littleEndian: file.loadUnaligned(fromByteOffset: indexStart + i * entrySize, as: UInt32.self)))
+    }
+
     func entry(_ i: Int) throws(IndexFormatError) -> BlockEntry {
         let at = indexStart + i * entrySize
         var r = ByteReader(file, offset: at)
@@ -135,7 +142,7 @@ public final class StoredFieldsReader: @unchecked Sendable {
         var lo = 0, hi = blockCount
         while lo < hi {
             let mid = lo + (hi - lo) / 2
-            if try entry(mid).firstDoc <= doc { lo = mid + 1 } else { hi = mid }
+            if firstDoc(mid) <= doc { lo = mid + 1 } else { hi = mid }
         }
         guard lo > 0 else {
             throw IndexFormatError(.corrupt, "stored index has no block for document \(docID)", offset: indexStart)
