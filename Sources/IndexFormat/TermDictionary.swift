@@ -108,6 +108,47 @@ public struct TermDictionary: @unchecked Sendable {
         }
     }
 
+    /// The infos of `keys` (whole keys, ascending, no repeats; nil for a key not there), in
+    /// one forward walk: each block holding some of them is decoded once, and the block index
+    /// is searched once per block reached instead of once per key. For the many terms an IMAP
+    /// substring key can expand to (`btrfs` is in thousands of `btrfs_*` identifiers, next to
+    /// each other in the dictionary).
+    public func lookupSorted(_ keys: [[UInt8]]) throws(IndexFormatError) -> [TermPostingsInfo?] {
+        var out = [TermPostingsInfo?](repeating: nil, count: keys.count)
+        var i = 0
+        var lastBlock = -1
+        try withKeyBuffer { (buffer) throws(IndexFormatError) in
+            while i < keys.count {
+                guard keys[i].count <= TermDictionaryFormat.maxKeyLength,
+                      let b = try withUnsafeBytesTyped(keys[i], { (k) throws(IndexFormatError) in try findBlock(k) }) else {
+                    i += 1  // too long, or below the first key: not there
+                    continue
+                }
+                // Past the end of the block just walked, before the next one's first key.
+                if b == lastBlock {
+                    i += 1
+                    continue
+                }
+                lastBlock = b
+                var s = try TermBlockScanner(self, block: b, buffer: buffer)
+                var more = try s.next()
+                while more, i < keys.count {
+                    let c = try withUnsafeBytesTyped(keys[i]) { (k) throws(IndexFormatError) in termKeyCompare(s.key, k) }
+                    if c < 0 {
+                        more = try s.next()
+                    } else {
+                        if c == 0 {
+                            out[i] = try s.info()
+                            more = try s.next()
+                        }
+                        i += 1
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     /// Calls `body` with every key starting with `prefix`, in order, and its info, until
     /// `body` returns false. The key buffer is valid only during the call (copy it to keep
     /// it). An empty prefix enumerates the whole dictionary.

@@ -119,6 +119,24 @@ import TestSupport
                 }
             }
             #expect(try d.terms(field: 1, containing: [], limit: 0).isEmpty)
+
+            // Sorted batch lookups equal one lookup per key: present and absent keys mixed,
+            // runs of neighbours (one block) and scattered ones, keys below the first and
+            // past the last, an overlong key.
+            var batches: [[[UInt8]]] = [[], keys, Array(keys.prefix(1)), Array(keys.suffix(3)) + [[255, 255]], [[]] + Array(keys.prefix(5))]
+            for _ in 0..<40 {
+                var batch = Set<[UInt8]>()
+                let start = Int(rng.next() % UInt64(keys.count))
+                for k in keys[start..<min(keys.count, start + Int(rng.next() % 300))] where rng.next() % 3 != 0 { batch.insert(k) }
+                for _ in 0..<Int(rng.next() % 50) { batch.insert(absent[Int(rng.next() % UInt64(absent.count))]) }
+                for _ in 0..<Int(rng.next() % 20) { batch.insert(keys[Int(rng.next() % UInt64(keys.count))]) }
+                if rng.next() % 5 == 0 { batch.insert([3] + [UInt8](repeating: 97, count: 300)) }
+                batches.append(batch.sorted { $0.lexicographicallyPrecedes($1) })
+            }
+            for batch in batches {
+                let got = try d.lookupSorted(batch)
+                #expect(got == (try batch.map { try d.lookup($0) }), "batch of \(batch.count)")
+            }
         }
     }
 
