@@ -129,33 +129,108 @@ public final class SegmentReader: Sendable {
 
     /// Every term of one key byte (a field, or its variants) in dictionary order, as one
     /// buffer: term bytes each followed by a 0 byte, and where each starts. Substring search
-    /// (IMAP) scans this with memchr/memcmp instead of decoding the dictionary's blocks; built
-    /// on first use and kept with the segment (about 1.5× the field's term bytes).
+    /// (IMAP) scans this with a vector byte search instead of decoding the dictionary's
+    /// blocks; built on first use and kept with the segment (about 1.75× the field's term
+    /// bytes, the trigram filter included).
+    ///
+    /// The trigram filter: per 1 KiB chunk of the buffer, 2,048 bits, one per hash of each
+    /// 3 bytes starting in the chunk or in the 64 bytes after it. An occurrence of a needle of
+    /// 3 bytes or more starting in a chunk has all its first 64 trigrams in that chunk's bits,
+    /// so a chunk missing any of them holds no occurrence start and is not scanned (on LKML's
+    /// body terms, a mailing-list word leaves a few percent of the chunks).
     public struct TermText: Sendable {
         public let bytes: [UInt8]
         public let starts: [UInt32]
+        let filter: [UInt64]
+
+        static let chunkShift = 10
+        static let overlap = 64
+        static let wordsPerChunk = 32  // 2,048 bits
+
+        init(bytes: [UInt8], starts: [UInt32]) {
+            self.bytes = bytes
+            self.starts = starts
+            let chunks = (bytes.count + (1 << Self.chunkShift) - 1) >> Self.chunkShift
+            var filter = [UInt64](repeating: 0, count: chunks * Self.wordsPerChunk)
+            if bytes.count >= 3 {
+                bytes.withUnsafeBufferPointer { b in
+                    filter.withUnsafeMutableBufferPointer { f in
+                        for p in 0...(b.count - 3) {
+                            let h = Self.hash(b[p], b[p + 1], b[p + 2])
+                            let chunk = p >> Self.chunkShift
+                            f[chunk * Self.wordsPerChunk + h >> 6] |= 1 << UInt64(h & 63)
+                            if chunk > 0, p & ((1 << Self.chunkShift) - 1) < Self.overlap {
+                                f[(chunk - 1) * Self.wordsPerChunk + h >> 6] |= 1 << UInt64(h & 63)
+                            }
+                        }
+                    }
+                }
+            }
+            self.filter = filter
+        }
+
+        /// The terms given (without their key byte), in order.
+        init(terms: [[UInt8]]) {
+            var bytes: [UInt8] = [], starts: [UInt32] = []
+            for t in terms {
+                starts.append(UInt32(truncatingIfNeeded: bytes.count))
+                bytes += t
+                bytes.append(0)
+            }
+            self.init(bytes: bytes, starts: starts)
+        }
+
+        @inline(__always) static func hash(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> Int {
+            Int(((UInt32(a) | UInt32(b) << 8 | UInt32(c) << 16) &* 0x9E37_79B1) >> 21)  // 11 bits
+        }
 
         /// Indexes of the terms containing `needle` (no 0 byte in it), in order, at most
         /// `limit + 1` of them (so a caller can tell "more than limit").
         public func terms(containing needle: [UInt8], limit: Int) -> [Int] {
             guard !needle.isEmpty, !needle.contains(0) else { return needle.isEmpty ? Array(0..<min(starts.count, limit + 1)) : [] }
             var out: [Int] = []
+            let chunkSize = 1 << Self.chunkShift
+            let chunks = filter.count / Self.wordsPerChunk
+            // The needle's trigrams the filter can vouch for (the first 64).
+            var grams: [Int] = []
+            if needle.count >= 3 {
+                for p in 0...min(needle.count - 3, Self.overlap - 1) { grams.append(Self.hash(needle[p], needle[p + 1], needle[p + 2])) }
+            }
             bytes.withUnsafeBufferPointer { hay in
                 needle.withUnsafeBufferPointer { nd in
-                    var from = 0
-                    while let at = ByteSearch.firstIndex(of: nd, in: hay, from: from) {
-                        // The term holding offset `at`: the last start <= at.
-                        var lo = 0, hi = starts.count
-                        while lo < hi {
-                            let mid = (lo + hi) / 2
-                            if Int(starts[mid]) <= at { lo = mid + 1 } else { hi = mid }
+                    // Occurrences starting in [lo, hi), one per term.
+                    func scan(_ lo: Int, _ hi: Int) -> Bool {
+                        var from = lo
+                        let end = min(hay.count, hi + nd.count - 1)
+                        let window = UnsafeBufferPointer(rebasing: hay[..<end])
+                        while from < hi, let at = ByteSearch.firstIndex(of: nd, in: window, from: from), at < hi {
+                            // The term holding offset `at`: the last start <= at.
+                            var l = 0, h = starts.count
+                            while l < h {
+                                let mid = (l + h) / 2
+                                if Int(starts[mid]) <= at { l = mid + 1 } else { h = mid }
+                            }
+                            let term = l - 1
+                            if out.last != term { out.append(term) }
+                            if out.count > limit { return false }
+                            // Next term: one match per term is enough.
+                            guard term + 1 < starts.count else { return false }
+                            from = Int(starts[term + 1])
                         }
-                        let term = lo - 1
-                        out.append(term)
-                        if out.count > limit { return }
-                        // Next term: one match per term is enough.
-                        guard term + 1 < starts.count else { return }
-                        from = Int(starts[term + 1])
+                        return true
+                    }
+                    guard !grams.isEmpty else { _ = scan(0, hay.count); return }
+                    filter.withUnsafeBufferPointer { f in
+                        var k = 0
+                        while k < chunks {
+                            // A run of chunks that may hold an occurrence start, scanned as one.
+                            let base = k * Self.wordsPerChunk
+                            guard grams.allSatisfy({ f[base + $0 >> 6] & (1 << UInt64($0 & 63)) != 0 }) else { k += 1; continue }
+                            var e = k + 1
+                            while e < chunks, grams.allSatisfy({ f[e * Self.wordsPerChunk + $0 >> 6] & (1 << UInt64($0 & 63)) != 0 }) { e += 1 }
+                            guard scan(k * chunkSize, min(hay.count, e * chunkSize)) else { return }
+                            k = e
+                        }
                     }
                 }
             }
