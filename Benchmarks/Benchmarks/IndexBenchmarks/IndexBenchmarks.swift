@@ -27,6 +27,9 @@ func densePostings() -> (docs: [UInt8], positions: [UInt8], info: TermPostingsIn
     return (docsFile, positionsFile, info, docs.count)
 }
 
+/// A space or a newline, from a random word.
+func separator(_ x: UInt64) -> UInt8 { x >> 60 == 0 ? 0x0A : 0x20 }
+
 func seconds(_ d: Duration) -> Double { max(1e-9, Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18) }
 
 let benchmarks: @Sendable () -> Void = {
@@ -42,6 +45,39 @@ let benchmarks: @Sendable () -> Void = {
             for _ in benchmark.scaledIterations { c = block.withUnsafeBytes { sum($0, c) } }
             blackHole(c)
             benchmark.measurement(megabytesPerSecond, Int(Double(block.count * benchmark.scaledIterations.count) / 1e6 / seconds(ContinuousClock.now - start)))
+        }
+    }
+
+    // Substring search (IMAP keys over term texts and stored text): 64 MiB of lowercase
+    // words, a 12-byte needle that is not there, at each implementation level.
+    var words: [UInt8] = []
+    var x: UInt64 = 3
+    while words.count < 64 << 20 {
+        x = x &* 6364136223846793005 &+ 1442695040888963407
+        let n = 2 + Int((x >> 40) % 9)
+        for k in 0..<n { words.append(UInt8(97 + Int((x >> UInt64(8 + 3 * k)) % 26))) }
+        words.append(separator(x))
+    }
+    let text = words
+    let needle = Array("btrfs_qgroupx".utf8)
+    for (name, level) in [("AVX2", 2), ("SSE2", 1), ("plain C", 0)] {
+        for caseBlind in [false, true] {
+            Benchmark("byte search, 64 MiB, \(name)\(caseBlind ? ", case-blind" : "")", configuration: .init(metrics: [.wallClock, megabytesPerSecond])) { benchmark in
+                guard ByteSearch.forceLevel(level) == level else { return }  // not on this processor
+                defer { ByteSearch.forceLevel(2) }
+                let start = ContinuousClock.now
+                var found = 0
+                for _ in benchmark.scaledIterations {
+                    text.withUnsafeBufferPointer { hay in
+                        needle.withUnsafeBufferPointer { nd in
+                            let at = caseBlind ? ByteSearch.firstIndexIgnoringASCIICase(of: nd, in: hay) : ByteSearch.firstIndex(of: nd, in: hay)
+                            found &+= at ?? -1
+                        }
+                    }
+                }
+                blackHole(found)
+                benchmark.measurement(megabytesPerSecond, Int(Double(text.count * benchmark.scaledIterations.count) / 1e6 / seconds(ContinuousClock.now - start)))
+            }
         }
     }
 
