@@ -865,8 +865,7 @@ final class Execution {
     @inline(__always)
     static func asciiFolds(_ s: Unicode.Scalar) -> (UInt64, UInt64) {
         guard s.value < 0x1_0000 else { return computeASCIIFolds(s) }
-        let t = foldTable
-        return t.masks[Int(t.index[Int(s.value)])]
+        return foldTable.masks[Int(foldTable.index[Int(s.value)])]
     }
 
     /// `asciiFolds` of every BMP scalar: an index per scalar into the distinct masks (a few
@@ -1527,7 +1526,14 @@ extension Execution {
             // Long bodies: analyze only the region where the words occur (found by a byte
             // search on the ASCII-lowercased text), not the whole message.
             let (part, shift) = f == Field.body.rawValue ? Self.region(whole, terms: terms.union(prefixes)) : (whole, 0)
-            let matched = part.isEmpty ? [] : analyzer.queryTokens(part).filter(wanted)
+            // A region cut inside a word (no space within reach of its edge) would make the
+            // word's piece a token of its own: a token touching such an edge is not a match.
+            let partLength = part.utf8.count
+            let cutBefore = shift > 0 && !Self.isSpaceByte(whole.utf8[whole.utf8.index(whole.utf8.startIndex, offsetBy: shift - 1)])
+            let cutAfter = shift + partLength < whole.utf8.count
+                && !Self.isSpaceByte(whole.utf8[whole.utf8.index(whole.utf8.startIndex, offsetBy: shift + partLength)])
+            let matched = part.isEmpty ? [] : analyzer.queryTokens(part)
+                .filter { wanted($0) && !(cutBefore && $0.start == 0) && !(cutAfter && $0.end == partLength) }
                 .map { t -> Token in
                     var t = t
                     t.start += shift
@@ -1616,18 +1622,20 @@ extension Execution {
                 // The snippet's window (200 bytes from 40 before its first match) fits.
                 start = max(0, best - Self.regionBefore)
                 end = min(utf8.count, best + Self.regionAfter)
-                // Cut at spaces, so the edges split no word into a false token.
-                func space(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D }
+                // Cut at spaces, so the edges split no word into a false token (past 64 bytes
+                // without one, `snippet` drops the tokens touching the cut).
                 var back = 0
-                while start > 0, back < 64, !space(utf8[start - 1]) { start -= 1; back += 1 }
+                while start > 0, back < 64, !Self.isSpaceByte(utf8[start - 1]) { start -= 1; back += 1 }
                 var ahead = 0
-                while end < utf8.count, ahead < 64, !space(utf8[end]) { end += 1; ahead += 1 }
+                while end < utf8.count, ahead < 64, !Self.isSpaceByte(utf8[end]) { end += 1; ahead += 1 }
             }
             while start > 0, utf8[start] & 0xC0 == 0x80 { start -= 1 }
             while end < utf8.count, utf8[end] & 0xC0 == 0x80 { end += 1 }
             return (String(decoding: UnsafeBufferPointer(rebasing: utf8[start..<end]), as: UTF8.self), start)
         }
     }
+
+    @inline(__always) static func isSpaceByte(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D }
 
     /// Bytes analyzed for a snippet before and after the densest run of a term's occurrences.
     static let regionBefore = 320

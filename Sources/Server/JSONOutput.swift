@@ -79,8 +79,6 @@ struct JSONOutput {
         bytes[start...].reverse()
     }
 
-    /// A finite number as Swift prints it (shortest round-trip form); JSON has no NaN or
-    /// infinity, so those are written as 0.
     /// An array of unsigned numbers (an IMAP answer's UIDs: up to millions), each written
     /// through a small stack buffer instead of byte by byte into the output.
     mutating func uintArray<T: FixedWidthInteger & UnsignedInteger>(_ values: [T]) {
@@ -106,6 +104,8 @@ struct JSONOutput {
         endArray()
     }
 
+    /// A finite number as Swift prints it (shortest round-trip form); JSON has no NaN or
+    /// infinity, so those are written as 0.
     mutating func double(_ v: Double) {
         separate()
         guard v.isFinite else { bytes.append(UInt8(ascii: "0")); return }
