@@ -229,7 +229,7 @@ public final class SegmentReader: Sendable {
                             var e = k + 1
                             while e < chunks, grams.allSatisfy({ f[e * Self.wordsPerChunk + $0 >> 6] & (1 << UInt64($0 & 63)) != 0 }) { e += 1 }
                             guard scan(k * chunkSize, min(hay.count, e * chunkSize)) else { return }
-                            k = e
+                            k = e + 1  // chunk e (if any) failed the test just above
                         }
                     }
                 }

@@ -69,39 +69,34 @@ struct JSONOutput {
         separate()
         guard let n = Int64(exactly: v) else { bytes.append(contentsOf: String(v).utf8); return }
         if n < 0 { bytes.append(UInt8(ascii: "-")) }
-        // Digits of the magnitude, last first, then reversed in place.
-        var m = n.magnitude
-        let start = bytes.count
-        repeat {
-            bytes.append(UInt8(ascii: "0") + UInt8(m % 10))
-            m /= 10
-        } while m > 0
-        bytes[start...].reverse()
+        appendDigits(n.magnitude)
     }
 
-    /// An array of unsigned numbers (an IMAP answer's UIDs: up to millions), each written
-    /// through a small stack buffer instead of byte by byte into the output.
+    /// An array of unsigned numbers (an IMAP answer's UIDs: up to millions).
     mutating func uintArray<T: FixedWidthInteger & UnsignedInteger>(_ values: [T]) {
         beginArray()
         bytes.reserveCapacity(bytes.count + values.count * 7 + 1)
-        var first = true
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 21) { digits in
-            guard let d = digits.baseAddress else { return }
-            for v in values {
-                var m = UInt64(v)
-                var at = 21
-                repeat {
-                    at -= 1
-                    d[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
-                    m /= 10
-                } while m > 0
-                if !first { at -= 1; d[at] = UInt8(ascii: ",") }
-                first = false
-                bytes.append(contentsOf: UnsafeBufferPointer(start: d + at, count: 21 - at))
-            }
+        for (i, v) in values.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            appendDigits(UInt64(v))
         }
         if !values.isEmpty { needsComma[needsComma.count - 1] = true }
         endArray()
+    }
+
+    /// The decimal digits of `m`, through a stack buffer (one append, not one per digit).
+    private mutating func appendDigits(_ m: UInt64) {
+        var m = m
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            guard let d = digits.baseAddress else { return }
+            var at = 20
+            repeat {
+                at -= 1
+                d[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
+                m /= 10
+            } while m > 0
+            bytes.append(contentsOf: UnsafeBufferPointer(start: d + at, count: 20 - at))
+        }
     }
 
     /// A finite number as Swift prints it (shortest round-trip form); JSON has no NaN or
