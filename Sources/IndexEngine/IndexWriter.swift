@@ -25,6 +25,26 @@ public final class IndexWriter {
     private let mergedStoredCompressionLevel: Int32
     /// Whether merges use every core (`SegmentMerger.merge(parallel:)`).
     private let parallelMerges: Bool
+    /// Whether a full buffer is written on its own thread while documents go on into a new
+    /// one (`backgroundFlush`): each buffer then flushes at half the budget, so the two
+    /// together stay within it.
+    public let backgroundFlush: Bool
+    /// The flush running on its own thread, if any (at most one).
+    private var inFlight: BackgroundFlush?
+
+    /// A buffer being written on its own thread; `result` is set before `done` is signalled.
+    private final class BackgroundFlush: @unchecked Sendable {
+        // @unchecked: `builder` and `result` are touched by the flushing thread only until it
+        // signals `done`, and by the writer's thread only after waiting for it.
+        var builder: SegmentBuilder
+        let name: String
+        let done = DispatchSemaphore(value: 0)
+        var result: Result<[UInt64], MailsiftError> = .failure(MailsiftError(.io, "flush did not run"))
+        init(_ builder: SegmentBuilder, name: String) {
+            self.builder = builder
+            self.name = name
+        }
+    }
 
     /// `storedCompressionLevel` applies to flushed segments (0: LZ4 fast), `mergedStoredCompressionLevel`
     /// to merged ones (1...12: LZ4-HC).
@@ -36,8 +56,10 @@ public final class IndexWriter {
     /// a daemon whose merges run beside searches passes false (two threads, as searches on
     /// both cores would otherwise wait behind a merge's compression).
     public init(directory: UserDirectory, ramBudget: Int = 64 << 20, storedCompressionLevel: Int32 = 0,
-                mergedStoredCompressionLevel: Int32 = 4, returnMemory: Bool = true, parallelMerges: Bool = true) throws(MailsiftError) {
+                mergedStoredCompressionLevel: Int32 = 4, returnMemory: Bool = true, parallelMerges: Bool = true,
+                backgroundFlush: Bool = false) throws(MailsiftError) {
         self.parallelMerges = parallelMerges
+        self.backgroundFlush = backgroundFlush
         self.directory = directory
         // 1 MiB to 2 GiB: the slice pool addresses at most 4 GiB.
         self.ramBudget = min(max(1 << 20, ramBudget), 2 << 30)
@@ -53,7 +75,11 @@ public final class IndexWriter {
         removeUnreferencedFiles()
     }
 
-    deinit { lock.unlock() }
+    deinit {
+        // A segment still being written is not left to a thread outliving the lock.
+        inFlight?.done.wait()
+        lock.unlock()
+    }
 
     /// glibc raises its mmap threshold each time a large block is freed (up to 32 MiB), after
     /// which the builder's large arrays come from the heap and are not given back when a flush
@@ -68,11 +94,66 @@ public final class IndexWriter {
     }()
 
     /// Documents added since the last commit (buffered or flushed).
-    public var pendingDocuments: Int { Int(builder.documentCount) + flushed.reduce(0) { $0 + Int($1.documentCount) } }
+    public var pendingDocuments: Int {
+        Int(builder.documentCount) + Int(inFlight?.builder.documentCount ?? 0) + flushed.reduce(0) { $0 + Int($1.documentCount) }
+    }
 
     public func add(_ doc: IndexDocument) throws(MailsiftError) {
         builder.add(doc)
-        if builder.estimatedBytes >= ramBudget { try flush() }
+        if backgroundFlush {
+            if builder.estimatedBytes >= ramBudget / 2 { try startFlush() }
+        } else if builder.estimatedBytes >= ramBudget {
+            try flush()
+        }
+    }
+
+    /// Hands the full buffer to a thread that writes it as a segment, after the previous one
+    /// is written (its error, if any, is thrown here), and goes on with an empty buffer.
+    private func startFlush() throws(MailsiftError) {
+        try finishFlushInFlight()
+        guard builder.documentCount > 0 else { return }
+        let name = SegmentFiles.name(number: nextSegmentNumber)
+        nextSegmentNumber += 1
+        let job = BackgroundFlush(builder, name: name)
+        builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)
+        let directory = directory.segmentsPath, returnMemory = returnMemory
+        inFlight = job
+        let thread = Thread {
+            do throws(MailsiftError) {
+                let out = try SegmentOutput(directory: directory, name: name)
+                do throws(MailsiftError) {
+                    try job.builder.write(to: out)
+                    try out.finish()
+                } catch {
+                    out.abandon()
+                    throw error
+                }
+                job.result = .success(out.sizes)
+            } catch {
+                job.result = .failure(error)
+            }
+            job.builder.releasePostings()
+            #if canImport(Glibc)
+            if returnMemory { _ = malloc_trim(0) }
+            #endif
+            job.done.signal()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Waits for the flush in flight and takes its segment into `flushed`; throws its error
+    /// (its documents are then lost, as those of a failed `flush()`).
+    private func finishFlushInFlight() throws(MailsiftError) {
+        guard let job = inFlight else { return }
+        job.done.wait()
+        inFlight = nil
+        let sizes = try job.result.get()
+        if locations != nil {
+            for (k, id) in job.builder.ids.enumerated() { locations?[id] = (job.name, UInt32(k)) }
+        }
+        flushed.append(Manifest.SegmentEntry(name: job.name, documentCount: job.builder.documentCount, deletionsGeneration: 0,
+                                             deletedCount: 0, fileSizes: sizes))
     }
 
     /// Deletes documents by catalog id; unknown ids are ignored. Returns how many were deleted.
@@ -94,6 +175,7 @@ public final class IndexWriter {
 
     /// Writes the buffered documents as a segment (durable, not yet committed).
     public func flush() throws(MailsiftError) {
+        try finishFlushInFlight()
         guard builder.documentCount > 0 else { return }
         let name = SegmentFiles.name(number: nextSegmentNumber)
         nextSegmentNumber += 1
@@ -152,6 +234,10 @@ public final class IndexWriter {
     /// the rename) counts as committed, since readers may already see it. Segment files no
     /// kept manifest names are removed. The caller redoes what it still wants.
     public func rollback() throws(MailsiftError) {
+        if let job = inFlight {
+            job.done.wait()  // its segment, written or not, is not kept
+            inFlight = nil
+        }
         builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)
         flushed = []
         changedDeletions = [:]

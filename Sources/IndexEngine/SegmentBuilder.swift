@@ -31,7 +31,7 @@ struct SegmentBuilder {
     /// Rare; merged into the term's postings at flush.
     private var latePositions: [Int32: [(doc: UInt32, position: UInt32)]] = [:]
     private var states: [TermState] = []
-    private let pool = ByteSlicePool()
+    private var pool = ByteSlicePool()
     private var stored: StoredFieldsWriter
     private var values = DocValuesWriter(columns: DocumentValues.columns)
     private(set) var documentCount: UInt32 = 0
@@ -212,6 +212,20 @@ struct SegmentBuilder {
             positions.insert(position, at: i)
             freqs[lo] += 1
         }
+    }
+
+    /// Frees the term table, postings and stored text after `write` (the ids and the
+    /// document count stay), so a segment written on its own thread gives its memory back
+    /// before the writer's thread takes its result.
+    mutating func releasePostings() {
+        table = TermTable(capacity: 1)
+        hashes = []
+        latePositions = [:]
+        states = []
+        pool = ByteSlicePool()
+        storedChunks = []
+        stored = StoredFieldsWriter(compressionLevel: 0, headFields: [])
+        values = DocValuesWriter(columns: DocumentValues.columns)
     }
 
     /// Slots in key order (field byte, then term bytes).

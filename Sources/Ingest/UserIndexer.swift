@@ -47,7 +47,9 @@ public final class UserIndexer {
         try directory.create()
         // Merges use every core only when this indexer has several (a bulk job running one
         // user per core keeps each user's merges to two threads).
-        writer = try IndexWriter(directory: directory, ramBudget: ramBudget, parallelMerges: threads > 1)
+        // With build threads, a full buffer is also written on its own thread: the build
+        // threads would otherwise wait for the flush once their next batch is done.
+        writer = try IndexWriter(directory: directory, ramBudget: ramBudget, parallelMerges: threads > 1, backgroundFlush: threads > 1)
         catalog = try Catalog(path: directory.catalogPath)
         if try catalog.meta("user") == nil { try catalog.setMeta("user", user) }
         var limits = ParserLimits()
@@ -81,8 +83,11 @@ public final class UserIndexer {
 
     /// Indexes `sources` and commits. `progress` is called after every batch (up to 500
     /// messages). With `commitEvery`, a commit follows every that many added messages, so an
-    /// interrupted run keeps what it committed (the next run skips those files).
-    public func index(_ sources: [String], commitEvery: Int? = nil, progress: ((Report) -> Void)? = nil) throws(MailsiftError) -> Report {
+    /// interrupted run keeps what it committed (the next run skips those files). `merge`:
+    /// the tiered merge at the end (a caller that compacts next passes false: it would merge
+    /// the same documents twice).
+    public func index(_ sources: [String], commitEvery: Int? = nil, merge: Bool = true,
+                      progress: ((Report) -> Void)? = nil) throws(MailsiftError) -> Report {
         var report = Report()
         var committedAt = 0
         let batchSize = min(500, max(1, commitEvery ?? 500))
@@ -206,7 +211,7 @@ public final class UserIndexer {
             }
         }
         try writer.commit()
-        try writer.maybeMerge()
+        if merge { try writer.maybeMerge() }
         let elapsed = ContinuousClock.now - start
         report.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return report

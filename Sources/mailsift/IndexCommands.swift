@@ -58,7 +58,7 @@ struct IndexCommand: ParsableCommand {
     func run() throws {
         let indexer = try UserIndexer(dataRoot: options.dataRoot, user: options.user, ramBudget: ramBudget << 20,
                                       extractAttachments: !noExtract, threads: threads)
-        let r = try indexer.index(sources)
+        let r = try indexer.index(sources, merge: !compact)
         print(String(format: "indexed %d messages (%.1f MB) in %.2f s: %.0f msg/s; %d unchanged, %d removed, %d unreadable",
                      r.added, Double(r.bytes) / 1e6, r.seconds, r.messagesPerSecond, r.unchanged, r.removed, r.failed))
         if compact {

@@ -98,7 +98,7 @@ import TestSupport
         let killed = try Self.run(["reindex", "--data", resumed, "--users-root", root, "--jobs", "2", "--progress-interval", "0.05",
                                    "--commit-every", "50"],
                                   environment: ["MAILSIFT_FAULT_EXIT_AFTER_MESSAGES": "300"])
-        #expect(killed.status == 9, "\(killed.err)")
+        #expect(killed.status == 9, "\(killed.err)\n\(killed.out)")
         let journal = try Self.summary(String(decoding: try #require(Self.fm.contents(atPath: resumed + "/.reindex/journal.json")), as: UTF8.self))
         let doneBefore = (journal["done"] as? [[String: Any]] ?? []).compactMap { $0["user"] as? String }
         #expect(doneBefore.count >= 1 && doneBefore.count < 4, "\(doneBefore)")
@@ -106,7 +106,7 @@ import TestSupport
 
         // Resumed: the finished users are not redone; the rest completes.
         let again = try Self.run(["reindex", "--data", resumed, "--users-root", root, "--jobs", "2", "--json"])
-        #expect(again.status == 0, "\(again.err)")
+        #expect(again.status == 0, "\(again.err)\n\(again.out)")
         let s = try Self.summary(again.out)
         let users = s["users"] as? [[String: Any]] ?? []
         #expect(Set(users.compactMap { $0["user"] as? String }) == Set(Self.users))
@@ -118,7 +118,7 @@ import TestSupport
 
         // The same as one uninterrupted pass, user by user and query by query.
         let one = try Self.run(["reindex", "--data", single, "--users-root", root, "--jobs", "1", "--json"])
-        #expect(one.status == 0, "\(one.err)")
+        #expect(one.status == 0, "\(one.err)\n\(one.out)")
         #expect(try Self.summary(one.out)["added"] as? Int == 420)
         for user in Self.users {
             let a = try Self.answers(resumed, user), b = try Self.answers(single, user)

@@ -93,6 +93,68 @@ import TestSupport
         #expect(Set(sources.keys) == Set((first.dropFirst() + second).map { mail + "/" + $0 }))
     }
 
+
+    /// With build threads, full buffers are written on their own thread while indexing goes
+    /// on (`IndexWriter(backgroundFlush:)`). A disk fault in such a flush surfaces from the
+    /// run as the same clear I/O error; nothing of the run is committed; the next run indexes
+    /// every message exactly once, into the same documents as one thread writing in line.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: corpus)),
+          arguments: [Fault(operation: .write, path: ".pos", errno: EIO, after: 2), Fault(operation: .create, path: ".stored", errno: ENOSPC, after: 1),
+                      Fault(operation: .fsync, path: ".terms", errno: EIO, after: 3)])
+    func backgroundFlushFaultSurfacesAndLosesNothing(_ fault: Fault) throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-bgflush-\(getpid())-\(UUID().uuidString)").path
+        defer {
+            StorageFaults.clear()
+            try? FileManager.default.removeItem(atPath: tmp)
+        }
+        let mail = tmp + "/mail", data = tmp + "/data"
+        try FileManager.default.createDirectory(atPath: mail, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: Self.corpus).sorted().filter({ !$0.hasPrefix(".") }).prefix(300) {
+            try FileManager.default.copyItem(atPath: Self.corpus + "/" + name, toPath: mail + "/" + name)
+        }
+        // 2 MiB: buffers go to their own thread at 1 MiB, a few dozen messages each.
+        let before = StorageFaults.injected
+        StorageFaults.inject(fault.operation, under: tmp, path: fault.path, after: fault.after, errno: fault.errno)
+        var failure: MailsiftError?
+        do {
+            _ = try UserIndexer(dataRoot: data, user: "b", ramBudget: 2 << 20, threads: 2).index([mail])
+        } catch {
+            failure = error
+        }
+        StorageFaults.clear()
+        #expect(StorageFaults.injected == before + 1, "the fault was never reached: \(fault)")
+        let error = try #require(failure, "no error surfaced for \(fault)")
+        #expect(error.code == .io && error.message.contains(String(cString: strerror(fault.errno))), "\(fault): \(error)")
+        let dir = try UserDirectory(dataRoot: data, user: "b")
+        #expect(try IndexReader(directory: dir, verifyChecksums: true).liveDocuments().isEmpty)
+
+        let r = try UserIndexer(dataRoot: data, user: "b", ramBudget: 2 << 20, threads: 2).index([mail])
+        #expect(r.added == 300 && r.failed == 0)
+        let reader = try IndexReader(directory: dir, verifyChecksums: true)
+        let docs = try reader.liveDocuments()
+        #expect(docs.count == 300 && Set(docs.map(\.id)).count == 300)
+        #expect(reader.segments.count > 3, "\(reader.segments.count) segments: too few flushes to test")
+        #expect(try Catalog(path: dir.catalogPath).liveDocids() == Set(docs.map(\.id)))
+
+        // The same documents as one thread that flushes in line, with the same budget.
+        _ = try UserIndexer(dataRoot: data, user: "one", ramBudget: 2 << 20, threads: 1).index([mail])
+        let one = try IndexReader(directory: try UserDirectory(dataRoot: data, user: "one"))
+        #expect(try one.liveDocuments().count == 300)
+        // Postings and positions per field, summed over segments (segmentation aside, the same).
+        func totals(_ r: IndexReader) throws -> [UInt8: [UInt64]] {
+            var out: [UInt8: [UInt64]] = [:]
+            for (segment, _) in r.segments {
+                for (key, s) in try segment.fieldStatistics() {
+                    let t = out[key] ?? [0, 0]
+                    out[key] = [t[0] + s.postings, t[1] + s.positions]
+                }
+            }
+            return out
+        }
+        let a = try totals(reader), b = try totals(one)
+        #expect(a == b)
+        #expect((a[Field.body.rawValue]?[1] ?? 0) > 10_000)
+    }
     /// EIO whenever a segment file is opened for reading: a clear error naming the file, and the
     /// index opens again once the disk answers.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: corpus)))
