@@ -1,3 +1,5 @@
+import MailsiftCore
+
 /// Limits and switches of the analysis.
 public struct AnalyzerOptions: Sendable {
     /// Words longer than this (UTF-8 bytes) are not indexed: base64 left in text, hashes of
@@ -51,23 +53,63 @@ public final class Analyzer {
 
     /// Tokens of message text, for indexing.
     public func tokens(_ text: String) -> [Token] {
-        analyze(text, skipNoise: options.skipNoise)
+        var sink = TokenArraySink()
+        analyze(text, skipNoise: options.skipNoise, into: &sink)
+        return sink.tokens
     }
 
     /// Tokens of a query string: the same analysis as indexing, without noise skipping.
     public func queryTokens(_ text: String) -> [Token] {
-        analyze(text, skipNoise: false)
+        var sink = TokenArraySink()
+        analyze(text, skipNoise: false, into: &sink)
+        return sink.tokens
+    }
+
+    /// What `indexTerms` found besides the terms.
+    public struct IndexedText: Sendable {
+        /// The position of the last token (that of `tokens(text).last`), nil without tokens.
+        public var lastPosition: Int?
+        /// Tokens whose term (or diacritic-folded variant) is over `maxIndexedTermBytes` and
+        /// was left out (folding can lengthen a word past the analyzer's limits).
+        public var overlong = false
+    }
+
+    /// The index's limit on a term's bytes.
+    public static let maxIndexedTermBytes = 255
+
+    /// Message text analyzed as `tokens(_:)` does, straight into term lists: each token's
+    /// term into `terms`, its diacritic-folded variant (when it has one) into `variants`, at
+    /// the token's position; terms over `maxIndexedTermBytes` are left out with their variant.
+    /// `spans` (appended to) gets every token's UTF-8 range in the text, left-out ones too.
+    /// No `Token` or `String` per term: the indexing path.
+    public func indexTerms(_ text: String, terms: inout TermList, variants: inout TermList,
+                           spans: inout [TokenSpan]) -> IndexedText {
+        var sink = TermListSink(terms: terms, variants: variants, spans: spans)
+        terms = TermList()
+        variants = TermList()
+        spans = []
+        analyze(text, skipNoise: options.skipNoise, into: &sink)
+        terms = sink.terms
+        variants = sink.variants
+        spans = sink.spans
+        return IndexedText(lastPosition: sink.lastPosition, overlong: sink.overlong)
+    }
+
+    /// A token's UTF-8 range in the analyzed text; `overlong`: its term was left out.
+    public struct TokenSpan: Sendable {
+        public var start: Int
+        public var end: Int
+        public var overlong: Bool
     }
 
     public func resetStats() { stats = AnalysisStats() }
 
     // MARK: - Pipeline
 
-    private func analyze(_ text: String, skipNoise: Bool) -> [Token] {
+    private func analyze<S: TermSink>(_ text: String, skipNoise: Bool, into out: inout S) {
         var copy = text
-        return copy.withUTF8 { buf -> [Token] in
-            var out: [Token] = []
-            out.reserveCapacity(buf.count / 6)
+        copy.withUTF8 { buf in
+            out.reserve(bytes: buf.count)
             var position = 0
             let keep = skipNoise ? NoiseFilter.keptRanges(buf, stats: &stats) : [0..<buf.count]
             for range in keep where !range.isEmpty {
@@ -80,12 +122,11 @@ public final class Analyzer {
                 }
                 emitGroups(buf, segments, position: &position, into: &out)
             }
-            return out
         }
     }
 
     /// Joins adjacent segments into compounds and emits each group.
-    private func emitGroups(_ buf: UnsafeBufferPointer<UInt8>, _ segments: [WordSegment], position: inout Int, into out: inout [Token]) {
+    private func emitGroups<S: TermSink>(_ buf: UnsafeBufferPointer<UInt8>, _ segments: [WordSegment], position: inout Int, into out: inout S) {
         var i = 0
         while i < segments.count {
             var j = i + 1
@@ -123,7 +164,7 @@ public final class Analyzer {
         var kind: Token.Kind
     }
 
-    private func emitGroup(_ buf: UnsafeBufferPointer<UInt8>, _ group: ArraySlice<WordSegment>, position: inout Int, into out: inout [Token]) {
+    private func emitGroup<S: TermSink>(_ buf: UnsafeBufferPointer<UInt8>, _ group: ArraySlice<WordSegment>, position: inout Int, into out: inout S) {
         // The common case, one plain ASCII word: no part splitting to do.
         if group.count == 1, let only = group.first, Self.isSimpleWord(buf, only) {
             emit(buf, only.start..<only.end, kind: only.kind == .number ? .number : .word, position: position,
@@ -277,23 +318,31 @@ public final class Analyzer {
         return width == r.count
     }
 
-    private func emit(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, kind: Token.Kind, position: Int, limit: Int, into out: inout [Token]) {
+    private func emit<S: TermSink>(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, kind: Token.Kind, position: Int, limit: Int, into out: inout S) {
         guard range.count <= limit else {
             if kind != .url && kind != .compound && kind != .email && kind != .host { stats.longTokens += 1 }
             return
         }
         let bytes = UnsafeBufferPointer(rebasing: buf[range])
+        guard !bytes.isEmpty else { return }
         var ascii = true
         for b in bytes where b >= 0x80 { ascii = false; break }
-        let stable = !ascii && Self.isFoldStable(bytes)
-        let term = ascii ? TextNormalizer.asciiLowercased(bytes) : stable ? String(decoding: bytes, as: UTF8.self) : Self.normalize(bytes)
+        if ascii {
+            out.ascii(bytes, position: position, start: range.lowerBound, end: range.upperBound, kind: kind)
+            return
+        }
+        if Self.isFoldStable(bytes) {
+            out.asIs(bytes, position: position, start: range.lowerBound, end: range.upperBound, kind: kind)
+            return
+        }
+        let term = Self.normalize(bytes)
         guard !term.isEmpty else { return }
         var folded: String?
-        if options.foldDiacritics, !ascii, !stable {
+        if options.foldDiacritics {
             let f = TextNormalizer.foldDiacritics(term)
             if f != term { folded = f }
         }
-        out.append(Token(term: term, folded: folded, position: position, start: range.lowerBound, end: range.upperBound, kind: kind))
+        out.normalized(term, folded: folded, position: position, start: range.lowerBound, end: range.upperBound, kind: kind)
     }
 
     /// True when every scalar is one NFKC_Casefold leaves alone and that has no diacritics
@@ -324,6 +373,78 @@ public final class Analyzer {
         if ascii { return TextNormalizer.asciiLowercased(bytes) }
         let folded = TextNormalizer.caseFold(Substring(String(decoding: bytes, as: UTF8.self)))
         return folded.utf8.contains(0xE2) ? folded.replacingApostrophes() : folded
+    }
+}
+
+/// Where the analysis puts its tokens: an array of `Token`s (queries, snippets, tools) or
+/// term lists (indexing). Generic, so each is specialized and the indexing path makes no
+/// `String` for an ASCII or fold-stable term.
+protocol TermSink {
+    mutating func reserve(bytes: Int)
+    /// An ASCII token; its term is the bytes lowercased.
+    mutating func ascii(_ bytes: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind)
+    /// A token whose bytes are its term (fold-stable: no case, no compatibility form, no diacritic).
+    mutating func asIs(_ bytes: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind)
+    /// A token normalized through ICU, with its diacritic-folded variant when it differs.
+    mutating func normalized(_ term: String, folded: String?, position: Int, start: Int, end: Int, kind: Token.Kind)
+}
+
+struct TokenArraySink: TermSink {
+    var tokens: [Token] = []
+
+    mutating func reserve(bytes: Int) { tokens.reserveCapacity(bytes / 6) }
+
+    mutating func ascii(_ bytes: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind) {
+        tokens.append(Token(term: TextNormalizer.asciiLowercased(bytes), position: position, start: start, end: end, kind: kind))
+    }
+
+    mutating func asIs(_ bytes: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind) {
+        tokens.append(Token(term: String(decoding: bytes, as: UTF8.self), position: position, start: start, end: end, kind: kind))
+    }
+
+    mutating func normalized(_ term: String, folded: String?, position: Int, start: Int, end: Int, kind: Token.Kind) {
+        tokens.append(Token(term: term, folded: folded, position: position, start: start, end: end, kind: kind))
+    }
+}
+
+struct TermListSink: TermSink {
+    var terms: TermList
+    var variants: TermList
+    var spans: [Analyzer.TokenSpan]
+    var lastPosition: Int?
+    var overlong = false
+
+    mutating func reserve(bytes: Int) {
+        // About one term per 6 bytes of text, a term about 5 bytes.
+        terms.reserveCapacity(terms: terms.count + bytes / 6, bytes: terms.bytes.count + bytes)
+    }
+
+    @inline(__always)
+    private mutating func note(_ position: Int, _ start: Int, _ end: Int, overlong long: Bool) {
+        lastPosition = position
+        spans.append(Analyzer.TokenSpan(start: start, end: end, overlong: long))
+        if long { overlong = true }
+    }
+
+    mutating func ascii(_ bytes: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind) {
+        let long = bytes.count > Analyzer.maxIndexedTermBytes
+        note(position, start, end, overlong: long)
+        if !long { terms.appendASCIILowercased(bytes, position: UInt32(clamping: position)) }
+    }
+
+    mutating func asIs(_ bytes: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind) {
+        let long = bytes.count > Analyzer.maxIndexedTermBytes
+        note(position, start, end, overlong: long)
+        if !long { terms.append(bytes, position: UInt32(clamping: position)) }
+    }
+
+    mutating func normalized(_ term: String, folded: String?, position: Int, start: Int, end: Int, kind: Token.Kind) {
+        let long = term.utf8.count > Analyzer.maxIndexedTermBytes
+        note(position, start, end, overlong: long)
+        guard !long else { return }
+        let p = UInt32(clamping: position)
+        terms.append(term, position: p)
+        if let folded, folded.utf8.count <= Analyzer.maxIndexedTermBytes { variants.append(folded, position: p) }
     }
 }
 

@@ -6,15 +6,19 @@ public struct IndexDocument: Sendable {
     public struct FieldTerms: Sendable {
         public var field: Field
         /// Terms and their positions, in any order; a term may repeat (with other positions).
-        public var terms: [(term: String, position: UInt32)]
+        public var terms: TermList
         /// Diacritic-folded variants of the field's terms, kept apart from the terms proper
         /// (`Field.variantKeyByte`): a variant is not text the message contains, so exact
         /// substring search must be able to tell them apart.
         public var variants: Bool
-        public init(field: Field, terms: [(term: String, position: UInt32)], variants: Bool = false) {
+        public init(field: Field, list: TermList, variants: Bool = false) {
             self.field = field
-            self.terms = terms
+            self.terms = list
             self.variants = variants
+        }
+
+        public init(field: Field, terms: [(term: String, position: UInt32)], variants: Bool = false) {
+            self.init(field: field, list: TermList(terms), variants: variants)
         }
 
         /// The key byte the terms are indexed under.

@@ -64,25 +64,32 @@ struct SegmentBuilder {
             // Hashes first, so the lookup loop can prefetch the bucket of a term a few tokens
             // ahead: the table is far larger than the caches and its probes are the indexer's
             // largest single cost.
-            hashes.removeAll(keepingCapacity: true)
-            for (term, _) in field.terms {
-                var t = term
-                hashes.append(t.withUTF8 { table.hash(f, $0) })
-            }
-            let ahead = 6
-            for (i, (term, position)) in field.terms.enumerated() {
-                if i + ahead < hashes.count { table.prefetch(hashes[i + ahead]) }
-                let h = hashes[i]
-                var t = term
-                t.withUTF8 { bytes in
-                    guard !bytes.isEmpty, bytes.count <= 255 else { return }
-                    let (slot, inserted) = table.findOrInsert(field: f, key: bytes, hash: h)
+            let list = field.terms
+            let n = list.count
+            list.bytes.withUnsafeBufferPointer { all in
+                hashes.removeAll(keepingCapacity: true)
+                var start = 0
+                for i in 0..<n {
+                    let end = Int(list.ends[i])
+                    hashes.append(table.hash(f, UnsafeBufferPointer(rebasing: all[start..<end])))
+                    start = end
+                }
+                let ahead = 6
+                start = 0
+                for i in 0..<n {
+                    if i + ahead < n { table.prefetch(hashes[i + ahead]) }
+                    let end = Int(list.ends[i])
+                    let bytes = UnsafeBufferPointer(rebasing: all[start..<end])
+                    start = end
+                    guard !bytes.isEmpty, bytes.count <= 255 else { continue }
+                    let position = list.positions[i]
+                    let (slot, inserted) = table.findOrInsert(field: f, key: bytes, hash: hashes[i])
                     if inserted {
                         let d = pool.newStream(), p = pool.newStream()
                         states.append(TermState(docStart: d, docUpto: d, positionStart: p, positionUpto: p,
                                                 doc: local, freq: 1, lastPosition: position, lastWrittenDoc: 0))
                         pool.appendVarint(position, &states[Int(slot)].positionUpto)
-                        return
+                        continue
                     }
                     let late = states.withUnsafeMutableBufferPointer { all in
                         Self.add(&all[Int(slot)], doc: local, position: position, pool: pool)

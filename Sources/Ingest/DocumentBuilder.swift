@@ -122,7 +122,7 @@ public enum DocumentBuilder {
     /// any non-ASCII character, and (`hazards`) the runs around fold hazards, one run a line;
     /// nil past `maxUnindexedBytes`. A key made of word characters that is in no token's term
     /// can only occur in these runs.
-    static func unindexedRuns(_ text: String, _ tokens: [Token], hazards: Bool) -> String? {
+    static func unindexedRuns(_ text: String, _ tokens: [Analyzer.TokenSpan], hazards: Bool) -> String? {
         var out: [UInt8] = []
         var utf8 = text
         return utf8.withUTF8 { bytes -> String? in
@@ -141,7 +141,7 @@ public enum DocumentBuilder {
             var previous = 0
             for t in tokens.sorted(by: { $0.start < $1.start }) {
                 if t.start > previous, !add(previous, t.start) { return nil }
-                if t.term.utf8.count > 255, !add(t.start, t.end) { return nil }
+                if t.overlong, !add(t.start, t.end) { return nil }
                 previous = max(previous, t.end)
             }
             if !add(previous, bytes.count) { return nil }
@@ -188,41 +188,35 @@ public enum DocumentBuilder {
         var fields: [IndexDocument.FieldTerms] = []
         var bodyLength: Int64 = 0
         var unindexedRuns: String?
+        var spans: [Analyzer.TokenSpan] = []
         for (field, text) in texts where !text.isEmpty {
-            var terms: [(term: String, position: UInt32)] = []
-            var variants: [(term: String, position: UInt32)] = []
+            var terms = TermList(), variants = TermList()
             let before = analyzer.stats
-            let tokens = analyzer.tokens(text)
-            terms.reserveCapacity(tokens.count + tokens.count / 8)
-            var unindexed = false
-            if field == .body, let last = tokens.last { bodyLength = Int64(last.position + 1) }
-            for t in tokens {
-                let p = UInt32(clamping: t.position)
-                // The engine keeps terms up to 255 bytes; folding can lengthen a word past it.
-                if t.term.utf8.count > 255 { unindexed = true; continue }
-                terms.append((t.term, p))
-                if let f = t.folded, f.utf8.count <= 255 { variants.append((f, p)) }
-            }
+            // Terms straight into lists (no Token or String per term). The engine keeps terms
+            // up to 255 bytes; folding can lengthen a word past it (`overlong`).
+            spans.removeAll(keepingCapacity: true)
+            let analyzed = analyzer.indexTerms(text, terms: &terms, variants: &variants, spans: &spans)
+            if field == .body, let last = analyzed.lastPosition { bodyLength = Int64(last + 1) }
             // Text whose folded form has no term to be found in (words over 64 bytes, base64
             // and PGP runs, characters between words that fold to letters or vanish) would be
             // missed by IMAP substring search through the dictionary: the field gets the
             // marker term, and substring search always checks such messages' stored text.
             let after = analyzer.stats
-            let dropped = unindexed || after.longTokens != before.longTokens || after.noiseBytes != before.noiseBytes
+            let dropped = analyzed.overlong || after.longTokens != before.longTokens || after.noiseBytes != before.noiseBytes
             let hazards = Self.hasFoldHazards(text)
             if dropped || hazards {
                 // The body and attachment text (what IMAP BODY searches) keep the runs without
                 // terms: a word-shaped key found in no term can only be in them.
-                if field == .body || field == .attachmentText, let runs = Self.unindexedRuns(text, tokens, hazards: hazards),
+                if field == .body || field == .attachmentText, let runs = Self.unindexedRuns(text, spans, hazards: hazards),
                    (unindexedRuns?.utf8.count ?? 0) + runs.utf8.count <= Self.maxUnindexedBytes {
-                    terms.append((Self.unindexedRunsMarker, 0))
+                    terms.append(Self.unindexedRunsMarker, position: 0)
                     unindexedRuns = (unindexedRuns ?? "") + runs
                 } else {
-                    terms.append((Self.unindexedMarker, 0))
+                    terms.append(Self.unindexedMarker, position: 0)
                 }
             }
-            fields.append(IndexDocument.FieldTerms(field: field, terms: terms))
-            if !variants.isEmpty { fields.append(IndexDocument.FieldTerms(field: field, terms: variants, variants: true)) }
+            fields.append(IndexDocument.FieldTerms(field: field, list: terms))
+            if !variants.isEmpty { fields.append(IndexDocument.FieldTerms(field: field, list: variants, variants: true)) }
         }
         // Stored: every field as text for snippets and exact substring checks; for headers,
         // all of them (IMAP HEADER and TEXT search any header), decoded, one per line.
