@@ -1,6 +1,7 @@
 import Foundation
 import MIME
 import Testing
+import MailsiftCore
 @testable import Analysis
 
 /// Real non-English messages listed in ../shared/corpus/NON-ENGLISH.tsv: their text yields
@@ -83,5 +84,57 @@ import Testing
         }
         #expect(scriptsSeen.isSuperset(of: ["Han", "Kana", "Hangul", "Cyrillic", "Greek", "Hebrew", "LatinExt"]))
         print("non-English mail: \(rows.count) messages, \(checkedWords) words checked as queries, scripts \(scriptsSeen.sorted())")
+    }
+
+    static func firstDifference(_ a: [String], _ b: [String]) -> String {
+        if let (x, y) = zip(a, b).first(where: { $0 != $1 }) { return "\(x) vs \(y)" }
+        return "\(a.count) vs \(b.count) items"
+    }
+
+    /// The indexing path (`indexTerms`: terms straight into term lists) gives exactly what
+    /// `tokens` gives, token for token: each term and its folded variant at its position, the
+    /// spans, the last position, and terms over 255 bytes left out. Over the non-English
+    /// messages and SpamAssassin spam (HTML, long words, base64 runs), subjects and bodies.
+    @Test(.enabled(if: shared != nil, "../shared/corpus is not here"))
+    func indexTermsEqualTokens() throws {
+        guard let shared = Self.shared else { return }
+        var paths = Self.rows().map(\.path)
+        let spam = shared.appendingPathComponent("spamassassin-public-corpus/spam_2").path
+        paths += try FileManager.default.contentsOfDirectory(atPath: spam).sorted().prefix(300).map { "spamassassin-public-corpus/spam_2/" + $0 }
+        let parser = MessageParser(limits: { var l = ParserLimits(); l.extractAttachments = false; return l }())
+        let analyzer = Analyzer(), other = Analyzer()
+        var texts = 0, tokensSeen = 0, variantsSeen = 0
+        var spans: [Analyzer.TokenSpan] = []
+        // Folding can lengthen a word past 255 bytes only through compatibility forms: one
+        // made here (U+FDFA is 18 bytes folded, 3 raw: 15 of them stay under the 64-byte limit).
+        let made = String(repeating: "\u{FDFA}", count: 15) + " ﬁnal Café"
+        for path in Set(paths).sorted() {
+            guard let data = FileManager.default.contents(atPath: shared.appendingPathComponent(path).path) else { continue }
+            let doc = parser.parse(Array(data))
+            for text in [doc.subject ?? "", doc.body.map(\.text).joined(separator: "\n"), made] where !text.isEmpty {
+                texts += 1
+                let tokens = other.tokens(text)
+                var terms = TermList(), variants = TermList()
+                spans.removeAll()
+                let r = analyzer.indexTerms(text, terms: &terms, variants: &variants, spans: &spans)
+                #expect(r.lastPosition == tokens.last?.position, "\(path)")
+                let gotSpans = spans.map { "\($0.start) \($0.end) \($0.overlong)" }
+                let expectedSpans = tokens.map { "\($0.start) \($0.end) \($0.term.utf8.count > 255)" }
+                #expect(gotSpans == expectedSpans, "\(path): \(Self.firstDifference(gotSpans, expectedSpans))")
+                let kept = tokens.filter { $0.term.utf8.count <= 255 }
+                #expect(r.overlong == (kept.count != tokens.count), "\(path)")
+                let expected = kept.map { "\($0.term)@\($0.position)" }
+                let got = (0..<terms.count).map { "\(terms.term($0))@\(terms.positions[$0])" }
+                #expect(got == expected, "\(path): \(Self.firstDifference(got, expected))")
+                let expectedVariants = kept.compactMap { t in t.folded.flatMap { $0.utf8.count <= 255 ? "\($0)@\(t.position)" : nil } }
+                let gotVariants = (0..<variants.count).map { "\(variants.term($0))@\(variants.positions[$0])" }
+                #expect(gotVariants == expectedVariants, "\(path): \(Self.firstDifference(gotVariants, expectedVariants))")
+                tokensSeen += tokens.count
+                variantsSeen += expectedVariants.count
+            }
+        }
+        #expect(analyzer.stats == other.stats)
+        #expect(texts > 500 && tokensSeen > 100_000 && variantsSeen > 1_000, "\(texts) texts, \(tokensSeen) tokens, \(variantsSeen) variants")
+        #expect(analyzer.stats.longTokens > 0 && analyzer.stats.noiseBlocks > 0)
     }
 }
