@@ -55,7 +55,14 @@ public struct TermList: Sendable {
     @inline(__always)
     public mutating func appendASCIILowercased(_ term: UnsafeBufferPointer<UInt8>, position: UInt32) {
         guard fits(term.count) else { return }
-        for b in term { bytes.append(b &+ ((b &- 0x41) < 26 ? 0x20 : 0)) }
+        let start = bytes.count
+        bytes.append(contentsOf: term)
+        bytes.withUnsafeMutableBufferPointer { all in
+            for i in start..<all.count {
+                let b = all[i]
+                all[i] = b &+ ((b &- 0x41) < 26 ? 0x20 : 0)
+            }
+        }
         ends.append(UInt32(bytes.count))
         positions.append(position)
     }
