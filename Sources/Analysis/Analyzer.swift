@@ -167,8 +167,13 @@ public final class Analyzer {
     private func emitGroup<S: TermSink>(_ buf: UnsafeBufferPointer<UInt8>, _ group: ArraySlice<WordSegment>, position: inout Int, into out: inout S) {
         // The common case, one plain ASCII word: no part splitting to do.
         if group.count == 1, let only = group.first, Self.isSimpleWord(buf, only) {
-            emit(buf, only.start..<only.end, kind: only.kind == .number ? .number : .word, position: position,
-                 limit: options.maxTokenBytes, into: &out)
+            // ASCII already (isSimpleWord): straight to the sink, as `emit` would send it.
+            if only.end - only.start <= options.maxTokenBytes {
+                out.ascii(UnsafeBufferPointer(rebasing: buf[only.start..<only.end]), position: position, start: only.start, end: only.end,
+                          kind: only.kind == .number ? .number : .word)
+            } else {
+                stats.longTokens += 1
+            }
             position += 1
             return
         }

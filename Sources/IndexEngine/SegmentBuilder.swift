@@ -66,24 +66,31 @@ struct SegmentBuilder {
             // largest single cost.
             let list = field.terms
             let n = list.count
+            // The hash buffer is taken out of self while the loop mutates the rest of it.
+            var h: [UInt64] = []
+            swap(&h, &hashes)
+            if h.count < n { h = [UInt64](repeating: 0, count: max(n, 2 * h.count)) }
+            defer { swap(&h, &hashes) }
+            h.withUnsafeMutableBufferPointer { hb in
             list.bytes.withUnsafeBufferPointer { all in
-                hashes.removeAll(keepingCapacity: true)
+            list.ends.withUnsafeBufferPointer { ends in
+            list.positions.withUnsafeBufferPointer { positions in
                 var start = 0
                 for i in 0..<n {
-                    let end = Int(list.ends[i])
-                    hashes.append(table.hash(f, UnsafeBufferPointer(rebasing: all[start..<end])))
+                    let end = Int(ends[i])
+                    hb[i] = table.hash(f, UnsafeBufferPointer(rebasing: all[start..<end]))
                     start = end
                 }
                 let ahead = 6
                 start = 0
                 for i in 0..<n {
-                    if i + ahead < n { table.prefetch(hashes[i + ahead]) }
-                    let end = Int(list.ends[i])
+                    if i + ahead < n { table.prefetch(hb[i + ahead]) }
+                    let end = Int(ends[i])
                     let bytes = UnsafeBufferPointer(rebasing: all[start..<end])
                     start = end
                     guard !bytes.isEmpty, bytes.count <= 255 else { continue }
-                    let position = list.positions[i]
-                    let (slot, inserted) = table.findOrInsert(field: f, key: bytes, hash: hashes[i])
+                    let position = positions[i]
+                    let (slot, inserted) = table.findOrInsert(field: f, key: bytes, hash: hb[i])
                     if inserted {
                         let d = pool.newStream(), p = pool.newStream()
                         states.append(TermState(docStart: d, docUpto: d, positionStart: p, positionUpto: p,
@@ -96,6 +103,9 @@ struct SegmentBuilder {
                     }
                     if late { latePositions[slot, default: []].append((local, position)) }
                 }
+            }
+            }
+            }
             }
         }
         let text = doc.stored.map { (UInt8($0.field.rawValue), $0.text) }
