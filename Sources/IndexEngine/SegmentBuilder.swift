@@ -247,7 +247,8 @@ struct SegmentBuilder {
 
     /// Slots in key order (field byte, then term bytes).
     private func sortedSlots() -> [Int32] {
-        table.arena.withUnsafeBufferPointer { arena -> [Int32] in
+        do {
+            let arena = table.arena
             guard let base = arena.baseAddress else { return (0..<Int32(table.count)).map { $0 } }
             let offsets = table.offsets
             // Sort (prefix, slot) pairs: the field byte and the first 7 term bytes, big-endian,

@@ -14,11 +14,32 @@ struct TermTable {
         var offset: UInt32
     }
 
-    private var buckets: [Bucket]
-    private(set) var arena: [UInt8] = []
+    /// Owns the buckets and the arena (freed with the last copy of the table). The table reads
+    /// them through the raw pointers below, never through this object: no reference counting
+    /// or exclusivity checks on the hot path. Copies of a table share its memory, so only
+    /// one copy may be used after a copy is made (the builder moves its table, never forks it).
+    private final class Memory {
+        var buckets: UnsafeMutablePointer<Bucket>
+        var arena: UnsafeMutablePointer<UInt8>
+        init(buckets: UnsafeMutablePointer<Bucket>, arena: UnsafeMutablePointer<UInt8>) {
+            self.buckets = buckets
+            self.arena = arena
+        }
+        deinit {
+            buckets.deallocate()
+            arena.deallocate()
+        }
+    }
+
+    private let memory: Memory
+    private var buckets: UnsafeMutablePointer<Bucket>
+    private var bucketCount: Int
+    private var mask: Int
+    private var arenaPointer: UnsafeMutablePointer<UInt8>
+    private var arenaCount = 0
+    private var arenaCapacity: Int
     /// Arena offset of each slot's key, in slot order.
     private(set) var offsets: [UInt32] = []
-    private var mask: Int
     /// The process seed, copied in: reading a global `static let` costs a `swift_once`
     /// check on every token.
     private let seed = TermTable.seed
@@ -26,13 +47,26 @@ struct TermTable {
     init(capacity: Int = 1 << 14) {
         var n = 1
         while n < capacity * 2 { n <<= 1 }
-        buckets = [Bucket](repeating: Bucket(hash: 0, slot: -1, offset: 0), count: n)
+        buckets = Self.emptyBuckets(n)
+        bucketCount = n
         mask = n - 1
+        arenaCapacity = max(64, capacity * 8)
+        arenaPointer = .allocate(capacity: arenaCapacity)
+        memory = Memory(buckets: buckets, arena: arenaPointer)
+    }
+
+    private static func emptyBuckets(_ n: Int) -> UnsafeMutablePointer<Bucket> {
+        let p = UnsafeMutablePointer<Bucket>.allocate(capacity: n)
+        p.initialize(repeating: Bucket(hash: 0, slot: -1, offset: 0), count: n)
+        return p
     }
 
     var count: Int { offsets.count }
     /// Bytes held (buckets, arena, offsets), for the RAM budget.
-    var bytesHeld: Int { buckets.count * 16 + arena.capacity + offsets.capacity * 4 }
+    var bytesHeld: Int { bucketCount * 16 + arenaCapacity + offsets.capacity * 4 }
+
+    /// The keys, as [field][length u16 LE][bytes] at each slot's offset (valid until the next insert).
+    var arena: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: arenaPointer, count: arenaCount) }
 
     /// Per-process seed: terms come from mail strangers write, so collisions must not be
     /// predictable (linear probing would otherwise degrade under crafted input).
@@ -73,9 +107,7 @@ struct TermTable {
     /// Asks the CPU for the bucket a hash starts probing at (see CPrefetch).
     @inline(__always)
     func prefetch(_ h: UInt64) {
-        buckets.withUnsafeBufferPointer { bk in
-            ms_prefetch(bk.baseAddress.map { UnsafeRawPointer($0 + (Int(truncatingIfNeeded: h) & mask)) })
-        }
+        ms_prefetch(UnsafeRawPointer(buckets + (Int(truncatingIfNeeded: h) & mask)))
     }
 
     /// The slot of (field, key), inserting it as slot `count` when absent. Keys are at most
@@ -89,51 +121,65 @@ struct TermTable {
     @inline(__always)
     mutating func findOrInsert(field: UInt8, key: UnsafeBufferPointer<UInt8>, hash h: UInt64) -> (Int32, Bool) {
         var b = Int(truncatingIfNeeded: h) & mask
-        let found: Int32? = buckets.withUnsafeBufferPointer { bk in
-            arena.withUnsafeBufferPointer { a in
-                while true {
-                    let e = bk[b]
-                    if e.hash == 0 { return nil }
-                    if e.hash == h, let base = a.baseAddress {
-                        let at = base + Int(e.offset)
-                        if at[0] == field, Int(at[1]) | Int(at[2]) << 8 == key.count,
-                           key.count == 0 || memcmpEqual(at + 3, key.baseAddress, key.count) {
-                            return e.slot
-                        }
-                    }
-                    b = (b + 1) & mask
+        while true {
+            let e = buckets[b]
+            if e.hash == 0 { break }
+            if e.hash == h {
+                let at = arenaPointer + Int(e.offset)
+                if at[0] == field, Int(at[1]) | Int(at[2]) << 8 == key.count,
+                   key.count == 0 || memcmpEqual(at + 3, key.baseAddress, key.count) {
+                    return (e.slot, false)
                 }
             }
+            b = (b + 1) & mask
         }
-        if let found { return (found, false) }
         let slot = Int32(offsets.count)
-        buckets[b] = Bucket(hash: h, slot: slot, offset: UInt32(arena.count))
-        offsets.append(UInt32(arena.count))
-        arena.append(field)
-        arena.append(UInt8(truncatingIfNeeded: key.count))
-        arena.append(UInt8(truncatingIfNeeded: key.count >> 8))
-        arena.append(contentsOf: key)
-        if offsets.count * 2 > buckets.count { grow() }
+        let needed = arenaCount + 3 + key.count
+        if needed > arenaCapacity { growArena(needed) }
+        buckets[b] = Bucket(hash: h, slot: slot, offset: UInt32(arenaCount))
+        offsets.append(UInt32(arenaCount))
+        let at = arenaPointer + arenaCount
+        at[0] = field
+        at[1] = UInt8(truncatingIfNeeded: key.count)
+        at[2] = UInt8(truncatingIfNeeded: key.count >> 8)
+        if let k = key.baseAddress, key.count > 0 { (at + 3).update(from: k, count: key.count) }
+        arenaCount = needed
+        if offsets.count * 2 > bucketCount { grow() }
         return (slot, true)
     }
 
+    private mutating func growArena(_ needed: Int) {
+        var capacity = arenaCapacity * 2
+        while capacity < needed { capacity *= 2 }
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        p.update(from: arenaPointer, count: arenaCount)
+        arenaPointer.deallocate()
+        arenaPointer = p
+        arenaCapacity = capacity
+        memory.arena = p
+    }
+
     private mutating func grow() {
-        let old = buckets
-        let n = buckets.count * 2
-        buckets = [Bucket](repeating: Bucket(hash: 0, slot: -1, offset: 0), count: n)
+        let old = buckets, oldCount = bucketCount
+        let n = bucketCount * 2
+        buckets = Self.emptyBuckets(n)
+        bucketCount = n
         mask = n - 1
-        for e in old where e.hash != 0 {
+        for i in 0..<oldCount where old[i].hash != 0 {
+            let e = old[i]
             var b = Int(truncatingIfNeeded: e.hash) & mask
             while buckets[b].hash != 0 { b = (b + 1) & mask }
             buckets[b] = e
         }
+        old.deallocate()
+        memory.buckets = buckets
     }
 
     /// The field of a slot and the arena range of its term bytes.
     func key(_ slot: Int) -> (field: UInt8, bytes: Range<Int>) {
         let o = Int(offsets[slot])
-        let length = Int(arena[o + 1]) | Int(arena[o + 2]) << 8
-        return (arena[o], (o + 3)..<(o + 3 + length))
+        let length = Int(arenaPointer[o + 1]) | Int(arenaPointer[o + 2]) << 8
+        return (arenaPointer[o], (o + 3)..<(o + 3 + length))
     }
 }
 
