@@ -137,6 +137,7 @@ enum SegmentMerger {
         var scratch: [UInt32] = []
         var key: [UInt8] = []
         var sources: [Int] = []
+        var spare = PostingsIterator.Buffers()
         while true {
             var minIndex = -1
             for k in cursors.indices where live[k] {
@@ -144,7 +145,8 @@ enum SegmentMerger {
             }
             guard minIndex >= 0 else { break }
             if let below, below.withUnsafeBytes({ termKeyCompare(cursors[minIndex].key, $0) }) >= 0 { break }
-            key = Array(cursors[minIndex].key)
+            key.removeAll(keepingCapacity: true)
+            key.append(contentsOf: cursors[minIndex].key)
             sources.removeAll(keepingCapacity: true)
             for k in cursors.indices where live[k] && (k == minIndex || termKeyCompare(cursors[k].key, cursors[minIndex].key) == 0) {
                 sources.append(k)
@@ -152,7 +154,8 @@ enum SegmentMerger {
             postings.startTerm()
             var any = false
             for k in sources {
-                var it = try inputs[k].reader.postings.iterator(cursors[k].info)
+                var it = try inputs[k].reader.postings.iterator(cursors[k].info, recycling: &spare)
+                defer { it.recycle(into: &spare) }
                 var d = it.doc
                 while d != PostingsIterator.noMoreDocs {
                     guard Int(d) < remap[k].count else {

@@ -39,6 +39,13 @@ public struct PostingsReader: @unchecked Sendable {
         try PostingsIterator(reader: self, info: info)
     }
 
+    /// An iterator that takes its decoding buffers from `spare` (an iterator done with, from
+    /// any reader; left without them), so walking many terms one after another allocates
+    /// nothing per term. Merges walk every term of every input this way.
+    public func iterator(_ info: TermPostingsInfo, recycling spare: inout PostingsIterator.Buffers) throws(IndexFormatError) -> PostingsIterator {
+        try PostingsIterator(reader: self, info: info, buffers: &spare)
+    }
+
     /// Doc IDs present in every iterator (leapfrog: each iterator in turn advances to the
     /// current candidate; a doc beyond it becomes the new candidate). The rarest list leads.
     /// Iterators are consumed (left at or near their end); empty input gives `[]`.
@@ -138,7 +145,27 @@ public struct PostingsIterator {
     var blockEpoch = 0
     let posTermStart: Int
 
+    /// Decoding buffers handed from one iterator to the next (`PostingsReader.iterator(_:recycling:)`).
+    public struct Buffers {
+        var docBuf: [UInt32] = []
+        var freqBuf: [UInt32] = []
+        var pBuf: [UInt32] = []
+        public init() {}
+    }
+
+    /// Gives this iterator's buffers to `spare` (the iterator must not be used afterwards).
+    public mutating func recycle(into spare: inout Buffers) {
+        swap(&spare.docBuf, &docBuf)
+        swap(&spare.freqBuf, &freqBuf)
+        swap(&spare.pBuf, &pBuf)
+    }
+
     init(reader: PostingsReader, info: TermPostingsInfo) throws(IndexFormatError) {
+        var none = Buffers()
+        try self.init(reader: reader, info: info, buffers: &none)
+    }
+
+    init(reader: PostingsReader, info: TermPostingsInfo, buffers: inout Buffers) throws(IndexFormatError) {
         docs = reader.docs
         docsBase = reader.docsBase
         posData = reader.positions
@@ -155,8 +182,16 @@ public struct PostingsIterator {
             throw IndexFormatError(.corrupt, "term positions offset \(info.positionsOffset) beyond the positions file", offset: reader.positionsBase + reader.positions.count)
         }
         posTermStart = Int(info.positionsOffset)
-        docBuf = [UInt32](repeating: 0, count: 128)
-        freqBuf = [UInt32](repeating: 0, count: 128)
+        if buffers.docBuf.count == 128, buffers.freqBuf.count == 128 {
+            docBuf = []
+            freqBuf = []
+            swap(&docBuf, &buffers.docBuf)
+            swap(&freqBuf, &buffers.freqBuf)
+            swap(&pBuf, &buffers.pBuf)
+        } else {
+            docBuf = [UInt32](repeating: 0, count: 128)
+            freqBuf = [UInt32](repeating: 0, count: 128)
+        }
         if info.docFreq == 1 {
             guard info.docsOffset <= UInt64(PostingsFormat.maxDocID), info.totalTermFreq <= UInt64(PostingsFormat.maxFreq) else {
                 throw IndexFormatError(.corrupt, "singleton term info out of range", offset: nil)
