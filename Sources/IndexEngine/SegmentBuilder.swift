@@ -59,6 +59,12 @@ struct SegmentBuilder {
 
     mutating func add(_ doc: IndexDocument) {
         let local = documentCount
+        // The states and the pool as locals for the loops below (no access through self per
+        // token: that retained and released them around every closure call).
+        var st: [TermState] = []
+        swap(&st, &states)
+        let pool = self.pool
+        defer { swap(&st, &states) }
         for field in doc.fields {
             let f = field.keyByte
             // Hashes first, so the lookup loop can prefetch the bucket of a term a few tokens
@@ -93,14 +99,13 @@ struct SegmentBuilder {
                     let (slot, inserted) = table.findOrInsert(field: f, key: bytes, hash: hb[i])
                     if inserted {
                         let d = pool.newStream(), p = pool.newStream()
-                        states.append(TermState(docStart: d, docUpto: d, positionStart: p, positionUpto: p,
-                                                doc: local, freq: 1, lastPosition: position, lastWrittenDoc: 0))
-                        pool.appendVarint(position, &states[Int(slot)].positionUpto)
+                        var state = TermState(docStart: d, docUpto: d, positionStart: p, positionUpto: p,
+                                              doc: local, freq: 1, lastPosition: position, lastWrittenDoc: 0)
+                        pool.appendVarint(position, &state.positionUpto)
+                        st.append(state)
                         continue
                     }
-                    let late = states.withUnsafeMutableBufferPointer { all in
-                        Self.add(&all[Int(slot)], doc: local, position: position, pool: pool)
-                    }
+                    let late = Self.add(&st[Int(slot)], doc: local, position: position, pool: pool)
                     if late { latePositions[slot, default: []].append((local, position)) }
                 }
             }
