@@ -69,8 +69,9 @@ public final class Analyzer {
     public struct IndexedText: Sendable {
         /// The position of the last token (that of `tokens(text).last`), nil without tokens.
         public var lastPosition: Int?
-        /// Tokens whose term (or diacritic-folded variant) is over `maxIndexedTermBytes` and
-        /// was left out (folding can lengthen a word past the analyzer's limits).
+        /// Tokens whose term is over `maxIndexedTermBytes` and was left out (folding can
+        /// lengthen a word past the analyzer's limits). A folded variant over it is left out
+        /// without this flag: the term itself is indexed.
         public var overlong = false
     }
 
@@ -420,8 +421,11 @@ struct TermListSink: TermSink {
     var overlong = false
 
     mutating func reserve(bytes: Int) {
-        // About one term per 6 bytes of text, a term about 5 bytes.
-        terms.reserveCapacity(terms: terms.count + bytes / 6, bytes: terms.bytes.count + bytes)
+        // About one term per 6 bytes of text, a term about 5 bytes; at most 64 KiB of text's
+        // worth ahead (the lists live until the document is indexed, and a large body may be
+        // mostly noise without terms; past that they grow as they fill).
+        let text = min(bytes, 1 << 16)
+        terms.reserveCapacity(terms: terms.count + text / 6, bytes: terms.bytes.count + text)
     }
 
     @inline(__always)

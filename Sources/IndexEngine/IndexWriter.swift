@@ -38,11 +38,14 @@ public final class IndexWriter {
         // signals `done`, and by the writer's thread only after waiting for it.
         var builder: SegmentBuilder
         let name: String
+        /// The builder's documents, read by the writer's thread while the flush runs.
+        let documentCount: UInt32
         let done = DispatchSemaphore(value: 0)
         var result: Result<[UInt64], MailsiftError> = .failure(MailsiftError(.io, "flush did not run"))
         init(_ builder: SegmentBuilder, name: String) {
             self.builder = builder
             self.name = name
+            documentCount = builder.documentCount
         }
     }
 
@@ -59,10 +62,12 @@ public final class IndexWriter {
                 mergedStoredCompressionLevel: Int32 = 4, returnMemory: Bool = true, parallelMerges: Bool = true,
                 backgroundFlush: Bool = false) throws(MailsiftError) {
         self.parallelMerges = parallelMerges
-        self.backgroundFlush = backgroundFlush
         self.directory = directory
         // 1 MiB to 2 GiB: the slice pool addresses at most 4 GiB.
         self.ramBudget = min(max(1 << 20, ramBudget), 2 << 30)
+        // Half of a budget under 2 MiB is less than an empty buffer's own tables (~640 KiB):
+        // every document would be its own segment. Such budgets flush in line.
+        self.backgroundFlush = backgroundFlush && self.ramBudget >= 2 << 20
         self.storedCompressionLevel = storedCompressionLevel
         self.mergedStoredCompressionLevel = mergedStoredCompressionLevel
         try directory.create()
@@ -95,7 +100,7 @@ public final class IndexWriter {
 
     /// Documents added since the last commit (buffered or flushed).
     public var pendingDocuments: Int {
-        Int(builder.documentCount) + Int(inFlight?.builder.documentCount ?? 0) + flushed.reduce(0) { $0 + Int($1.documentCount) }
+        Int(builder.documentCount) + Int(inFlight?.documentCount ?? 0) + flushed.reduce(0) { $0 + Int($1.documentCount) }
     }
 
     public func add(_ doc: IndexDocument) throws(MailsiftError) {

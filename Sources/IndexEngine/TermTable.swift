@@ -31,7 +31,7 @@ struct TermTable {
         }
     }
 
-    private let memory: Memory
+    private var memory: Memory
     private var buckets: UnsafeMutablePointer<Bucket>
     private var bucketCount: Int
     private var mask: Int
@@ -133,6 +133,8 @@ struct TermTable {
             }
             b = (b + 1) & mask
         }
+        // Copies share the memory: only one may insert (debug builds check).
+        assert(isKnownUniquelyReferenced(&memory), "a copied TermTable is being written")
         let slot = Int32(offsets.count)
         let needed = arenaCount + 3 + key.count
         if needed > arenaCapacity { growArena(needed) }
