@@ -65,8 +65,12 @@ public final class Analyzer {
         return sink.tokens
     }
 
-    /// What `indexTerms` found besides the terms.
+    /// What `indexTerms` gives for a text.
     public struct IndexedText: Sendable {
+        /// Each token's term, at its position.
+        public var terms = TermList()
+        /// The diacritic-folded variants of the terms that have one, at their positions.
+        public var variants = TermList()
         /// The position of the last token (that of `tokens(text).last`), nil without tokens.
         public var lastPosition: Int?
         /// Tokens whose term is over `maxIndexedTermBytes` and was left out (folding can
@@ -78,22 +82,17 @@ public final class Analyzer {
     /// The index's limit on a term's bytes.
     public static let maxIndexedTermBytes = 255
 
-    /// Message text analyzed as `tokens(_:)` does, straight into term lists: each token's
-    /// term into `terms`, its diacritic-folded variant (when it has one) into `variants`, at
-    /// the token's position; terms over `maxIndexedTermBytes` are left out with their variant.
-    /// `spans` (appended to) gets every token's UTF-8 range in the text, left-out ones too.
-    /// No `Token` or `String` per term: the indexing path.
-    public func indexTerms(_ text: String, terms: inout TermList, variants: inout TermList,
-                           spans: inout [TokenSpan]) -> IndexedText {
-        var sink = TermListSink(terms: terms, variants: variants, spans: spans)
-        terms = TermList()
-        variants = TermList()
-        spans = []
+    /// Message text analyzed as `tokens(_:)` does, straight into term lists (no `Token` or
+    /// `String` per term: the indexing path). Terms over `maxIndexedTermBytes` are left out
+    /// with their variant. `spans` (emptied first, its storage reused) gets every token's
+    /// UTF-8 range in the text, left-out ones too.
+    public func indexTerms(_ text: String, spans: inout [TokenSpan]) -> IndexedText {
+        spans.removeAll(keepingCapacity: true)
+        var sink = TermListSink(spans: spans)
+        spans = []  // the sink holds the only reference: appends do not copy
         analyze(text, skipNoise: options.skipNoise, into: &sink)
-        terms = sink.terms
-        variants = sink.variants
         spans = sink.spans
-        return IndexedText(lastPosition: sink.lastPosition, overlong: sink.overlong)
+        return sink.result
     }
 
     /// A token's UTF-8 range in the analyzed text; `overlong`: its term was left out.
@@ -168,13 +167,8 @@ public final class Analyzer {
     private func emitGroup<S: TermSink>(_ buf: UnsafeBufferPointer<UInt8>, _ group: ArraySlice<WordSegment>, position: inout Int, into out: inout S) {
         // The common case, one plain ASCII word: no part splitting to do.
         if group.count == 1, let only = group.first, Self.isSimpleWord(buf, only) {
-            // ASCII already (isSimpleWord): straight to the sink, as `emit` would send it.
-            if only.end - only.start <= options.maxTokenBytes {
-                out.ascii(UnsafeBufferPointer(rebasing: buf[only.start..<only.end]), position: position, start: only.start, end: only.end,
-                          kind: only.kind == .number ? .number : .word)
-            } else {
-                stats.longTokens += 1
-            }
+            emit(buf, only.start..<only.end, kind: only.kind == .number ? .number : .word, position: position,
+                 limit: options.maxTokenBytes, knownASCII: true, into: &out)
             position += 1
             return
         }
@@ -324,7 +318,9 @@ public final class Analyzer {
         return width == r.count
     }
 
-    private func emit<S: TermSink>(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, kind: Token.Kind, position: Int, limit: Int, into out: inout S) {
+    /// `knownASCII`: the caller has checked the bytes (no second scan).
+    private func emit<S: TermSink>(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, kind: Token.Kind, position: Int, limit: Int,
+                                   knownASCII: Bool = false, into out: inout S) {
         guard range.count <= limit else {
             if kind != .url && kind != .compound && kind != .email && kind != .host { stats.longTokens += 1 }
             return
@@ -332,7 +328,7 @@ public final class Analyzer {
         let bytes = UnsafeBufferPointer(rebasing: buf[range])
         guard !bytes.isEmpty else { return }
         var ascii = true
-        for b in bytes where b >= 0x80 { ascii = false; break }
+        if !knownASCII { for b in bytes where b >= 0x80 { ascii = false; break } }
         if ascii {
             out.ascii(bytes, position: position, start: range.lowerBound, end: range.upperBound, kind: kind)
             return
@@ -414,37 +410,34 @@ struct TokenArraySink: TermSink {
 }
 
 struct TermListSink: TermSink {
-    var terms: TermList
-    var variants: TermList
+    var result = Analyzer.IndexedText()
     var spans: [Analyzer.TokenSpan]
-    var lastPosition: Int?
-    var overlong = false
 
     mutating func reserve(bytes: Int) {
         // About one term per 6 bytes of text, a term about 5 bytes; at most 64 KiB of text's
         // worth ahead (the lists live until the document is indexed, and a large body may be
         // mostly noise without terms; past that they grow as they fill).
         let text = min(bytes, 1 << 16)
-        terms.reserveCapacity(terms: terms.count + text / 6, bytes: terms.bytes.count + text)
+        result.terms.reserveCapacity(terms: result.terms.count + text / 6, bytes: result.terms.bytes.count + text)
     }
 
     @inline(__always)
     private mutating func note(_ position: Int, _ start: Int, _ end: Int, overlong long: Bool) {
-        lastPosition = position
+        result.lastPosition = position
         spans.append(Analyzer.TokenSpan(start: start, end: end, overlong: long))
-        if long { overlong = true }
+        if long { result.overlong = true }
     }
 
     mutating func ascii(_ bytes: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind) {
         let long = bytes.count > Analyzer.maxIndexedTermBytes
         note(position, start, end, overlong: long)
-        if !long { terms.appendASCIILowercased(bytes, position: UInt32(clamping: position)) }
+        if !long { result.terms.appendASCIILowercased(bytes, position: UInt32(clamping: position)) }
     }
 
     mutating func asIs(_ bytes: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind) {
         let long = bytes.count > Analyzer.maxIndexedTermBytes
         note(position, start, end, overlong: long)
-        if !long { terms.append(bytes, position: UInt32(clamping: position)) }
+        if !long { result.terms.append(bytes, position: UInt32(clamping: position)) }
     }
 
     mutating func normalized(_ term: String, folded: String?, position: Int, start: Int, end: Int, kind: Token.Kind) {
@@ -452,8 +445,8 @@ struct TermListSink: TermSink {
         note(position, start, end, overlong: long)
         guard !long else { return }
         let p = UInt32(clamping: position)
-        terms.append(term, position: p)
-        if let folded, folded.utf8.count <= Analyzer.maxIndexedTermBytes { variants.append(folded, position: p) }
+        result.terms.append(term, position: p)
+        if let folded, folded.utf8.count <= Analyzer.maxIndexedTermBytes { result.variants.append(folded, position: p) }
     }
 }
 

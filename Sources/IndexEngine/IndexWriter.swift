@@ -117,30 +117,18 @@ public final class IndexWriter {
     private func startFlush() throws(MailsiftError) {
         try finishFlushInFlight()
         guard builder.documentCount > 0 else { return }
-        let name = SegmentFiles.name(number: nextSegmentNumber)
-        nextSegmentNumber += 1
-        let job = BackgroundFlush(builder, name: name)
+        let job = BackgroundFlush(builder, name: takeSegmentName())
         builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)
         let directory = directory.segmentsPath, returnMemory = returnMemory
         inFlight = job
         let thread = Thread {
             do throws(MailsiftError) {
-                let out = try SegmentOutput(directory: directory, name: name)
-                do throws(MailsiftError) {
-                    try job.builder.write(to: out)
-                    try out.finish()
-                } catch {
-                    out.abandon()
-                    throw error
-                }
-                job.result = .success(out.sizes)
+                job.result = .success(try Self.write(&job.builder, name: job.name, in: directory))
             } catch {
                 job.result = .failure(error)
             }
             job.builder.releasePostings()
-            #if canImport(Glibc)
-            if returnMemory { _ = malloc_trim(0) }
-            #endif
+            Self.trimHeap(returnMemory)
             job.done.signal()
         }
         thread.stackSize = 1 << 20
@@ -153,12 +141,41 @@ public final class IndexWriter {
         guard let job = inFlight else { return }
         job.done.wait()
         inFlight = nil
-        let sizes = try job.result.get()
-        if locations != nil {
-            for (k, id) in job.builder.ids.enumerated() { locations?[id] = (job.name, UInt32(k)) }
+        record(job.name, ids: job.builder.ids, documentCount: job.documentCount, sizes: try job.result.get())
+    }
+
+    private func takeSegmentName() -> String {
+        defer { nextSegmentNumber += 1 }
+        return SegmentFiles.name(number: nextSegmentNumber)
+    }
+
+    /// Writes a buffer as segment `name` (durable; its postings are spent either way) and
+    /// returns the files' sizes; nothing is left behind when it fails.
+    private static func write(_ builder: inout SegmentBuilder, name: String, in directory: String) throws(MailsiftError) -> [UInt64] {
+        let out = try SegmentOutput(directory: directory, name: name)
+        do {
+            try builder.write(to: out)
+            try out.finish()
+        } catch {
+            out.abandon()
+            throw error
         }
-        flushed.append(Manifest.SegmentEntry(name: job.name, documentCount: job.builder.documentCount, deletionsGeneration: 0,
+        return out.sizes
+    }
+
+    /// Takes a written segment into `flushed` (and its documents into `locations` when kept).
+    private func record(_ name: String, ids: [Int64], documentCount: UInt32, sizes: [UInt64]) {
+        if locations != nil {
+            for (k, id) in ids.enumerated() { locations?[id] = (name, UInt32(k)) }
+        }
+        flushed.append(Manifest.SegmentEntry(name: name, documentCount: documentCount, deletionsGeneration: 0,
                                              deletedCount: 0, fileSizes: sizes))
+    }
+
+    private static func trimHeap(_ returnMemory: Bool) {
+        #if canImport(Glibc)
+        if returnMemory { _ = malloc_trim(0) }
+        #endif
     }
 
     /// Deletes documents by catalog id; unknown ids are ignored. Returns how many were deleted.
@@ -182,26 +199,14 @@ public final class IndexWriter {
     public func flush() throws(MailsiftError) {
         try finishFlushInFlight()
         guard builder.documentCount > 0 else { return }
-        let name = SegmentFiles.name(number: nextSegmentNumber)
-        nextSegmentNumber += 1
-        let out = try SegmentOutput(directory: directory.segmentsPath, name: name)
+        let name = takeSegmentName()
         do {
-            try builder.write(to: out)
-            try out.finish()
-        } catch {
-            out.abandon()
-            builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)  // its postings were spent
-            throw error
+            // Out of self first: its postings are spent by the write, failed or not.
+            var full = builder
+            builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)
+            record(name, ids: full.ids, documentCount: full.documentCount, sizes: try Self.write(&full, name: name, in: directory.segmentsPath))
         }
-        if locations != nil {
-            for (k, id) in builder.ids.enumerated() { locations?[id] = (name, UInt32(k)) }
-        }
-        flushed.append(Manifest.SegmentEntry(name: name, documentCount: builder.documentCount, deletionsGeneration: 0,
-                                             deletedCount: 0, fileSizes: out.sizes))
-        builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)
-        #if canImport(Glibc)
-        if returnMemory { _ = malloc_trim(0) }
-        #endif
+        Self.trimHeap(returnMemory)  // the full buffer is freed by now
     }
 
     /// Makes everything since the last commit durable and visible: segment files are already

@@ -221,13 +221,17 @@ public final class SegmentReader: Sendable {
                     }
                     guard !grams.isEmpty else { _ = scan(0, hay.count); return }
                     filter.withUnsafeBufferPointer { f in
+                        // Whether chunk c's bits hold every trigram of the needle.
+                        func mayHold(_ c: Int) -> Bool {
+                            let base = c * Self.wordsPerChunk
+                            return grams.allSatisfy { f[base + $0 >> 6] & (1 << UInt64($0 & 63)) != 0 }
+                        }
                         var k = 0
                         while k < chunks {
                             // A run of chunks that may hold an occurrence start, scanned as one.
-                            let base = k * Self.wordsPerChunk
-                            guard grams.allSatisfy({ f[base + $0 >> 6] & (1 << UInt64($0 & 63)) != 0 }) else { k += 1; continue }
+                            guard mayHold(k) else { k += 1; continue }
                             var e = k + 1
-                            while e < chunks, grams.allSatisfy({ f[e * Self.wordsPerChunk + $0 >> 6] & (1 << UInt64($0 & 63)) != 0 }) { e += 1 }
+                            while e < chunks, mayHold(e) { e += 1 }
                             guard scan(k * chunkSize, min(hay.count, e * chunkSize)) else { return }
                             k = e + 1  // chunk e (if any) failed the test just above
                         }

@@ -190,12 +190,10 @@ public enum DocumentBuilder {
         var unindexedRuns: String?
         var spans: [Analyzer.TokenSpan] = []
         for (field, text) in texts where !text.isEmpty {
-            var terms = TermList(), variants = TermList()
             let before = analyzer.stats
             // Terms straight into lists (no Token or String per term). The engine keeps terms
             // up to 255 bytes; folding can lengthen a word past it (`overlong`).
-            spans.removeAll(keepingCapacity: true)
-            let analyzed = analyzer.indexTerms(text, terms: &terms, variants: &variants, spans: &spans)
+            var analyzed = analyzer.indexTerms(text, spans: &spans)
             if field == .body, let last = analyzed.lastPosition { bodyLength = Int64(last + 1) }
             // Text whose folded form has no term to be found in (words over 64 bytes, base64
             // and PGP runs, characters between words that fold to letters or vanish) would be
@@ -209,14 +207,14 @@ public enum DocumentBuilder {
                 // terms: a word-shaped key found in no term can only be in them.
                 if field == .body || field == .attachmentText, let runs = Self.unindexedRuns(text, spans, hazards: hazards),
                    (unindexedRuns?.utf8.count ?? 0) + runs.utf8.count <= Self.maxUnindexedBytes {
-                    terms.append(Self.unindexedRunsMarker, position: 0)
+                    analyzed.terms.append(Self.unindexedRunsMarker, position: 0)
                     unindexedRuns = (unindexedRuns ?? "") + runs
                 } else {
-                    terms.append(Self.unindexedMarker, position: 0)
+                    analyzed.terms.append(Self.unindexedMarker, position: 0)
                 }
             }
-            fields.append(IndexDocument.FieldTerms(field: field, list: terms))
-            if !variants.isEmpty { fields.append(IndexDocument.FieldTerms(field: field, list: variants, variants: true)) }
+            fields.append(IndexDocument.FieldTerms(field: field, list: analyzed.terms))
+            if !analyzed.variants.isEmpty { fields.append(IndexDocument.FieldTerms(field: field, list: analyzed.variants, variants: true)) }
         }
         // Stored: every field as text for snippets and exact substring checks; for headers,
         // all of them (IMAP HEADER and TEXT search any header), decoded, one per line.

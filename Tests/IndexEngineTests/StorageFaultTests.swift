@@ -38,39 +38,55 @@ import TestSupport
         Fault(operation: .syncDirectory, path: "segments", errno: EIO),
     ]
 
+    /// A scratch directory of this process, with `mail` holding the first `count` corpus
+    /// messages (and `data` for the index, not created).
+    static func scratch(_ name: String, messages count: Int) throws -> (tmp: String, mail: String, data: String, files: [String]) {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-\(name)-\(getpid())-\(UUID().uuidString)").path
+        let mail = tmp + "/mail"
+        try FileManager.default.createDirectory(atPath: mail, withIntermediateDirectories: true)
+        let files = Array(try FileManager.default.contentsOfDirectory(atPath: corpus).sorted().filter { !$0.hasPrefix(".") }.prefix(count))
+        return (tmp, mail, tmp + "/data", files)
+    }
+
+    static func copy(_ names: [String], to mail: String) throws {
+        for name in names { try FileManager.default.copyItem(atPath: corpus + "/" + name, toPath: mail + "/" + name) }
+    }
+
+    /// Runs `body` with `fault` injected under `tmp` and returns the error it threw, checked
+    /// to be the fault's: reached once, an I/O error naming the errno.
+    static func failure(of fault: Fault, under tmp: String, _ body: () throws(MailsiftError) -> Void) throws -> MailsiftError {
+        let before = StorageFaults.injected
+        StorageFaults.inject(fault.operation, under: tmp, path: fault.path, after: fault.after, errno: fault.errno)
+        var failure: MailsiftError?
+        do { try body() } catch { failure = error }
+        StorageFaults.clear()
+        #expect(StorageFaults.injected == before + 1, "the fault was never reached: \(fault)")
+        let error = try #require(failure, "no error surfaced for \(fault)")
+        #expect(error.code == .io, "\(fault): \(error)")
+        #expect(error.message.contains(String(cString: strerror(fault.errno))), "\(fault): \(error.message)")
+        return error
+    }
+
     @Test(.enabled(if: FileManager.default.fileExists(atPath: corpus)), arguments: faults)
     func faultLeavesLastGenerationAndLosesNothing(_ fault: Fault) throws {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-faults-\(getpid())-\(UUID().uuidString)").path
+        let (tmp, mail, data, files) = try Self.scratch("faults", messages: 100)
         defer {
             StorageFaults.clear()
             try? FileManager.default.removeItem(atPath: tmp)
         }
-        let mail = tmp + "/mail", data = tmp + "/data"
-        try FileManager.default.createDirectory(atPath: mail, withIntermediateDirectories: true)
-        let files = try FileManager.default.contentsOfDirectory(atPath: Self.corpus).sorted().filter { !$0.hasPrefix(".") }.prefix(100)
         let (first, second) = (Array(files.prefix(60)), Array(files.suffix(40)))
-        for name in first { try FileManager.default.copyItem(atPath: Self.corpus + "/" + name, toPath: mail + "/" + name) }
+        try Self.copy(first, to: mail)
         // Generation 1: the first 60 messages.
         do {
             let r = try UserIndexer(dataRoot: data, user: "f", ramBudget: 4 << 20).index([mail])
             #expect(r.added == 60)
         }
         // The second run adds 40 and loses one; the disk fails during its commit.
-        for name in second { try FileManager.default.copyItem(atPath: Self.corpus + "/" + name, toPath: mail + "/" + name) }
+        try Self.copy(second, to: mail)
         try FileManager.default.removeItem(atPath: mail + "/" + first[0])
-        let before = StorageFaults.injected
-        StorageFaults.inject(fault.operation, under: tmp, path: fault.path, after: fault.after, errno: fault.errno)
-        var failure: MailsiftError?
-        do {
+        _ = try Self.failure(of: fault, under: tmp) { () throws(MailsiftError) in
             _ = try UserIndexer(dataRoot: data, user: "f", ramBudget: 4 << 20).index([mail])
-        } catch {
-            failure = error
         }
-        StorageFaults.clear()
-        #expect(StorageFaults.injected == before + 1, "the fault was never reached: \(fault)")
-        let error = try #require(failure, "no error surfaced for \(fault)")
-        #expect(error.code == .io, "\(fault): \(error)")
-        #expect(error.message.contains(String(cString: strerror(fault.errno))), "\(fault): \(error.message)")
 
         // What is on disk opens, checksums and all: generation 1, or 2 when the fault came
         // after the commit point (a directory fsync after the manifest's rename).
@@ -102,29 +118,16 @@ import TestSupport
           arguments: [Fault(operation: .write, path: ".pos", errno: EIO, after: 2), Fault(operation: .create, path: ".stored", errno: ENOSPC, after: 1),
                       Fault(operation: .fsync, path: ".terms", errno: EIO, after: 3)])
     func backgroundFlushFaultSurfacesAndLosesNothing(_ fault: Fault) throws {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-bgflush-\(getpid())-\(UUID().uuidString)").path
+        let (tmp, mail, data, files) = try Self.scratch("bgflush", messages: 300)
         defer {
             StorageFaults.clear()
             try? FileManager.default.removeItem(atPath: tmp)
         }
-        let mail = tmp + "/mail", data = tmp + "/data"
-        try FileManager.default.createDirectory(atPath: mail, withIntermediateDirectories: true)
-        for name in try FileManager.default.contentsOfDirectory(atPath: Self.corpus).sorted().filter({ !$0.hasPrefix(".") }).prefix(300) {
-            try FileManager.default.copyItem(atPath: Self.corpus + "/" + name, toPath: mail + "/" + name)
-        }
+        try Self.copy(files, to: mail)
         // 2 MiB: buffers go to their own thread at 1 MiB, a few dozen messages each.
-        let before = StorageFaults.injected
-        StorageFaults.inject(fault.operation, under: tmp, path: fault.path, after: fault.after, errno: fault.errno)
-        var failure: MailsiftError?
-        do {
+        _ = try Self.failure(of: fault, under: tmp) { () throws(MailsiftError) in
             _ = try UserIndexer(dataRoot: data, user: "b", ramBudget: 2 << 20, threads: 2).index([mail])
-        } catch {
-            failure = error
         }
-        StorageFaults.clear()
-        #expect(StorageFaults.injected == before + 1, "the fault was never reached: \(fault)")
-        let error = try #require(failure, "no error surfaced for \(fault)")
-        #expect(error.code == .io && error.message.contains(String(cString: strerror(fault.errno))), "\(fault): \(error)")
         let dir = try UserDirectory(dataRoot: data, user: "b")
         #expect(try IndexReader(directory: dir, verifyChecksums: true).liveDocuments().isEmpty)
 
