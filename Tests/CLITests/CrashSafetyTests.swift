@@ -7,7 +7,7 @@ import TestSupport
 @Suite(.serialized) struct CrashSafetyTests {
     @Test func killedIndexerAlwaysRecovers() throws {
         let fm = FileManager.default
-        let base = fm.temporaryDirectory.appendingPathComponent("mailsift-crash-\(getpid())").path
+        let base = scratchPath("crash")
         let mail = base + "/mail", data = base + "/data"
         try? fm.removeItem(atPath: base)
         try fm.createDirectory(atPath: mail, withIntermediateDirectories: true)

@@ -87,7 +87,7 @@ import TestSupport
 
     @Test(.enabled(if: FileManager.default.fileExists(atPath: corpus)))
     func interruptedResumedEqualsSinglePassAndRescanFollowsChanges() throws {
-        let base = Self.fm.temporaryDirectory.appendingPathComponent("mailsift-reindex-\(getpid())").path
+        let base = scratchPath("reindex")
         try? Self.fm.removeItem(atPath: base)
         defer { try? Self.fm.removeItem(atPath: base) }
         let root = base + "/vmail", resumed = base + "/resumed", single = base + "/single"
@@ -179,7 +179,7 @@ import TestSupport
     /// refused and leaves nothing behind; stats and verify cover every user.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: corpus)))
     func exportImportStatsAndVerifyEveryUser() throws {
-        let base = Self.fm.temporaryDirectory.appendingPathComponent("mailsift-export-\(getpid())").path
+        let base = scratchPath("export")
         try? Self.fm.removeItem(atPath: base)
         defer { try? Self.fm.removeItem(atPath: base) }
         let root = base + "/vmail", data = base + "/data", other = base + "/other"

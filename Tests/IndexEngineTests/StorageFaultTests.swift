@@ -162,7 +162,7 @@ import TestSupport
     /// index opens again once the disk answers.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: corpus)))
     func readErrorIsClearAndPasses() throws {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-readfault-\(getpid())").path
+        let tmp = scratchPath("readfault")
         defer {
             StorageFaults.clear()
             try? FileManager.default.removeItem(atPath: tmp)

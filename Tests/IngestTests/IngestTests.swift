@@ -3,6 +3,7 @@ import Testing
 @testable import Ingest
 import MIME
 import MailsiftCore
+import TestSupport
 
 @Suite struct MboxTests {
     @Test func splitsOnFromLinesAfterBlankLines() {
@@ -52,7 +53,7 @@ import MailsiftCore
     }
 
     @Test func readsFilesMboxesAndDirectories() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-ingest-\(getpid())")
+        let dir = URL(fileURLWithPath: scratchPath("ingest"))
         try? FileManager.default.removeItem(at: dir)
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("cur"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }

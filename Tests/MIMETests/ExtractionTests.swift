@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MIME
+import TestSupport
 
 // MARK: - Helpers
 
@@ -244,7 +245,7 @@ private func run(_ mediaType: String, _ filename: String?, _ data: [UInt8],
 
     @Test func tempFilesAreRemoved() throws {
         // A directory of this test's own, so parallel tests extracting PDFs cannot interfere.
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-tmp-test-\(getpid())").path
+        let dir = scratchPath("tmp-test")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var limits = ExtractionLimits()

@@ -15,7 +15,7 @@ import TestSupport
 
     @Test(.enabled(if: FileManager.default.fileExists(atPath: root + "/hard_ham")))
     func severalThreadsIndexWhatOneDoes() throws {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-parallel-\(getpid())").path
+        let tmp = scratchPath("parallel")
         defer { try? FileManager.default.removeItem(atPath: tmp) }
         let sources = [Self.root + "/hard_ham", Self.root + "/spam"]
         var engines: [QueryEngine] = []

@@ -15,7 +15,7 @@ import TestSupport
 
     @Test(.enabled(if: FileManager.default.fileExists(atPath: corpus)))
     func prunedPagesEqualExhaustiveOnes() throws {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-pruned-\(getpid())").path
+        let tmp = scratchPath("pruned")
         defer { try? FileManager.default.removeItem(atPath: tmp) }
         // A small RAM budget: several segments, as a live index has.
         _ = try UserIndexer(dataRoot: tmp, user: "p", ramBudget: 2 << 20).index([Self.corpus])

@@ -44,7 +44,7 @@ import TestSupport
 
     @Test(.enabled(if: FileManager.default.fileExists(atPath: corpus)), .timeLimit(.minutes(3)))
     func bombsAreAnsweredOrRefused() throws {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-qbomb-\(getpid())").path
+        let tmp = scratchPath("qbomb")
         defer { try? FileManager.default.removeItem(atPath: tmp) }
         let engine = try Self.engine(tmp)
         var options = SearchOptions()

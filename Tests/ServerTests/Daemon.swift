@@ -13,7 +13,7 @@ final class Daemon {
 
     /// A new daemon on a fresh directory, or (`reuse`) on a stopped daemon's data.
     init(name: String, arguments: [String] = [], reuse: Daemon? = nil) throws {
-        base = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-\(name)-\(getpid())").path
+        base = reuse?.base ?? scratchPath(name)
         if reuse == nil { try? FileManager.default.removeItem(atPath: base) }
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         keep = reuse != nil

@@ -340,7 +340,7 @@ final class Atomic: @unchecked Sendable {
     }
 
     @Test func tcpNeedsTheToken() throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-token-\(getpid())").path
+        let base = scratchPath("token")
         try? FileManager.default.removeItem(atPath: base)
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: base) }

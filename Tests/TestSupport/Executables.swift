@@ -12,3 +12,10 @@ public var mailsiftBinary: URL {
     }
     return repositoryRoot.appendingPathComponent(".build/debug/mailsift")
 }
+
+/// A fresh path under the temporary directory for one test's files, unique to this call: the
+/// suites run in parallel in one process, so a name and the process ID alone can collide (a
+/// daemon test named "reindex" once deleted ReindexTests' directory under it).
+public func scratchPath(_ name: String) -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-\(name)-\(getpid())-\(UUID().uuidString.prefix(8))").path
+}
