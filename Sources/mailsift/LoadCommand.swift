@@ -77,51 +77,20 @@ struct LoadCommand: ParsableCommand {
         }
         let mailbox = chosen ?? "INBOX"
         if kind == "imap" { print("mailbox: \(mailbox)") }
-        for c in 0..<clients {
-            group.enter()
-            let t = Thread {
-                defer { group.leave() }
-                let client = HTTPClient(.unix(socket))
-                var mine: [Double] = []
-                var errs = 0
-                var err: String?
-                var k = c * 7
-                var sent = 0
-                while Date() < deadline {
-                    let w = list[k % list.count]
-                    k += 1
-                    // Open loop: search n of this client is due at (n * clients + c) / rate.
-                    var due: ContinuousClock.Instant?
-                    if searchRate > 0 {
-                        let at = begin + .nanoseconds(Int64(Double(sent * clients + c) / searchRate * 1e9))
-                        sent += 1
-                        if at > ContinuousClock.now { Thread.sleep(forTimeInterval: (at - ContinuousClock.now).seconds) }
-                        due = at
-                    }
-                    let body: String
-                    switch kind {
-                    case "imap": body = "{\"imap\":\"BODY \(w)\",\"mailbox\":\"\(mailbox)\"}"
-                    case "snippets": body = "{\"query\":\"\(w)\",\"limit\":20,\"snippets\":true}"
-                    default: body = "{\"query\":\"\(w)\",\"limit\":20,\"snippets\":false}"
-                    }
-                    let start = due ?? ContinuousClock.now
-                    let r = kind == "health" ? try? client.get("/health") : try? client.post("/v1/users/\(user)/search", json: body)
-                    let d = ContinuousClock.now - start
-                    if r?.status == 200 {
-                        mine.append(d.seconds * 1e3)
-                    } else {
-                        errs += 1
-                        if err == nil { err = r.map { "\($0.status) \($0.text.prefix(200))" } ?? "no answer" }
-                    }
-                }
-                totals.lock.lock()
-                totals.latencies += mine
-                totals.errors += errs
-                if totals.firstError == nil { totals.firstError = err }
-                totals.lock.unlock()
+        // The searches: every client a connection, this thread driving them all (below,
+        // once the adding thread runs).
+        let driver = LoadDriver(socket: socket, clients: clients, request: { c, k in
+            let w = list[(c * 7 + k) % list.count]
+            if kind == "health" { return Array("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8) }
+            let body: String
+            switch kind {
+            case "imap": body = "{\"imap\":\"BODY \(w)\",\"mailbox\":\"\(mailbox)\"}"
+            case "snippets": body = "{\"query\":\"\(w)\",\"limit\":20,\"snippets\":true}"
+            default: body = "{\"query\":\"\(w)\",\"limit\":20,\"snippets\":false}"
             }
-            t.start()
-        }
+            return Array(("POST /v1/users/\(user)/search HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n" + body).utf8)
+        }, rate: searchRate, deadline: begin + .nanoseconds(Int64(seconds * 1e9)))
         if let dir = addFrom {
             group.enter()
             let files = Self.files(under: dir)
@@ -146,6 +115,12 @@ struct LoadCommand: ParsableCommand {
             }
             t.start()
         }
+        let outcome = driver.run()
+        totals.lock.lock()
+        totals.latencies += outcome.latencies
+        totals.errors += outcome.errors
+        totals.firstError = outcome.firstError
+        totals.lock.unlock()
         group.wait()
         let latencies = totals.latencies.sorted()
         let (errors, added, addErrors, firstError) = (totals.errors, totals.added, totals.addErrors, totals.firstError)

@@ -410,3 +410,62 @@ final class Atomic: @unchecked Sendable {
         #expect((inbox.json["uids"] as? [Int])?.count == 20, "\(inbox.text)")
     }
 }
+
+/// `mailsift load` (the load benchmark's client, tools/bench-serve.sh) against a real daemon:
+/// closed and open loop, searches and adds, and an error is counted and makes it fail.
+@Suite struct LoadToolTests {
+    static func load(_ args: [String]) throws -> (status: Int32, out: String) {
+        let p = Process()
+        p.executableURL = mailsiftBinary
+        p.arguments = ["load"] + args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, text)
+    }
+
+    /// "searches: N ok, E errors, R/s" → (N, E).
+    static func counts(_ out: String) -> (ok: Int, errors: Int)? {
+        guard let line = out.split(separator: "\n").first(where: { $0.hasPrefix("searches: ") }) else { return nil }
+        let parts = line.split(separator: " ")
+        guard parts.count >= 5, let ok = Int(parts[1]), let errors = Int(parts[3]) else { return nil }
+        return (ok, errors)
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: NativeAPITests.corpus)))
+    func loadMeasuresTheDaemon() throws {
+        let daemon = try Daemon(name: "load")
+        let raws = try NativeAPITests.messages(60)
+        let r = try daemon.client().postJSON("/v1/users/carol/messages", NativeAPITests.batch(Array(raws[0..<40]), mailbox: "INBOX", firstUID: 1))
+        #expect(r.status == 202, "\(r.text)")
+        try daemon.waitIndexed("carol")
+        // Messages to add during the run, one file each.
+        let adds = daemon.base + "/adds"
+        try FileManager.default.createDirectory(atPath: adds, withIntermediateDirectories: true)
+        for k in 40..<60 { try Data(raws[k]).write(to: URL(fileURLWithPath: adds + "/\(k).eml")) }
+
+        let closed = try Self.load(["--socket", daemon.socket, "--user", "carol", "--clients", "4", "--seconds", "1",
+                                    "--words", "razor,the,spamassassin", "--add-from", adds, "--add-rate", "20"])
+        #expect(closed.status == 0, "\(closed.out)")
+        let c = try #require(Self.counts(closed.out), "\(closed.out)")
+        #expect(c.ok > 20 && c.errors == 0, "\(closed.out)")
+        #expect(closed.out.contains("(closed loop)") && closed.out.contains("latency ms: p50 "), "\(closed.out)")
+        #expect(closed.out.contains("adds: ") && closed.out.contains(" 0 errors"), "\(closed.out)")
+
+        // Open loop at 200/s for 1 s: about 200 searches, none lost.
+        let open = try Self.load(["--socket", daemon.socket, "--user", "carol", "--clients", "8", "--seconds", "1", "--rate", "200",
+                                  "--kind", "imap", "--mailbox", "INBOX"])
+        #expect(open.status == 0, "\(open.out)")
+        let o = try #require(Self.counts(open.out), "\(open.out)")
+        #expect(o.ok >= 180 && o.ok <= 201 && o.errors == 0, "\(open.out)")
+
+        // A user name the daemon refuses: every search an error, and the run fails.
+        let bad = try Self.load(["--socket", daemon.socket, "--user", "..", "--clients", "2", "--seconds", "0.3", "--words", "x"])
+        #expect(bad.status != 0, "\(bad.out)")
+        let b = try #require(Self.counts(bad.out), "\(bad.out)")
+        #expect(b.ok == 0 && b.errors > 0 && bad.out.contains("first error: 4"), "\(bad.out)")
+    }
+}

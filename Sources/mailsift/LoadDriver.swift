@@ -1,0 +1,254 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The search side of `mailsift load`: every client is one keep-alive connection to the
+/// daemon's Unix socket, and one thread drives them all with poll(2), as wrk does. The load
+/// generator shares the machine's cores with the daemon it measures; a blocking thread per
+/// client cost about 57 µs of CPU per search (wake-ups, a 64 KiB buffer per read), this about
+/// a third of it, which the daemon gets back.
+struct LoadDriver {
+    struct Outcome {
+        var latencies: [Double] = []  // milliseconds
+        var errors = 0
+        var firstError: String?
+    }
+
+    let socket: String
+    let clients: Int
+    /// The request bytes of search number `k` of client `c`.
+    let request: (_ client: Int, _ k: Int) -> [UInt8]
+    /// Searches per second offered by all clients together; 0: closed loop.
+    let rate: Double
+    let deadline: ContinuousClock.Instant
+
+    final class Connection {
+        var fd: Int32 = -1
+        var sent = 0  // searches sent
+        var inFlight = false
+        var startedAt = ContinuousClock.now
+        var buffer: [UInt8] = []
+        var out: [UInt8] = []
+        var written = 0
+    }
+
+    func run() -> Outcome {
+        var outcome = Outcome()
+        let begin = ContinuousClock.now
+        let conns = (0..<clients).map { _ in Connection() }
+        func fail(_ c: Connection, _ why: String) {
+            outcome.errors += 1
+            if outcome.firstError == nil { outcome.firstError = why }
+            if c.fd >= 0 { close(c.fd) }
+            c.fd = -1
+            c.inFlight = false
+            c.buffer.removeAll(keepingCapacity: true)
+        }
+        /// When search `n` of client `i` is due (open loop).
+        func due(_ i: Int, _ n: Int) -> ContinuousClock.Instant {
+            begin + .nanoseconds(Int64(Double(n * clients + i) / rate * 1e9))
+        }
+        func send(_ i: Int) {
+            let c = conns[i]
+            if c.fd < 0 {
+                guard let fd = Self.connect(socket) else { fail(c, "connect \(socket): errno \(errno)"); return }
+                c.fd = fd
+            }
+            c.startedAt = rate > 0 ? due(i, c.sent) : ContinuousClock.now
+            c.out = request(i, c.sent)
+            c.written = 0
+            c.sent += 1
+            c.inFlight = true
+            flush(c)
+        }
+        func flush(_ c: Connection) {
+            while c.written < c.out.count {
+                let n = c.out[c.written...].withUnsafeBytes { Glibc.send(c.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+                if n < 0, errno == EAGAIN || errno == EWOULDBLOCK { return }
+                guard n > 0 else { fail(c, "send: errno \(errno)"); return }
+                c.written += n
+            }
+        }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var polls = [pollfd](repeating: pollfd(), count: clients)
+        var owners = [Int](repeating: 0, count: clients)  // the connection of each poll slot
+        var stopping = false
+        while true {
+            let now = ContinuousClock.now
+            if now >= deadline { stopping = true }
+            var next: ContinuousClock.Instant?
+            for i in 0..<clients where !conns[i].inFlight && !stopping {
+                if rate > 0 {
+                    let at = due(i, conns[i].sent)
+                    if at > now {
+                        next = next.map { min($0, at) } ?? at
+                        continue
+                    }
+                }
+                send(i)
+            }
+            var count = 0
+            for (i, c) in conns.enumerated() where c.inFlight && c.fd >= 0 {
+                polls[count] = pollfd(fd: c.fd, events: Int16(POLLIN) | (c.written < c.out.count ? Int16(POLLOUT) : 0), revents: 0)
+                owners[count] = i
+                count += 1
+            }
+            if count == 0 {
+                if stopping { break }
+                if let next {
+                    let wait = next - ContinuousClock.now
+                    if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18) }
+                }
+                continue
+            }
+            var timeout: Int32 = stopping ? 30_000 : 100
+            if let next {
+                let ms = (next - ContinuousClock.now) / .milliseconds(1)
+                timeout = Int32(max(0, min(Double(timeout), ms.rounded(.up))))
+            }
+            let ready = poll(&polls, nfds_t(count), timeout)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            if ready == 0, stopping {
+                for c in conns where c.inFlight { fail(c, "no answer within 30 s") }
+                break
+            }
+            for k in 0..<count where polls[k].revents != 0 {
+                let c = conns[owners[k]]
+                if polls[k].revents & Int16(POLLOUT) != 0 { flush(c) }
+                guard c.fd >= 0, polls[k].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 else { continue }
+                let n = chunk.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                if n < 0, errno == EAGAIN || errno == EWOULDBLOCK { continue }
+                guard n > 0 else { fail(c, n == 0 ? "connection closed" : "recv: errno \(errno)"); continue }
+                c.buffer.append(contentsOf: chunk[0..<n])
+                switch Self.parse(c.buffer) {
+                case .incomplete:
+                    continue
+                case .bad(let why):
+                    fail(c, why)
+                case .complete(let status, let length, let close):
+                    let ms = (ContinuousClock.now - c.startedAt) / .milliseconds(1)
+                    if status == 200 {
+                        outcome.latencies.append(ms)
+                    } else {
+                        outcome.errors += 1
+                        if outcome.firstError == nil {
+                            outcome.firstError = "\(status) " + String(decoding: c.buffer.suffix(min(200, c.buffer.count)), as: UTF8.self)
+                        }
+                    }
+                    c.buffer.removeFirst(min(length, c.buffer.count))
+                    c.inFlight = false
+                    if close {
+                        Glibc.close(c.fd)
+                        c.fd = -1
+                    }
+                }
+            }
+        }
+        for c in conns where c.fd >= 0 { close(c.fd) }
+        return outcome
+    }
+
+    enum Parsed {
+        case incomplete
+        case bad(String)
+        /// Status, the response's whole length in the buffer, and whether the server closes.
+        case complete(status: Int, length: Int, close: Bool)
+    }
+
+    /// One HTTP/1.1 response at the start of `b`, framed by Content-Length (what the daemon
+    /// sends for searches) or chunked.
+    static func parse(_ b: [UInt8]) -> Parsed {
+        b.withUnsafeBufferPointer { p -> Parsed in
+            let n = p.count
+            var end = -1
+            var i = 3
+            while i < n {
+                if p[i] == 0x0A, p[i - 1] == 0x0D, p[i - 2] == 0x0A, p[i - 3] == 0x0D { end = i + 1; break }
+                i += 1
+            }
+            guard end > 0 else { return n > 64 * 1024 ? .bad("response head over 64 KiB") : .incomplete }
+            // "HTTP/1.1 200 ..."
+            guard end > 12, p[8] == 0x20 else { return .bad("bad status line") }
+            var status = 0
+            for k in 9..<12 {
+                guard (0x30...0x39).contains(p[k]) else { return .bad("bad status line") }
+                status = status * 10 + Int(p[k] - 0x30)
+            }
+            var contentLength: Int?
+            var chunked = false, close = false
+            // Header lines: name (any case) ": " value.
+            var lineStart = 0
+            while lineStart < end - 2 {
+                var lineEnd = lineStart
+                while lineEnd < end, p[lineEnd] != 0x0D { lineEnd += 1 }
+                if let colon = (lineStart..<lineEnd).first(where: { p[$0] == 0x3A }) {
+                    let name = String(decoding: UnsafeBufferPointer(rebasing: p[lineStart..<colon]), as: UTF8.self).lowercased()
+                    let value = String(decoding: UnsafeBufferPointer(rebasing: p[(colon + 1)..<lineEnd]), as: UTF8.self)
+                        .trimmingCharacters(in: .whitespaces).lowercased()
+                    switch name {
+                    case "content-length": contentLength = Int(value)
+                    case "transfer-encoding": chunked = value.contains("chunked")
+                    case "connection": close = value == "close"
+                    default: break
+                    }
+                }
+                lineStart = lineEnd + 2
+            }
+            if chunked {
+                // size CRLF data CRLF ... 0 CRLF CRLF (no trailers from the daemon).
+                var at = end
+                while true {
+                    var size = 0, k = at
+                    while k < n, let v = hexValue(p[k]) {
+                        size = size * 16 + v
+                        if size > 1 << 30 { return .bad("chunk too large") }
+                        k += 1
+                    }
+                    while k < n, p[k] != 0x0A { k += 1 }
+                    guard k < n else { return .incomplete }
+                    at = k + 1 + size + 2
+                    if size == 0 { return at <= n ? .complete(status: status, length: at, close: close) : .incomplete }
+                    guard at <= n else { return .incomplete }
+                }
+            }
+            let total = end + (contentLength ?? 0)
+            return total <= n ? .complete(status: status, length: total, close: close) : .incomplete
+        }
+    }
+
+    static func hexValue(_ c: UInt8) -> Int? {
+        switch c {
+        case 0x30...0x39: return Int(c - 0x30)
+        case 0x61...0x66: return Int(c - 0x61 + 10)
+        case 0x41...0x46: return Int(c - 0x41 + 10)
+        default: return nil
+        }
+    }
+
+    static func connect(_ path: String) -> Int32? {
+        let s = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard s >= 0 else { return nil }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            Glibc.close(s)
+            return nil
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+        }
+        let r = withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard r == 0 else {
+            Glibc.close(s)
+            return nil
+        }
+        return s
+    }
+}
