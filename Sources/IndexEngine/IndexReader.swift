@@ -31,10 +31,11 @@ public final class IndexReader: Sendable {
         hiddenIDs = []
         var known: [String: SegmentReader] = [:]
         for (r, _) in previous?.segments ?? [] { known[r.name] = r }
-        // A commit may remove the previous generation's files between our reading the manifest
-        // and mapping its files: retry with the newer manifest.
+        // A commit removes the replaced generation's files: between our reading a manifest and
+        // mapping its files they may vanish. Retry with the newer manifest (each retry means
+        // another commit landed meanwhile).
         var lastError: MailsiftError?
-        for _ in 0..<5 {
+        for _ in 0..<20 {
             let manifest = try Manifest.loadLatest(directory.segmentsPath)
             do {
                 var segments: [(SegmentReader, Deletions)] = []

@@ -368,16 +368,19 @@ public final class IndexWriter {
         return map
     }
 
-    /// Files of segments, deletions and manifests that no kept manifest refers to: leftovers
-    /// of crashes and of replaced generations. The previous manifest's files are kept so a
-    /// reader that just loaded it can still map them.
+    /// Files of segments, deletions and manifests that the newest manifest does not refer to:
+    /// leftovers of crashes and of replaced generations, removed as soon as a commit replaces
+    /// them (after a merge the disk holds the live index, not the old one beside it until some
+    /// later commit, which an idle mailbox may never make). Readers that mapped them keep
+    /// their mappings; one still opening the replaced generation finds a file gone and
+    /// reopens with the newer manifest (`IndexReader.init`).
     private func removeUnreferencedFiles() {
         let dir = directory.segmentsPath
         let generations = Manifest.generations(in: dir)
         var keep = Set<String>()
         var kept = 0
         for gen in generations {
-            guard kept < 2, let file = try? MappedFile(path: dir + "/" + Manifest.fileName(gen)),
+            guard kept < 1, let file = try? MappedFile(path: dir + "/" + Manifest.fileName(gen)),
                   let m = try? Manifest.decode(file.bytes) else { continue }
             kept += 1
             keep.insert(Manifest.fileName(gen))

@@ -333,3 +333,94 @@ import TestSupport
         #expect(try liveIDs(dir) == live)
     }
 }
+
+/// A commit removes what it replaced: after merges and deletes the segments directory holds
+/// exactly the newest manifest's files (the disk is the live index, even for a mailbox that
+/// never commits again), and readers opening meanwhile never fail: one that loses the race
+/// to a commit reopens with the newer manifest.
+@Suite struct ReplacedFilesTests {
+    func doc(_ id: Int64) -> IndexDocument {
+        IndexDocument(id: id, fields: [IndexDocument.FieldTerms(field: .body, terms: [("word\(id % 7)", 0), ("every", 1)])],
+                      stored: [(.subject, "doc \(id)")],
+                      values: DocumentValues(id: id, internalDate: 0, sentDate: 0, size: 0, mailbox: 1, uid: id))
+    }
+
+    /// The files the newest manifest names (segments, their deletions, itself).
+    func named(_ dir: UserDirectory) throws -> Set<String> {
+        let reader = try IndexReader(directory: dir)
+        var names: Set<String> = [Manifest.fileName(reader.manifest.generation)]
+        for entry in reader.manifest.segments {
+            for kind in SegmentFiles.kinds { names.insert("\(entry.name).\(kind)") }
+            if entry.deletionsGeneration > 0 { names.insert("\(entry.name).del-\(entry.deletionsGeneration)") }
+        }
+        return names
+    }
+
+    @Test func commitsLeaveOnlyTheLiveGeneration() throws {
+        let data = scratchPath("replaced")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let dir = try UserDirectory(dataRoot: data, user: "u")
+        try dir.create()
+        let writer = try IndexWriter(directory: dir)
+        var id: Int64 = 1
+        for round in 0..<12 {
+            for _ in 0..<20 {
+                try writer.add(doc(id))
+                id += 1
+            }
+            _ = try writer.delete(ids: [id - 3, id - 17])
+            try writer.commit()
+            try writer.maybeMerge(mergeFactor: 3)
+            let onDisk = Set(try FileManager.default.contentsOfDirectory(atPath: dir.segmentsPath))
+            #expect(onDisk == (try named(dir)), "round \(round)")
+        }
+        try writer.forceMerge()
+        let onDisk = Set(try FileManager.default.contentsOfDirectory(atPath: dir.segmentsPath))
+        #expect(onDisk == (try named(dir)))
+        #expect(try IndexReader(directory: dir).segments.count == 1)
+        #expect(try IndexReader(directory: dir).documentCount == 12 * 18)
+    }
+
+    @Test func readersOpenWhileCommitsReplaceFiles() throws {
+        let data = scratchPath("replaced-race")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let dir = try UserDirectory(dataRoot: data, user: "u")
+        try dir.create()
+        let writer = try IndexWriter(directory: dir)
+        try writer.add(doc(1))
+        try writer.commit()
+        let state = Locked((done: false, opened: 0, failed: 0))
+        let group = DispatchGroup()
+        for _ in 0..<2 {
+            DispatchQueue.global().async(group: group) {
+                var last = 0
+                while !state.withLock({ $0.done }) {
+                    do {
+                        let r = try IndexReader(directory: dir, verifyChecksums: false)
+                        // Commits only add documents here: a reader never sees fewer.
+                        let fewer = r.documentCount < last
+                        last = r.documentCount
+                        state.withLock {
+                            $0.opened += 1
+                            if fewer { $0.failed += 1 }
+                        }
+                    } catch {
+                        state.withLock { $0.failed += 1 }
+                    }
+                }
+            }
+        }
+        var id: Int64 = 2
+        for _ in 0..<150 {
+            try writer.add(doc(id))
+            id += 1
+            try writer.commit()
+            try writer.maybeMerge(mergeFactor: 2)
+        }
+        state.withLock { $0.done = true }
+        group.wait()
+        #expect(state.withLock { $0.failed } == 0)
+        #expect(state.withLock { $0.opened } > 0)
+        #expect(try IndexReader(directory: dir).documentCount == 151)
+    }
+}

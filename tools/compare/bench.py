@@ -187,8 +187,8 @@ class Mailsift(Engine):
         docs = re.search(r"^documents: (\d+)", stats, re.M)
         m["messages"] = int(docs.group(1)) if docs else int(mm.group(1))
         # The live index: the files of the current manifest (bytes per kind, from stats) and
-        # the catalog. `du` is larger right after a merge: Mailsift keeps the previous
-        # generation's segment files until the next commit, for readers still mapping them.
+        # the catalog. `du` also counts directories, the lock file and SQLite's WAL (a commit
+        # removes the segment files of the generation it replaces).
         kinds = re.findall(r"^\s+(terms|docs|pos|stored|values): (\d+) bytes$", stats, re.M)
         catalog = re.search(r"catalog: (\d+) bytes", stats)
         m["disk_bytes_du"] = du_bytes(self.data)
@@ -202,8 +202,7 @@ class Mailsift(Engine):
                       if not ARGS.no_compact else "not compacted")
         m["notes"] += (f"; index = live segment files + catalog (stored text "
                        f"{m.get('bytes_by_kind', {}).get('stored', 0) / 1e6:.1f} MB of it); "
-                       f"du right after indexing: {m['disk_bytes_du'] / 1e6:.1f} MB (the previous "
-                       f"generation is kept until the next commit)")
+                       f"du right after indexing: {m['disk_bytes_du'] / 1e6:.1f} MB")
         m["indexer_output"] = (out + err).strip()[-600:]
         m["stats"] = stats
         return m
