@@ -288,14 +288,17 @@ import TestSupport
     }
 }
 
+/// A one-field document for writer tests: body "word<id % 7> every", subject "doc <id>".
+func smallDocument(_ id: Int64) -> IndexDocument {
+    IndexDocument(id: id, fields: [IndexDocument.FieldTerms(field: .body, terms: [("word\(id % 7)", 0), ("every", 1)])],
+                  stored: [(.subject, "doc \(id)")],
+                  values: DocumentValues(id: id, internalDate: 0, sentDate: 0, size: 0, mailbox: 1, uid: id))
+}
+
 /// One writer kept open across commits, merges and deletes (as the daemon keeps it): deletes
 /// by catalog id find documents wherever merges moved them.
 @Suite struct WriterDeleteAcrossMergesTests {
-    func doc(_ id: Int64) -> IndexDocument {
-        IndexDocument(id: id, fields: [IndexDocument.FieldTerms(field: .body, terms: [("word\(id % 7)", 0), ("every", 1)])],
-                      stored: [(.subject, "doc \(id)")],
-                      values: DocumentValues(id: id, internalDate: 0, sentDate: 0, size: 0, mailbox: 1, uid: id))
-    }
+    func doc(_ id: Int64) -> IndexDocument { smallDocument(id) }
 
     func liveIDs(_ dir: UserDirectory) throws -> Set<Int64> {
         var ids = Set<Int64>()
@@ -339,11 +342,7 @@ import TestSupport
 /// never commits again), and readers opening meanwhile never fail: one that loses the race
 /// to a commit reopens with the newer manifest.
 @Suite struct ReplacedFilesTests {
-    func doc(_ id: Int64) -> IndexDocument {
-        IndexDocument(id: id, fields: [IndexDocument.FieldTerms(field: .body, terms: [("word\(id % 7)", 0), ("every", 1)])],
-                      stored: [(.subject, "doc \(id)")],
-                      values: DocumentValues(id: id, internalDate: 0, sentDate: 0, size: 0, mailbox: 1, uid: id))
-    }
+    func doc(_ id: Int64) -> IndexDocument { smallDocument(id) }
 
     /// The files the newest manifest names (segments, their deletions, itself).
     func named(_ dir: UserDirectory) throws -> Set<String> {
