@@ -22,6 +22,14 @@ struct DocSet: Sendable, Equatable {
         bits[segment][w] |= 1 << UInt64(doc & 63)
     }
 
+    /// Docs 0..<count of a segment.
+    mutating func insertAll(_ segment: Int, count: Int) {
+        guard segment < bits.count else { return }
+        let n = min(count, bits[segment].count * 64)
+        for w in 0..<(n >> 6) { bits[segment][w] = ~0 }
+        if n & 63 != 0 { bits[segment][n >> 6] |= (1 << UInt64(n & 63)) - 1 }
+    }
+
     mutating func formIntersection(_ other: DocSet) {
         for s in bits.indices where s < other.bits.count {
             for w in bits[s].indices where w < other.bits[s].count { bits[s][w] &= other.bits[s][w] }

@@ -1106,8 +1106,25 @@ final class Execution {
         var current = within
         for phrase in phrases(string, match) {
             var any = DocSet(empty: counts)
+            // One term in a field of every document of a segment (the list's name in its
+            // headers, the owner's address): the segment matches whole, and no postings of
+            // any field need reading.
+            var whole = [Bool](repeating: false, count: segments.count)
+            if !phrase.isPhrase, let alternatives = phrase.terms.first?.alternatives {
+                for (s, segment) in segments.enumerated() where segment.documentCount > 0 {
+                    search: for f in fields {
+                        for term in alternatives {
+                            for info in try lookupBoth(segment, f, term) where info.docFreq >= segment.documentCount {
+                                whole[s] = true
+                                break search
+                            }
+                        }
+                    }
+                    if whole[s] { any.insertAll(s, count: Int(segment.documentCount)) }
+                }
+            }
             for f in fields {
-                for (s, segment) in segments.enumerated() {
+                for (s, segment) in segments.enumerated() where !whole[s] {
                     if !phrase.isPhrase, let alternatives = phrase.terms.first?.alternatives {
                         // One term: its postings straight into the set.
                         for term in alternatives {
