@@ -76,15 +76,20 @@ struct LoadDriver {
         var stopping = false
         while true {
             let now = ContinuousClock.now
-            if now >= deadline { stopping = true }
+            // Closed loop: no search starts after the deadline. Open loop: every search due
+            // before it is sent, however late (a lagging daemon's backlog counts, not drops).
+            stopping = rate > 0 ? (0..<clients).allSatisfy { due($0, conns[$0].sent) >= deadline } : now >= deadline
             var next: ContinuousClock.Instant?
-            for i in 0..<clients where !conns[i].inFlight && !stopping {
+            for i in 0..<clients where !conns[i].inFlight {
                 if rate > 0 {
                     let at = due(i, conns[i].sent)
+                    if at >= deadline { continue }
                     if at > now {
                         next = next.map { min($0, at) } ?? at
                         continue
                     }
+                } else if stopping {
+                    continue
                 }
                 send(i)
             }
@@ -102,12 +107,13 @@ struct LoadDriver {
                 }
                 continue
             }
-            var timeout: Int32 = stopping ? 30_000 : 100
-            if let next {
-                let ms = (next - ContinuousClock.now) / .milliseconds(1)
-                timeout = Int32(max(0, min(Double(timeout), ms.rounded(.up))))
-            }
-            let ready = poll(&polls, nfds_t(count), timeout)
+            // Until the next search is due (open loop), to the nanosecond: poll's whole
+            // milliseconds would send searches up to 1 ms late, and that lateness counts.
+            var wait: Duration = stopping ? .seconds(30) : .milliseconds(100)
+            if let next { wait = max(.zero, min(wait, next - ContinuousClock.now)) }
+            let (secs, atto) = wait.components
+            var timeout = timespec(tv_sec: Int(secs), tv_nsec: Int(atto / 1_000_000_000))
+            let ready = ppoll(&polls, nfds_t(count), &timeout, nil)
             if ready < 0 {
                 if errno == EINTR { continue }
                 break
@@ -252,3 +258,10 @@ struct LoadDriver {
         return s
     }
 }
+
+#if canImport(Glibc)
+/// glibc's ppoll (poll with a nanosecond timeout; declared only under _GNU_SOURCE, which the
+/// Glibc module does not set).
+@_silgen_name("ppoll") private func ppoll(_ fds: UnsafeMutablePointer<pollfd>, _ nfds: nfds_t, _ timeout: UnsafePointer<timespec>?,
+                                           _ sigmask: UnsafeRawPointer?) -> Int32
+#endif
