@@ -229,8 +229,16 @@ final class Execution {
     /// (few: a linear search), and a slot per (term, segment, field id < 16).
     private var lookupTerms: [String] = []
     private var lookups: [[TermPostingsInfo]?] = []
+    /// Decoding buffers handed from one `addPostings` iterator to the next: a substring key
+    /// can match thousands of terms, and fresh buffers per term cost more than their postings.
+    private var spareBuffers = PostingsIterator.Buffers()
+    /// `addPostings`' block of doc IDs, allocated once per query.
+    private let docBlock = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
 
-    deinit { AnalyzerPool.give(analyzer) }
+    deinit {
+        AnalyzerPool.give(analyzer)
+        docBlock.deallocate()
+    }
 
     init(engine: QueryEngine, options: SearchOptions) throws(MailsiftError) {
         self.engine = engine
@@ -944,11 +952,11 @@ final class Execution {
     /// doc ids at a time straight from the postings iterator.
     func addPostings(_ info: TermPostingsInfo, segment s: Int, into set: inout DocSet, within: DocSet? = nil) throws(MailsiftError) {
         guard s < set.bits.count else { return }
-        let block = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
-        defer { block.deallocate() }
+        let block = docBlock
         let filter = within.flatMap { s < $0.bits.count ? $0.bits[s] : nil }
         do {
-            var it = try segments[s].postings.iterator(info)
+            var it = try segments[s].postings.iterator(info, recycling: &spareBuffers)
+            defer { it.recycle(into: &spareBuffers) }
             try set.bits[s].withUnsafeMutableBufferPointer { (out) throws(IndexFormatError) in
                 let words = out.count
                 while true {

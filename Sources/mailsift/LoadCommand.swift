@@ -18,7 +18,7 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "The daemon's Unix socket.")
     var socket: String?
 
-    @Option(help: "Instead of --socket: run the webmail searches in this process, on one thread, against the user's index in this data directory (the engine's cost without HTTP; prints µs per search and the costliest words).")
+    @Option(help: "Instead of --socket: run the webmail (or --kind imap: BODY) searches in this process, on one thread, against the user's index in this data directory (the engine's cost without HTTP; prints µs per search and the costliest words).")
     var inProcess: String?
 
     @Option(help: "The user to search.")
@@ -146,8 +146,18 @@ struct LoadCommand: ParsableCommand {
         options.limit = 20
         options.snippets = kind == "snippets"
         options.sourcePaths = false
-        let nodes = try words.map { try WebmailQueryParser.parse($0) }
-        for node in nodes { _ = try engine.search(node, options: options) }  // warm: pages mapped, bitmaps cached
+        // imap: BODY word in the mailbox (--mailbox, default: the user's largest), as the
+        // daemon's IMAP route runs it.
+        let imap = kind == "imap"
+        let nodes = try words.map { try imap ? IMAPSearchParser.parse("BODY \($0)").criteria : WebmailQueryParser.parse($0) }
+        var box = mailbox ?? ""
+        if imap, mailbox == nil {
+            box = try Catalog(path: dir.catalogPath).mailboxStatuses().max { $0.messages < $1.messages }?.name ?? "INBOX"
+        }
+        func run(_ node: QueryNode) throws {
+            if imap { _ = try engine.uids(node, mailbox: box, options: SearchOptions()) } else { _ = try engine.search(node, options: options) }
+        }
+        for node in nodes { try run(node) }  // warm: pages mapped, bitmaps cached
         var perWord = [[Double]](repeating: [], count: words.count)
         var all: [Double] = []
         let clock = ContinuousClock()
@@ -157,7 +167,7 @@ struct LoadCommand: ParsableCommand {
             let i = k % nodes.count
             k += 1
             let t = clock.now
-            _ = try engine.search(nodes[i], options: options)
+            try run(nodes[i])
             let us = (clock.now - t) / .microseconds(1)
             perWord[i].append(us)
             all.append(us)
