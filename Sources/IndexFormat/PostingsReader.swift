@@ -39,6 +39,48 @@ public struct PostingsReader: @unchecked Sendable {
         try PostingsIterator(reader: self, info: info)
     }
 
+    /// The doc IDs of a list shorter than one packed block (fewer than 128 docs: the singleton
+    /// in the term info, or the varint tail), each passed to `body` in increasing order,
+    /// without building an iterator; nil for a longer list (the caller iterates). A substring
+    /// key can match thousands of rare terms, and setting up an iterator for each cost more
+    /// than its few postings. Checked as the iterator checks them.
+    public func shortListDocs(_ info: TermPostingsInfo, _ body: (UInt32) -> Void) throws(IndexFormatError) -> Bool {
+        guard info.docFreq < 128 else { return false }
+        guard info.docFreq >= 1, info.totalTermFreq >= UInt64(info.docFreq),
+              info.totalTermFreq <= UInt64(info.docFreq) * UInt64(PostingsFormat.maxFreq) else {
+            throw IndexFormatError(.corrupt, "term info: docFreq \(info.docFreq), totalTermFreq \(info.totalTermFreq)", offset: nil)
+        }
+        if info.docFreq == 1 {
+            guard info.docsOffset <= UInt64(PostingsFormat.maxDocID), info.totalTermFreq <= UInt64(PostingsFormat.maxFreq) else {
+                throw IndexFormatError(.corrupt, "singleton term info out of range", offset: nil)
+            }
+            body(UInt32(info.docsOffset))
+            return true
+        }
+        guard info.docsOffset <= UInt64(docs.count) else {
+            throw IndexFormatError(.corrupt, "term postings offset \(info.docsOffset) beyond the postings file", offset: docsBase + docs.count)
+        }
+        var r = ByteReader(docs, offset: Int(info.docsOffset), base: docsBase)
+        var floor: UInt64 = 0
+        for _ in 0..<Int(info.docFreq) {
+            let at = r.offset
+            let code = try r.varint()
+            let (d, o) = floor.addingReportingOverflow(code >> 1)
+            guard !o, d <= UInt64(PostingsFormat.maxDocID) else {
+                throw IndexFormatError(.corrupt, "postings: doc ID out of range", offset: docsBase + at)
+            }
+            if code & 1 == 0 {
+                let extra = try r.varint()
+                guard extra <= UInt64(PostingsFormat.maxFreq - 2) else {
+                    throw IndexFormatError(.corrupt, "postings: freq out of range", offset: docsBase + at)
+                }
+            }
+            body(UInt32(d))
+            floor = d + 1
+        }
+        return true
+    }
+
     /// An iterator that takes its decoding buffers from `spare` (an iterator done with, from
     /// any reader; left without them), so walking many terms one after another allocates
     /// nothing per term. Merges walk every term of every input this way.

@@ -955,6 +955,20 @@ final class Execution {
         let block = docBlock
         let filter = within.flatMap { s < $0.bits.count ? $0.bits[s] : nil }
         do {
+            // A short list (most terms a substring key expands to): decoded straight in.
+            let short = try set.bits[s].withUnsafeMutableBufferPointer { (out) throws(IndexFormatError) -> Bool in
+                try segments[s].postings.shortListDocs(info) { d in
+                    let i = Int(d >> 6)
+                    guard i < out.count else { return }
+                    let bit: UInt64 = 1 << UInt64(d & 63)
+                    if let filter {
+                        out[i] |= i < filter.count ? filter[i] & bit : 0
+                    } else {
+                        out[i] |= bit
+                    }
+                }
+            }
+            if short { return }
             var it = try segments[s].postings.iterator(info, recycling: &spareBuffers)
             defer { it.recycle(into: &spareBuffers) }
             try set.bits[s].withUnsafeMutableBufferPointer { (out) throws(IndexFormatError) in

@@ -282,3 +282,37 @@ import TestSupport
         #expect(pw.finish().docs.count == 4 + 1 + 8 + 4 + 16)
     }
 }
+
+/// `PostingsReader.shortListDocs`: for lists under one packed block (singletons and varint
+/// tails) the same docs as an iterator, nil (false) for longer lists, and a bad varint or
+/// out-of-range doc is an error, not a crash.
+@Suite struct ShortListDocsTests {
+    @Test func sameDocsAsTheIterator() throws {
+        var rng = SplitMix64(seed: 77)
+        let sizes = [1, 1, 2, 3, 17, 64, 127, 128, 129, 300]
+        let terms = sizes.map { PostingsConformance.randomTerm(docFreq: $0, space: UInt64($0) * 40 + 5, rng: &rng) }
+        var writer = PostingsWriter()
+        let infos = try terms.map { try writer.add(docIDs: $0.docIDs, freqs: $0.freqs, positions: $0.positions) }
+        let files = writer.finish()
+        try files.docs.withUnsafeBytes { d in
+            try files.positions.withUnsafeBytes { p in
+                let reader = try PostingsReader(docs: d, positions: p)
+                for (term, info) in zip(terms, infos) {
+                    var docs: [UInt32] = []
+                    let short = try reader.shortListDocs(info) { docs.append($0) }
+                    #expect(short == (term.docIDs.count < 128))
+                    if short { #expect(docs == term.docIDs) } else { #expect(docs.isEmpty) }
+                }
+                // A tail whose bytes are cut off or whose doc IDs run out of range.
+                let tail = try #require(zip(sizes, infos).first { $0.0 == 17 }?.1)
+                let cut = TermPostingsInfo(docFreq: tail.docFreq, totalTermFreq: tail.totalTermFreq,
+                                           docsOffset: UInt64(d.count - 2), positionsOffset: tail.positionsOffset)
+                #expect(throws: IndexFormatError.self) { _ = try reader.shortListDocs(cut) { _ in } }
+                let beyond = TermPostingsInfo(docFreq: 1, totalTermFreq: 1, docsOffset: UInt64(PostingsFormat.maxDocID) + 1, positionsOffset: 0)
+                #expect(throws: IndexFormatError.self) { _ = try reader.shortListDocs(beyond) { _ in } }
+                let badCounts = TermPostingsInfo(docFreq: 5, totalTermFreq: 4, docsOffset: 0, positionsOffset: 0)
+                #expect(throws: IndexFormatError.self) { _ = try reader.shortListDocs(badCounts) { _ in } }
+            }
+        }
+    }
+}
