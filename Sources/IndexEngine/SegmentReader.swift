@@ -124,6 +124,19 @@ public final class SegmentReader: Sendable {
 
     private let idIndex = Locked<[Int64: UInt32]?>(nil)
 
+    /// Data a caller derives from this segment's immutable files (the query engine's folded
+    /// unindexed runs), built once by the first caller that asks for `key` and kept with the
+    /// segment. The builder runs outside the lock: two first callers may both build; one
+    /// result is kept.
+    public func derived<T: Sendable>(_ key: String, _ build: () throws(MailsiftError) -> T) throws(MailsiftError) -> T {
+        if let hit = derivedData.withLock({ $0[key] }), let typed = hit as? T { return typed }
+        let value = try build()
+        derivedData.withLock { $0[key] = value as any Sendable }  // (an optional T is kept boxed, nil included)
+        return value
+    }
+
+    private let derivedData = Locked<[String: any Sendable]>([:])
+
     /// Term texts built for substring search, by key byte.
     private let termTexts = Locked<[UInt8: TermText]>([:])
 

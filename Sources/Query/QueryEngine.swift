@@ -725,9 +725,21 @@ final class Execution {
         let fields = Set(Self.storedFields(field).map(\.rawValue))
         var out = exact
         var checked = 0
+        let folded = Array(needle.utf8)
+        let runs = try runCandidates.bits.indices.map { (s) throws(MailsiftError) -> FoldedRuns? in
+            runCandidates.bits[s].contains { $0 != 0 } ? try foldedRuns(s) : nil
+        }
         try forEachDoc(runCandidates) { s, d throws(MailsiftError) in
             checked += 1
             if checked & 255 == 0 { try checkDeadline() }
+            if let known = runs[s] {
+                // The same test as containsFolded: the key in the text's fold.
+                if let text = known.byDoc[d],
+                   text.withUnsafeBufferPointer({ hay in folded.withUnsafeBufferPointer { ByteSearch.firstIndex(of: $0, in: hay) != nil } }) {
+                    out.insert(s, d)
+                }
+                return
+            }
             for (f, text) in try storedDocument(s, d, only: [Field.unindexed.rawValue]) where f == Field.unindexed.rawValue {
                 if Self.containsFolded(text, needle) { out.insert(s, d) }
             }
@@ -750,6 +762,42 @@ final class Execution {
             }
         }
         return out
+    }
+
+    /// A segment's unindexed runs (the text without terms of bodies and attachments, kept for
+    /// substring search), folded, by doc: built once per segment from the stored field and kept
+    /// with it, so a substring search checks them in memory instead of decompressing each
+    /// candidate's block (on LKML, 168 messages hold 345 KB of runs, and every IMAP BODY key
+    /// that is no term of theirs had to check them all: most of a rare word's search).
+    struct FoldedRuns: Sendable {
+        var byDoc: [UInt32: [UInt8]]
+    }
+
+    /// Folded runs kept per segment up to this many bytes (past it, checked per search).
+    static let maxFoldedRunsBytes = 16 << 20
+
+    /// The segment's folded runs, or nil when they are over `maxFoldedRunsBytes`.
+    func foldedRuns(_ s: Int) throws(MailsiftError) -> FoldedRuns? {
+        let segment = segments[s]
+        return try segment.derived("query.foldedRuns") { () throws(MailsiftError) -> FoldedRuns? in
+            var docs = DocSet(empty: counts)
+            for f in [Field.body, Field.attachmentText] {
+                if let info = try lookup(segment, key: [f.rawValue] + Array(Self.runsMarker.utf8)) { try addPostings(info, segment: s, into: &docs) }
+            }
+            var byDoc: [UInt32: [UInt8]] = [:]
+            var bytes = 0
+            var over = false
+            try forEachDoc(docs) { k, d throws(MailsiftError) in
+                guard k == s, !over else { return }
+                for (f, text) in try storedDocument(s, d, only: [Field.unindexed.rawValue]) where f == Field.unindexed.rawValue {
+                    let fold = Self.foldPiecewise(text)
+                    bytes += fold.count
+                    if bytes > Self.maxFoldedRunsBytes { over = true; return }
+                    byDoc[d] = fold
+                }
+            }
+            return over ? nil : FoldedRuns(byDoc: byDoc)
+        }
     }
 
     static let marker = "\u{1}"
