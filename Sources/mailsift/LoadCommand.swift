@@ -65,7 +65,6 @@ struct LoadCommand: ParsableCommand {
         let group = DispatchGroup()
         let kind = self.kind, searchRate = rate
         let clients = self.clients
-        let begin = ContinuousClock.now
         var chosen = self.mailbox
         if kind == "imap", chosen == nil {
             // The user's largest mailbox (a search of a mailbox that does not exist is free).
@@ -90,7 +89,7 @@ struct LoadCommand: ParsableCommand {
             }
             return Array(("POST /v1/users/\(user)/search HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                 + "Content-Length: \(body.utf8.count)\r\n\r\n" + body).utf8)
-        }, rate: searchRate, deadline: begin + .nanoseconds(Int64(seconds * 1e9)))
+        }, rate: searchRate, duration: .nanoseconds(Int64(seconds * 1e9)))
         if let dir = addFrom {
             group.enter()
             let files = Self.files(under: dir)

@@ -21,7 +21,8 @@ struct LoadDriver {
     let request: (_ client: Int, _ k: Int) -> [UInt8]
     /// Searches per second offered by all clients together; 0: closed loop.
     let rate: Double
-    let deadline: ContinuousClock.Instant
+    /// How long searches start (counted from `run()`).
+    let duration: Duration
 
     final class Connection {
         var fd: Int32 = -1
@@ -36,6 +37,7 @@ struct LoadDriver {
     func run() -> Outcome {
         var outcome = Outcome()
         let begin = ContinuousClock.now
+        let deadline = begin + duration
         let conns = (0..<clients).map { _ in Connection() }
         func fail(_ c: Connection, _ why: String) {
             outcome.errors += 1
