@@ -34,6 +34,11 @@ public final class StoredFieldsReader: @unchecked Sendable {
     }
     private let cache = Locked<CachedBlock?>(nil)
     private let headCache = Locked<CachedBlock?>(nil)
+    /// The block the last partial read was from: a second document wanted from it (a scan
+    /// of stored text walks documents in order) decompresses the part whole, once, and the
+    /// documents after it read the cached copy, instead of decoding the block's start again
+    /// for each (IMAP TEXT over LKML: most of its time).
+    private let lastPartial = Locked<Int>(-1)
 
     public init(_ file: UnsafeRawBufferPointer, verifyChecksum: Bool = true) throws(IndexFormatError) {
         let (v, content) = try FileFraming.open(file, format: StoredFieldsFormat.name, supported: 1...StoredFieldsFormat.version,
@@ -174,6 +179,10 @@ public final class StoredFieldsReader: @unchecked Sendable {
         if let hit = cache.withLock({ c in c?.block == b ? c?.raw : nil }) {
             raw = hit
         } else if let rest, e.rest.codec == StoredFieldsFormat.codecLZ4, e.rest.rawSize > 16 * 1024,
+                  lastPartial.withLock({ last in
+                      defer { last = b }
+                      return last != b
+                  }),
                   let some = try partialDocument(e.rest, count: count, index: index, only: rest) {
             // A few fields of a large block: decode only its start (the fields wanted
             // usually come first).

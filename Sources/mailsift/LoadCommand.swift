@@ -30,7 +30,7 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "Seconds to run.")
     var seconds = 20.0
 
-    @Option(help: "webmail (a word query, no snippets), snippets (webmail with 20 snippets), imap (BODY word in --mailbox) or health (GET /health: the cost of HTTP alone).")
+    @Option(help: "webmail (a word query, no snippets), snippets (webmail with 20 snippets), imap (BODY word in --mailbox), text (TEXT word in --mailbox: headers and body, as Dovecot's TEXT and hdr: searches) or health (GET /health: the cost of HTTP alone).")
     var kind = "webmail"
 
     @Option(help: "Mailbox for imap queries (default: the user's largest).")
@@ -66,7 +66,7 @@ struct LoadCommand: ParsableCommand {
         let kind = self.kind, searchRate = rate
         let clients = self.clients
         var chosen = self.mailbox
-        if kind == "imap", chosen == nil {
+        if kind == "imap" || kind == "text", chosen == nil {
             // The user's largest mailbox (a search of a mailbox that does not exist is free).
             let status = try HTTPClient(.unix(socket)).get("/v1/users/\(user)/status")
             let obj = (try? JSONSerialization.jsonObject(with: Data(status.body))) as? [String: Any]
@@ -75,7 +75,7 @@ struct LoadCommand: ParsableCommand {
             guard chosen != nil else { throw ValidationError("user \(self.user) has no mailbox: \(status.text)") }
         }
         let mailbox = chosen ?? "INBOX"
-        if kind == "imap" { print("mailbox: \(mailbox)") }
+        if kind == "imap" || kind == "text" { print("mailbox: \(mailbox)") }
         // The searches: every client a connection, this thread driving them all (below,
         // once the adding thread runs).
         let driver = LoadDriver(socket: socket, clients: clients, request: { c, k in
@@ -84,6 +84,7 @@ struct LoadCommand: ParsableCommand {
             let body: String
             switch kind {
             case "imap": body = "{\"imap\":\"BODY \(w)\",\"mailbox\":\"\(mailbox)\"}"
+            case "text": body = "{\"imap\":\"TEXT \(w)\",\"mailbox\":\"\(mailbox)\"}"
             case "snippets": body = "{\"query\":\"\(w)\",\"limit\":20,\"snippets\":true}"
             default: body = "{\"query\":\"\(w)\",\"limit\":20,\"snippets\":false}"
             }
@@ -147,8 +148,9 @@ struct LoadCommand: ParsableCommand {
         options.sourcePaths = false
         // imap: BODY word in the mailbox (--mailbox, default: the user's largest), as the
         // daemon's IMAP route runs it.
-        let imap = kind == "imap"
-        let nodes = try words.map { try imap ? IMAPSearchParser.parse("BODY \($0)").criteria : WebmailQueryParser.parse($0) }
+        let imap = kind == "imap" || kind == "text"
+        let key = kind == "text" ? "TEXT" : "BODY"
+        let nodes = try words.map { try imap ? IMAPSearchParser.parse("\(key) \($0)").criteria : WebmailQueryParser.parse($0) }
         var box = mailbox ?? ""
         if imap, mailbox == nil {
             box = try Catalog(path: dir.catalogPath).mailboxStatuses().max { $0.messages < $1.messages }?.name ?? "INBOX"

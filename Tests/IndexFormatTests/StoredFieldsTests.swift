@@ -83,6 +83,29 @@ import TestSupport
         }
     }
 
+    /// One reader walking documents in order with a few fields each (a scan of stored text):
+    /// the first document of a block is decoded partly, the next one decompresses the block
+    /// whole and the rest read it cached; every answer equals the whole document's fields.
+    @Test func selectedFieldsInOrderFromOneReader() throws {
+        let docs = Self.randomDocs(400, seed: 12, huge: false)
+        var w = StoredFieldsWriter(compressionLevel: 9, targetBlockSize: 200_000)
+        for d in docs { _ = w.add(document: d) }
+        let file = w.finish()
+        try file.withUnsafeBytes { raw in
+            let whole = try StoredFieldsReader(raw)
+            let scan = try StoredFieldsReader(raw)
+            #expect(scan.blockCount > 1)
+            var rng = SplitMix64(seed: 4)
+            for (i, d) in docs.enumerated() {
+                let pick: Set<UInt8> = Set(d.map(\.0).filter { _ in rng.next() % 3 != 0 })
+                let got = try scan.document(UInt32(i), only: pick)
+                var taken = Set<UInt8>()
+                let want = try whole.document(UInt32(i)).filter { pick.contains($0.0) && taken.insert($0.0).inserted }
+                #expect(got.map(\.0) == want.map(\.0) && got.map(\.1) == want.map(\.1), "doc \(i)")
+            }
+        }
+    }
+
     /// Head fields live in each block's own head part: a document reads back as its head
     /// fields, then the others, each in the order added; selecting fields reads the same
     /// values whichever parts they come from, and the file is valid across block sizes.
