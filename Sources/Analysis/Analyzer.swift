@@ -65,6 +65,18 @@ public final class Analyzer {
         return sink.tokens
     }
 
+    /// The byte ranges (start..<end in `text`'s UTF-8) of the tokens `queryTokens` would give
+    /// whose term or diacritic-folded variant `wanted` accepts (given as bytes). No token or
+    /// String is made for ASCII tokens (most of a snippet's region): their lowercased bytes
+    /// go to `wanted` from a buffer.
+    public func matchingTokenRanges(_ text: String, wanted: (UnsafeBufferPointer<UInt8>) -> Bool) -> [Range<Int>] {
+        withoutActuallyEscaping(wanted) { wanted in
+            var sink = MatchSink(wanted: wanted)
+            analyze(text, skipNoise: false, into: &sink)
+            return sink.ranges
+        }
+    }
+
     /// What `indexTerms` gives for a text.
     public struct IndexedText: Sendable {
         /// Each token's term, at its position.
@@ -406,6 +418,40 @@ struct TokenArraySink: TermSink {
 
     mutating func normalized(_ term: String, folded: String?, position: Int, start: Int, end: Int, kind: Token.Kind) {
         tokens.append(Token(term: term, folded: folded, position: position, start: start, end: end, kind: kind))
+    }
+}
+
+/// Collects the ranges of tokens whose term (or folded variant) a predicate accepts.
+struct MatchSink: TermSink {
+    let wanted: (UnsafeBufferPointer<UInt8>) -> Bool
+    var ranges: [Range<Int>] = []
+    /// An ASCII token's lowercased bytes (tokens are at most a few hundred bytes; longer ones
+    /// grow it).
+    var lower: [UInt8] = []
+
+    init(wanted: @escaping (UnsafeBufferPointer<UInt8>) -> Bool) {
+        self.wanted = wanted
+    }
+
+    mutating func reserve(bytes: Int) {}
+
+    mutating func ascii(_ bytes: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind) {
+        lower.removeAll(keepingCapacity: true)
+        for b in bytes { lower.append((b >= 0x41 && b <= 0x5A) ? b | 0x20 : b) }
+        if lower.withUnsafeBufferPointer(wanted) { ranges.append(start..<end) }
+    }
+
+    mutating func asIs(_ bytes: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind) {
+        if wanted(bytes) { ranges.append(start..<end) }
+    }
+
+    mutating func normalized(_ term: String, folded: String?, position: Int, start: Int, end: Int, kind: Token.Kind) {
+        var t = term
+        if t.withUTF8(wanted) {
+            ranges.append(start..<end)
+            return
+        }
+        if var f = folded, f.withUTF8(wanted) { ranges.append(start..<end) }
     }
 }
 

@@ -1599,14 +1599,12 @@ extension Execution {
     /// The passage of the subject or body with the most matched words (about 200 bytes).
     func snippet(_ doc: [(UInt8, String)], terms: Set<String>, prefixes: [String] = []) -> Snippet? {
         // A query has a few terms: compared by bytes (length first), not hashed per token.
-        let termList = Array(terms)
-        func isTerm(_ s: String) -> Bool {
-            let n = s.utf8.count
-            return termList.contains { $0.utf8.count == n && $0.utf8.elementsEqual(s.utf8) }
-        }
-        func wanted(_ t: Token) -> Bool {
-            if isTerm(t.term) || (t.folded.map(isTerm) ?? false) { return true }
-            return prefixes.contains { t.term.hasPrefix($0) || (t.folded?.hasPrefix($0) ?? false) }
+        let termBytes = terms.map { Array($0.utf8) }
+        let prefixBytes = prefixes.map { Array($0.utf8) }
+        func wanted(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+            for term in termBytes where term.count == t.count && term.elementsEqual(t) { return true }
+            for p in prefixBytes where p.count <= t.count && t.prefix(p.count).elementsEqual(p) { return true }
+            return false
         }
         var best: (field: UInt8, text: String, ranges: [Range<Int>], start: Int, end: Int, count: Int)?
         for (f, whole) in doc where f == Field.subject.rawValue || f == Field.body.rawValue {
@@ -1619,17 +1617,12 @@ extension Execution {
             let cutBefore = shift > 0 && !Self.isSpaceByte(whole.utf8[whole.utf8.index(whole.utf8.startIndex, offsetBy: shift - 1)])
             let cutAfter = shift + partLength < whole.utf8.count
                 && !Self.isSpaceByte(whole.utf8[whole.utf8.index(whole.utf8.startIndex, offsetBy: shift + partLength)])
-            let matched = part.isEmpty ? [] : analyzer.queryTokens(part)
-                .filter { wanted($0) && !(cutBefore && $0.start == 0) && !(cutAfter && $0.end == partLength) }
-                .map { t -> Token in
-                    var t = t
-                    t.start += shift
-                    t.end += shift
-                    return t
-                }
+            let matched = part.isEmpty ? [] : analyzer.matchingTokenRanges(part, wanted: wanted)
+                .filter { !(cutBefore && $0.lowerBound == 0) && !(cutAfter && $0.upperBound == partLength) }
+                .map { ($0.lowerBound + shift)..<($0.upperBound + shift) }
             let text = whole
             var ranges: [Range<Int>] = []
-            for t in matched where ranges.last.map({ $0.upperBound <= t.start }) ?? true { ranges.append(t.start..<t.end) }
+            for t in matched where ranges.last.map({ $0.upperBound <= t.lowerBound }) ?? true { ranges.append(t) }
             if f == Field.subject.rawValue {
                 if !ranges.isEmpty, best == nil || ranges.count > best?.count ?? 0 {
                     best = (f, text, ranges, 0, text.utf8.count, ranges.count)

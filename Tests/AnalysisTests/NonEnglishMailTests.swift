@@ -136,4 +136,36 @@ import MailsiftCore
         #expect(texts > 500 && tokensSeen > 100_000 && variantsSeen > 1_000, "\(texts) texts, \(tokensSeen) tokens, \(variantsSeen) variants")
         #expect(analyzer.stats.longTokens > 0 && analyzer.stats.noiseBlocks > 0)
     }
+
+    /// `matchingTokenRanges` (snippets' highlighting, no String per ASCII token) finds the
+    /// same tokens as filtering `queryTokens` by term or folded variant, over the non-English
+    /// messages: for every third of each text's distinct terms and variants, and a prefix.
+    @Test(.enabled(if: shared != nil))
+    func matchingTokenRangesEqualFilteredQueryTokens() throws {
+        guard let shared = Self.shared else { return }
+        let parser = MessageParser(limits: { var l = ParserLimits(); l.extractAttachments = false; return l }())
+        let analyzer = Analyzer(), other = Analyzer()
+        var matched = 0
+        for path in Set(Self.rows().map(\.path)).sorted() {
+            guard let data = FileManager.default.contents(atPath: shared.appendingPathComponent(path).path) else { continue }
+            let doc = parser.parse(Array(data))
+            for text in [doc.subject ?? "", doc.body.map(\.text).joined(separator: "\n")] where !text.isEmpty {
+                let tokens = other.queryTokens(text)
+                let all = Set(tokens.flatMap { [$0.term] + ($0.folded.map { [$0] } ?? []) })
+                let chosen = Set(all.sorted().enumerated().filter { $0.offset % 3 == 0 }.map(\.element))
+                let prefix = tokens.first.map { String($0.term.prefix(2)) } ?? ""
+                let expected = tokens.filter { t in
+                    chosen.contains(t.term) || (t.folded.map(chosen.contains) ?? false)
+                        || (!prefix.isEmpty && (Array(t.term.utf8).starts(with: Array(prefix.utf8)) || (t.folded.map { Array($0.utf8).starts(with: Array(prefix.utf8)) } ?? false)))
+                }.map { $0.start..<$0.end }
+                let chosenBytes = chosen.map { Array($0.utf8) }, prefixBytes = Array(prefix.utf8)
+                let got = analyzer.matchingTokenRanges(text) { t in
+                    chosenBytes.contains { $0.count == t.count && $0.elementsEqual(t) } || (!prefixBytes.isEmpty && t.starts(with: prefixBytes))
+                }
+                #expect(got == expected, "\(path)")
+                matched += got.count
+            }
+        }
+        #expect(matched > 1_000, "\(matched)")
+    }
 }
