@@ -787,8 +787,13 @@ final class Execution {
             var byDoc: [UInt32: [UInt8]] = [:]
             var bytes = 0
             var over = false
+            var read = 0
             try forEachDoc(docs) { k, d throws(MailsiftError) in
                 guard k == s, !over else { return }
+                // Within the search's time budget, as the per-search checks were (a budget
+                // spent here throws, and nothing is kept).
+                read += 1
+                if read & 255 == 0 { try checkDeadline() }
                 for (f, text) in try storedDocument(s, d, only: [Field.unindexed.rawValue]) where f == Field.unindexed.rawValue {
                     let fold = Self.foldPiecewise(text)
                     bytes += fold.count
