@@ -153,13 +153,7 @@ public final class IndexWriter {
     /// returns the files' sizes; nothing is left behind when it fails.
     private static func write(_ builder: inout SegmentBuilder, name: String, in directory: String) throws(MailsiftError) -> [UInt64] {
         let out = try SegmentOutput(directory: directory, name: name)
-        do {
-            try builder.write(to: out)
-            try out.finish()
-        } catch {
-            out.abandon()
-            throw error
-        }
+        try out.complete { () throws(MailsiftError) in try builder.write(to: out) }
         return out.sizes
     }
 
@@ -304,14 +298,8 @@ public final class IndexWriter {
         let name = SegmentFiles.name(number: nextSegmentNumber)
         nextSegmentNumber += 1
         let out = try SegmentOutput(directory: directory.segmentsPath, name: name)
-        let documentCount: UInt32
-        do {
-            documentCount = try SegmentMerger.merge(inputs, storedCompressionLevel: mergedStoredCompressionLevel, into: out,
-                                                    parallel: parallelMerges)
-            try out.finish()
-        } catch {
-            out.abandon()
-            throw error
+        let documentCount = try out.complete { () throws(MailsiftError) -> UInt32 in
+            try SegmentMerger.merge(inputs, storedCompressionLevel: mergedStoredCompressionLevel, into: out, parallel: parallelMerges)
         }
         var next = manifest
         next.generation += 1

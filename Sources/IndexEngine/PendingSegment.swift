@@ -20,13 +20,7 @@ public enum PendingSegment {
         var builder = SegmentBuilder()
         for d in docs { builder.add(d) }
         let out = SegmentOutput(memory: name)
-        do {
-            try builder.write(to: out)
-            try out.finish()
-        } catch {
-            out.abandon()
-            throw error
-        }
+        try out.complete { () throws(MailsiftError) in try builder.write(to: out) }
         guard let buffers = out.buffers else { throw MailsiftError(.io, "pending segment \(name) lost its buffers") }
         let files = zip(buffers, SegmentFiles.kinds).map { MappedFile(copying: $0, path: "pending:\(name).\($1)") }
         let entry = Manifest.SegmentEntry(name: name, documentCount: builder.documentCount, deletionsGeneration: 0,

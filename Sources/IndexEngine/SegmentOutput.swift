@@ -95,6 +95,19 @@ final class SegmentOutput {
         closeAll()
     }
 
+    /// Writes the segment with `body`, then finishes it; on any error, abandons whatever was
+    /// written and rethrows (flushes, merges and in-memory segments all write this way).
+    func complete<T>(_ body: () throws(MailsiftError) -> T) throws(MailsiftError) -> T {
+        do {
+            let value = try body()
+            try finish()
+            return value
+        } catch {
+            abandon()
+            throw error
+        }
+    }
+
     /// Closes and removes whatever was written.
     func abandon() {
         closeAll()

@@ -1,4 +1,5 @@
 import Foundation
+import Server
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,8 +55,10 @@ struct LoadDriver {
         func send(_ i: Int) {
             let c = conns[i]
             if c.fd < 0 {
-                guard let fd = Self.connect(socket) else { fail(c, "connect \(socket): errno \(errno)"); return }
-                c.fd = fd
+                do { c.fd = try HTTPClient.connectUnix(socket) } catch {
+                    fail(c, "\(error)")
+                    return
+                }
             }
             c.startedAt = rate > 0 ? due(i, c.sent) : ContinuousClock.now
             c.out = request(i, c.sent)
@@ -235,29 +238,6 @@ struct LoadDriver {
         case 0x41...0x46: return Int(c - 0x41 + 10)
         default: return nil
         }
-    }
-
-    static func connect(_ path: String) -> Int32? {
-        let s = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard s >= 0 else { return nil }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            Glibc.close(s)
-            return nil
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
-        let r = withUnsafePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard r == 0 else {
-            Glibc.close(s)
-            return nil
-        }
-        return s
     }
 }
 

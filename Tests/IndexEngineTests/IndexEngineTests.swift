@@ -355,12 +355,17 @@ func smallDocument(_ id: Int64) -> IndexDocument {
         return names
     }
 
-    @Test func commitsLeaveOnlyTheLiveGeneration() throws {
-        let data = scratchPath("replaced")
-        defer { try? FileManager.default.removeItem(atPath: data) }
+    /// A new user's directory under a scratch path, and its writer.
+    func freshWriter(_ name: String) throws -> (data: String, dir: UserDirectory, writer: IndexWriter) {
+        let data = scratchPath(name)
         let dir = try UserDirectory(dataRoot: data, user: "u")
         try dir.create()
-        let writer = try IndexWriter(directory: dir)
+        return (data, dir, try IndexWriter(directory: dir))
+    }
+
+    @Test func commitsLeaveOnlyTheLiveGeneration() throws {
+        let (data, dir, writer) = try freshWriter("replaced")
+        defer { try? FileManager.default.removeItem(atPath: data) }
         var id: Int64 = 1
         for round in 0..<12 {
             for _ in 0..<20 {
@@ -381,11 +386,8 @@ func smallDocument(_ id: Int64) -> IndexDocument {
     }
 
     @Test func readersOpenWhileCommitsReplaceFiles() throws {
-        let data = scratchPath("replaced-race")
+        let (data, dir, writer) = try freshWriter("replaced-race")
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let dir = try UserDirectory(dataRoot: data, user: "u")
-        try dir.create()
-        let writer = try IndexWriter(directory: dir)
         try writer.add(doc(1))
         try writer.commit()
         let state = Locked((done: false, opened: 0, failed: 0))

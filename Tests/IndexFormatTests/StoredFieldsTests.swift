@@ -60,6 +60,15 @@ import TestSupport
         }
     }
 
+    /// Document `i` read through `reader` with only `pick`: the first value of each picked field
+    /// of the whole document (read through `whole`), in order.
+    static func expectSelected(_ reader: StoredFieldsReader, whole: StoredFieldsReader, doc i: Int, _ pick: Set<UInt8>) throws {
+        let got = try reader.document(UInt32(i), only: pick)
+        var taken = Set<UInt8>()
+        let want = try whole.document(UInt32(i)).filter { pick.contains($0.0) && taken.insert($0.0).inserted }
+        #expect(got.map(\.0) == want.map(\.0) && got.map(\.1) == want.map(\.1), "doc \(i)")
+    }
+
     /// Reading a few fields (from the start of a large block, decoded partly) gives exactly
     /// those fields of the whole document, for every document and several field choices.
     @Test func selectedFieldsEqualTheWholeDocument() throws {
@@ -74,11 +83,7 @@ import TestSupport
                 let ids = Set(d.map(\.0))
                 let pick: Set<UInt8> = Set(ids.filter { _ in rng.next() % 2 == 0 }).union([UInt8(truncatingIfNeeded: rng.next())])
                 // A fresh reader each time, so the partial path (no cached block) runs.
-                let fresh = try StoredFieldsReader(raw)
-                let got = try fresh.document(UInt32(i), only: pick)
-                var taken = Set<UInt8>()
-                let want = try r.document(UInt32(i)).filter { pick.contains($0.0) && taken.insert($0.0).inserted }
-                #expect(got.map(\.0) == want.map(\.0) && got.map(\.1) == want.map(\.1), "doc \(i)")
+                try Self.expectSelected(try StoredFieldsReader(raw), whole: r, doc: i, pick)
             }
         }
     }
@@ -98,10 +103,7 @@ import TestSupport
             var rng = SplitMix64(seed: 4)
             for (i, d) in docs.enumerated() {
                 let pick: Set<UInt8> = Set(d.map(\.0).filter { _ in rng.next() % 3 != 0 })
-                let got = try scan.document(UInt32(i), only: pick)
-                var taken = Set<UInt8>()
-                let want = try whole.document(UInt32(i)).filter { pick.contains($0.0) && taken.insert($0.0).inserted }
-                #expect(got.map(\.0) == want.map(\.0) && got.map(\.1) == want.map(\.1), "doc \(i)")
+                try Self.expectSelected(scan, whole: whole, doc: i, pick)
             }
         }
     }

@@ -14,17 +14,10 @@ import TestSupport
 
     @Test(.enabled(if: available, "needs Dovecot (tools/setup.sh), root and ../shared/corpus"))
     func searchesThroughMailsiftEqualDovecotsOwn() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", repositoryRoot.appendingPathComponent("tools/dovecot-e2e.py").path, "--mailsift", mailsiftBinary.path]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let (status, text) = try runProgram(URL(fileURLWithPath: "/usr/bin/env"),
+                                            ["python3", repositoryRoot.appendingPathComponent("tools/dovecot-e2e.py").path, "--mailsift", mailsiftBinary.path])
         let failures = text.split(separator: "\n").filter { $0.contains(" FAIL ") || $0.hasPrefix("FAIL") || $0.contains("Traceback") }
-        #expect(p.terminationStatus == 0, "\(failures.joined(separator: "\n"))\n\(text.suffix(2000))")
+        #expect(status == 0, "\(failures.joined(separator: "\n"))\n\(text.suffix(2000))")
         // A broad set of criteria was compared, twice (after the appends and after an expunge).
         let summary = text.split(separator: "\n").last { $0.hasSuffix(" failed") } ?? ""
         let passed = Int(summary.split(separator: " ").first ?? "") ?? 0

@@ -415,16 +415,8 @@ final class Atomic: @unchecked Sendable {
 /// closed and open loop, searches and adds, and an error is counted and makes it fail.
 @Suite struct LoadToolTests {
     static func load(_ args: [String]) throws -> (status: Int32, out: String) {
-        let p = Process()
-        p.executableURL = mailsiftBinary
-        p.arguments = ["load"] + args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, text)
+        let r = try runProgram(mailsiftBinary, ["load"] + args)
+        return (r.status, r.output)
     }
 
     /// "searches: N ok, E errors, R/s" → (N, E).

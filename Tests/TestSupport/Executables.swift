@@ -19,3 +19,17 @@ public var mailsiftBinary: URL {
 public func scratchPath(_ name: String) -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-\(name)-\(getpid())-\(UUID().uuidString.prefix(8))").path
 }
+
+/// Runs a program to its end: its exit status and its standard output and error together.
+public func runProgram(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = executable
+    p.arguments = arguments
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, text)
+}
