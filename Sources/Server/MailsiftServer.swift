@@ -60,6 +60,14 @@ public final class MailsiftServer: Sendable {
         pool = NIOThreadPool(numberOfThreads: max(1, configuration.searchThreads))
     }
 
+    /// Makes NIO's event loop threads Swift Concurrency's global executor: a request's handler
+    /// then runs on the thread that read it, and its answer is written from there (without
+    /// it, each request went from the event loop to Swift's pool and back). Call once, first
+    /// thing in the process: `mailsift serve` does.
+    public static func runTasksOnEventLoops() {
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+    }
+
     /// Runs until SIGTERM or SIGINT.
     public func run() async throws {
         if let token = configuration.token, token.isEmpty { throw MailsiftError(.invalidInput, "the token file is empty") }
@@ -195,9 +203,11 @@ public final class MailsiftServer: Sendable {
     }
 
     /// Runs blocking work (SQLite, index files, queries) on a worker pool (searches' unless
-    /// `write`), never on an event loop.
-    func blocking<T: Sendable>(write: Bool = false, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    /// `write`), not on an event loop; `inline`: here, for the short searches that would
+    /// spend more on the hand-offs than on the work.
+    func blocking<T: Sendable>(write: Bool = false, inline: Bool = false, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         do {
+            if inline { return try body() }
             return try await (write ? writePool : pool).runIfActive(body)
         } catch let e as MailsiftError {
             throw APIError.from(e)
@@ -472,9 +482,13 @@ public final class MailsiftServer: Sendable {
             options.limit = min(max(0, body.limit ?? 50), 10_000)
             options.snippets = body.snippets ?? true
             options.sourcePaths = false
-            let index = try await searchIndex(user)
             let frozen = options
-            let response = try await blocking {
+            // A word query on an open index costs about what the two hops to a search thread
+            // and back would: it runs here, on the event loop (anything else goes to the pool).
+            let inline = configuration.inlineWordSearches && !options.snippets && node.isWordLookup ? registry.openIndex(user) : nil
+            let index: LiveIndex
+            if let inline { index = inline } else { index = try await searchIndex(user) }
+            let response = try await blocking(inline: inline != nil) {
                 let results = try QueryEngine(reader: index.snapshot(), catalog: index.catalog).search(node, options: frozen)
                 return WebmailSearchResponse(total: results.total, hits: results.hits.map { h in
                     .init(mailbox: h.mailbox, uid: h.uid, internalDate: h.internalDate, date: h.sentDate, size: h.size, from: h.from,

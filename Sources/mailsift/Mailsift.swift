@@ -1,6 +1,5 @@
 import ArgumentParser
 
-@main
 struct Mailsift: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailsift",

@@ -774,4 +774,15 @@ import TestSupport
         #expect(parsed > 19_000)
         #expect(printed > 15_000)
     }
+
+    /// The queries the daemon may run on an event loop: word lookups only, at most 8 words.
+    @Test func wordLookupsAreRecognized() throws {
+        for q in ["btrfs", "btrfs scrub", "btrfs OR scrub", "btrfs -scrub", "from:alice subject:report", "btrfs in:Lists is:unread", "label:work deadlock"] {
+            #expect(try WebmailQueryParser.parse(q).isWordLookup, "\(q)")
+        }
+        for q in ["\"btrfs scrub\"", "btrf*", "btrfs AROUND 3 scrub", "larger:1M btrfs", "after:2020/01/01 btrfs", "a b c d e f g h i"] {
+            #expect(try !WebmailQueryParser.parse(q).isWordLookup, "\(q)")
+        }
+        #expect(try IMAPSearchParser.parse("BODY btrfs").criteria.isWordLookup == false)
+    }
 }

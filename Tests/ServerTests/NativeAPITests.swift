@@ -272,6 +272,46 @@ import TestSupport
     }
 }
 
+/// Word searches run on the event loop that read them (`--inline-word-searches`, the
+/// default): the same answers, byte for byte, as the search threads give, for words, AND, OR,
+/// NOT and filters (inline) and for phrases, prefixes and snippets (search threads either way).
+@Suite(.serialized) struct InlineSearchTests {
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: NativeAPITests.corpus)))
+    func inlineAnswersEqualSearchThreads() throws {
+        let daemon = try Daemon(name: "inline")
+        let raws = try NativeAPITests.messages(150)
+        let c = daemon.client()
+        #expect(try c.postJSON("/v1/users/erin/messages", NativeAPITests.batch(Array(raws[..<100]), mailbox: "INBOX", firstUID: 1)).status == 202)
+        #expect(try c.postJSON("/v1/users/erin/messages", NativeAPITests.batch(Array(raws[100...]), mailbox: "Lists", firstUID: 1, flags: ["seen"])).status == 202)
+        try daemon.waitIndexed("erin")
+        let words = NativeAPITests.words(NativeAPITests.foldedSubjects(raws), count: 12)
+        #expect(words.count == 12)
+        var queries: [[String: Any]] = []
+        for (k, w) in words.enumerated() {
+            let next = words[(k + 1) % words.count]
+            for q in [w, "\(w) OR \(next)", "\(w) -\(next)", "\(w) in:Lists", "\(w) is:unread", "\"\(w) \(next)\"", "\(w.prefix(4))*"] {
+                queries.append(["query": q, "limit": 7, "snippets": false])
+            }
+            queries.append(["query": w, "limit": 5, "snippets": true])
+            queries.append(["query": w, "limit": 5, "offset": 3, "sort": "newest", "snippets": false])
+        }
+        func answers(_ client: HTTPClient) throws -> [String] {
+            try queries.map { q in
+                let r = try client.postJSON("/v1/users/erin/search", q)
+                return "\(r.status) \(r.text)"
+            }
+        }
+        let inline = try answers(c)
+        // Some queries find messages, and all are answered.
+        #expect(inline.allSatisfy { $0.hasPrefix("200 ") })
+        #expect(inline.filter { !$0.contains("\"total\":0") }.count > queries.count / 3)
+        #expect(daemon.stop() == 0)
+        let pooled = try Daemon(name: "inline", arguments: ["--no-inline-word-searches"], reuse: daemon)
+        #expect(try answers(pooled.client()) == inline)
+        #expect(pooled.stop() == 0)
+    }
+}
+
 /// A thread-safe counter for the concurrency test.
 final class Atomic: @unchecked Sendable {
     private var value: Int
