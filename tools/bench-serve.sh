@@ -30,11 +30,11 @@ pid=$!
 for _ in $(seq 100); do [ -S "$data/s.sock" ] && break; sleep 0.1; done
 # A short warm-up (the first seconds open readers and run the first merges).
 "$bin" load --socket "$data/s.sock" --user lkml --clients "$clients" --seconds 3 >/dev/null || true
-for kind in webmail imap snippets; do
+for kind in webmail webmail-get imap snippets; do
   echo "== $kind"
   "$bin" load --socket "$data/s.sock" --user lkml --clients "$clients" --seconds "$seconds" --kind "$kind" \
     --add-from "$cache/enron-inbox/maildir" --add-rate "$rate" || echo "(errors above)"
-  [ "$kind" = webmail ] || continue
+  [ "$kind" = webmail ] || [ "$kind" = webmail-get ] || continue
   "$bin" load --socket "$data/s.sock" --user lkml --clients "$clients" --seconds "$seconds" --kind "$kind" \
     --rate "$offered" --add-from "$cache/enron-inbox/maildir" --add-rate "$rate" || echo "(errors above)"
 done

@@ -88,6 +88,66 @@ public final class SegmentReader: Sendable {
         return out
     }
 
+    /// Window bounds a query derives from several posting lists at once (`key` names them;
+    /// one query term's fields, whose per-document sum each list's own maxima would bound
+    /// only loosely), built once and kept with the segment: up to 4 Mi bounds (16 MiB) a
+    /// segment, then the cache starts over.
+    public func combinedWindowMaxima(_ key: [UInt64], _ build: () throws(MailsiftError) -> [Float]) throws(MailsiftError) -> [Float] {
+        if let m = combinedCache.withLock({ $0.bounds[key] }) { return m }
+        let out = try build()
+        combinedCache.withLock { c in
+            if c.size + out.count > 4 << 20 { c = ([:], 0) }
+            if c.bounds.updateValue(out, forKey: key) == nil { c.size += out.count }
+        }
+        return out
+    }
+
+    private let combinedCache = Locked<(bounds: [[UInt64]: [Float]], size: Int)>(([:], 0))
+
+    /// A query word's documents in this segment (bit `d & 63` of word `d >> 6`, every field
+    /// it is searched in, before deletions and filters), as `keepMatches` kept them.
+    public func cachedMatches(_ key: String) -> [UInt64]? {
+        matchCache.withLock { $0.bits[key] }
+    }
+
+    /// Keeps a word's documents for the next query of it, when they are at least 1/32 of the
+    /// segment (a common word: thousands of postings over several fields to decode, against a
+    /// bitmap of `documentCount / 8` bytes). Up to 16 MiB of bitmaps a segment, then the cache
+    /// starts over. The segment never changes, so what is kept stays exact.
+    public func keepMatches(_ key: String, _ bits: [UInt64]) {
+        var n = 0
+        for w in bits { n += w.nonzeroBitCount }
+        guard n >= Int(documentCount) / 32 else { return }
+        matchCache.withLock { c in
+            if (c.size + bits.count) * 8 > 16 << 20 { c = ([:], 0) }
+            if c.bits.updateValue(bits, forKey: key) == nil { c.size += bits.count }
+        }
+    }
+
+    /// How many words' matches are kept.
+    public var keptMatches: Int { matchCache.withLock { $0.bits.count } }
+
+    private let matchCache = Locked<(bits: [String: [UInt64]], size: Int)>(([:], 0))
+
+    /// The term filter (`TermFilter`), built on first use; nil for a segment too large for one.
+    func termFilter() -> TermFilter? {
+        switch filterState.withLock({ $0 }) {
+        case .built(let f): return f
+        case .none: return nil
+        case .notYet:
+            let f = TermFilter(terms)
+            filterState.withLock { $0 = f.map { .built($0) } ?? .none }
+            return f
+        }
+    }
+
+    enum FilterState: Sendable {
+        case notYet, none
+        case built(TermFilter)
+    }
+
+    private let filterState = Locked<FilterState>(.notYet)
+
     struct WindowKey: Hashable {
         var info: TermPostingsInfo
         var normed: Bool

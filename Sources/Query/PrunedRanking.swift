@@ -33,10 +33,64 @@ extension Execution {
         return ResolvedTerm(fields: fields, infos: infos, idf: idf, postings: fieldDF.reduce(0, +))
     }
 
+    /// One posting list of a query term, as ranking sums it: its field's weight, and whether
+    /// the body's length normalization applies.
+    struct RankSource { var info: TermPostingsInfo; var scale: Double; var body: Bool }
+
+    /// Per window of 128 documents, an upper bound of one query term's summed frequency over
+    /// its fields (`Σ weight × freq × norm`, added in the ranking's order, rounded up): the
+    /// sum itself per document, not a sum of each field's own window maxima, which for a
+    /// word in most messages' subjects and bodies bounded every window near the top score
+    /// and pruned none (LKML's "btrfs"). One pass over the term's postings, kept with the
+    /// segment (`SegmentReader.combinedWindowMaxima`).
+    func termWindowMaxima(_ segment: SegmentReader, _ list: [RankSource]) throws(MailsiftError) -> [Float] {
+        var key: [UInt64] = [UInt64(Self.b.bitPattern)]
+        for source in list {
+            key += [source.info.docsOffset, UInt64(source.info.docFreq), source.scale.bitPattern, source.body ? 1 : 0]
+        }
+        return try segment.combinedWindowMaxima(key) { () throws(MailsiftError) -> [Float] in
+            let count = Int(segment.documentCount)
+            var tf = [Double](repeating: 0, count: count)
+            let docs = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
+            let freqs = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
+            defer {
+                docs.deallocate()
+                freqs.deallocate()
+            }
+            for source in list {
+                try checkDeadline()
+                let norms = source.body ? try segment.inverseBodyNorms(b: Self.b) : []
+                do {
+                    var it = try segment.postings.iterator(source.info)
+                    while true {
+                        let n = try it.nextBlock(into: docs, freqs: freqs)
+                        if n == 0 { break }
+                        for j in 0..<n {
+                            let d = Int(docs[j])
+                            guard d < count else { throw MailsiftError(.corrupt, "segment \(segment.name): doc \(d) beyond \(count)") }
+                            let scale = source.body ? source.scale * (d < norms.count ? norms[d] : 1) : source.scale
+                            tf[d] += scale * Double(freqs[j])
+                        }
+                    }
+                } catch let e as MailsiftError {
+                    throw e
+                } catch {
+                    throw MailsiftError(.corrupt, "segment \(segment.name): \(error)")
+                }
+            }
+            var out = [Float](repeating: 0, count: (count + 127) >> 7)
+            for d in 0..<count where tf[d] > 0 {
+                let f = Float(tf[d]).nextUp  // rounded up: a bound, never below the exact sum
+                if f > out[d >> 7] { out[d >> 7] = f }
+            }
+            return out
+        }
+    }
+
     func rankedTop(_ k: Int, terms queryTerms: [ResolvedTerm], matches: DocSet, bases: [Int]) throws(MailsiftError) -> [Entry] {
         let idfs = queryTerms.map(\.idf)
         struct Window { var bound: Double; var segment: Int; var window: Int }
-        struct Source { var info: TermPostingsInfo; var scale: Double; var body: Bool }
+        typealias Source = RankSource
         // Per segment, per query term: its postings in field order (then alternatives, then
         // key bytes), as the exhaustive path accumulates them.
         var sources: [[[Source]]] = []
@@ -45,22 +99,15 @@ extension Execution {
             let words = s < matches.bits.count ? matches.bits[s] : []
             let any = words.contains { $0 != 0 }
             var perTerm: [[Source]] = []
-            var maxima: [[(Double, [Float])]] = []
+            var maxima: [[Float]] = []
             for term in queryTerms {
                 var list: [Source] = []
-                var bounds: [(Double, [Float])] = []
                 for (i, f) in term.fields.enumerated() {
                     let w = Self.fieldWeights[f] ?? 1
-                    for info in term.infos[s][i] {
-                        list.append(Source(info: info, scale: w, body: f == .body))
-                        if any {
-                            let norms = f == .body ? try segment.inverseBodyNorms(b: Self.b) : nil
-                            bounds.append((w, try segment.windowMaxima(info, norms: norms)))
-                        }
-                    }
+                    for info in term.infos[s][i] { list.append(Source(info: info, scale: w, body: f == .body)) }
                 }
                 perTerm.append(list)
-                maxima.append(bounds)
+                maxima.append(any && !list.isEmpty ? try termWindowMaxima(segment, list) : [])
             }
             sources.append(perTerm)
             // A window of 128 documents is two words of the match bitmap.
@@ -69,9 +116,8 @@ extension Execution {
                 defer { w += 1 }
                 guard words[2 * w] != 0 || (2 * w + 1 < words.count && words[2 * w + 1] != 0) else { continue }
                 var bound = 0.0
-                for (t, bounds) in maxima.enumerated() {
-                    var tf = 0.0
-                    for (weight, m) in bounds where w < m.count { tf += weight * Double(m[w]) }
+                for (t, m) in maxima.enumerated() where w < m.count {
+                    let tf = Double(m[w])
                     if tf > 0 { bound += idfs[t] * tf / (Self.k1 + tf) }
                 }
                 windows.append(Window(bound: bound * (1 + 1e-9), segment: s, window: w))
@@ -107,10 +153,14 @@ extension Execution {
         // order so the postings iterators only move forward within it.
         var iterators = [[PostingsIterator?]](repeating: [], count: segments.count)
         var batch: [Window] = []
+        // The first batch as large as the page: with each window bounded by its best
+        // document's score (one term), the page's documents are in the page's count of best
+        // windows, and one batch settles it.
+        let batchSize = max(8, min(32, k))
         while let first = windows.first, first.bound >= top.threshold {
             try checkDeadline()
             batch.removeAll(keepingCapacity: true)
-            while batch.count < 32, let w = windows.first, w.bound >= top.threshold, let best = popBest() { batch.append(best) }
+            while batch.count < batchSize, let w = windows.first, w.bound >= top.threshold, let best = popBest() { batch.append(best) }
             batch.sort { ($0.segment, $0.window) < ($1.segment, $1.window) }
             for i in iterators.indices { iterators[i].removeAll(keepingCapacity: true) }
             for win in batch {

@@ -35,6 +35,9 @@ public struct SearchOptions: Sendable {
     /// Up to this many postings of the query's terms, a ranked page reads them all
     /// (`denseTop`); past it, by pruned windows (`rankedTop`). Tests set it to force either.
     var denseRankingPostings = 5000
+    /// Segments of fewer documents keep no word matches (`SegmentReader.keepMatches`): their
+    /// postings decode in microseconds. Tests lower it to use the cache on small indexes.
+    var matchCacheMinimumDocuments = 4_096
     public var limits = QueryLimits()
     /// "Now" for relative dates, seconds since 1970.
     public var now: Int64
@@ -981,7 +984,9 @@ final class Execution {
         let bytes = Array(term.utf8)
         var out: [TermPostingsInfo] = []
         for key in [field.rawValue, field.variantKeyByte] {
-            if let info = try lookup(segment, key: [key] + bytes) { out.append(info) }
+            let k = [key] + bytes
+            guard segment.mayContainTerm(k) else { continue }
+            if let info = try lookup(segment, key: k) { out.append(info) }
         }
         if let slot { lookups[slot] = out }
         return out
@@ -1198,8 +1203,20 @@ final class Execution {
                     if whole[s] { any.insertAll(s, count: Int(segment.documentCount)) }
                 }
             }
-            for f in fields {
-                for (s, segment) in segments.enumerated() where !whole[s] {
+            for (s, segment) in segments.enumerated() where !whole[s] {
+                // One word's documents in a large segment, when many: kept with the segment
+                // (`SegmentReader.cachedMatches`) and the postings of its fields not read again.
+                var cacheKey: String?
+                if !phrase.isPhrase, fuzzy == 0, segment.documentCount >= options.matchCacheMinimumDocuments,
+                   let alternatives = phrase.terms.first?.alternatives {
+                    let key = fields.map { String($0.rawValue) }.joined(separator: ",") + "|" + alternatives.joined(separator: "\u{0}")
+                    if let hit = segment.cachedMatches(key) {
+                        any.bits[s] = hit
+                        continue
+                    }
+                    cacheKey = key
+                }
+                for f in fields {
                     if !phrase.isPhrase, let alternatives = phrase.terms.first?.alternatives {
                         // One term: its postings straight into the set.
                         for term in alternatives {
@@ -1213,6 +1230,7 @@ final class Execution {
                     }
                     for d in try phraseDocs(phrase, field: f, segment: segment) { any.insert(s, d) }
                 }
+                if let cacheKey { segment.keepMatches(cacheKey, any.bits[s]) }
             }
             current.formIntersection(any)
             if current.isEmpty { break }

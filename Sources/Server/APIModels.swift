@@ -54,7 +54,7 @@ struct CountResponse: Encodable {
     var count: Int
 }
 
-struct SearchRequest: Decodable {
+struct SearchRequest: Decodable, Sendable {
     /// IMAP SEARCH criteria (with an optional RETURN (...) prefix): answers UIDs of `mailbox`.
     var imap: String?
     /// A webmail query: answers ranked hits.

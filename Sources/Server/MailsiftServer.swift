@@ -148,6 +148,7 @@ public final class MailsiftServer: Sendable {
         v1.post("mailboxes/rename") { request, context in try await self.renameMailbox(request, context) }
         v1.post("mailboxes/delete") { request, context in try await self.deleteMailbox(request, context) }
         v1.post("search") { request, context in try await self.search(request, context) }
+        v1.get("search") { request, context in try await self.searchGet(request, context) }
         v1.get("status") { request, context in try await self.status(request, context) }
         v1.delete("") { request, context in try await self.deleteUser(request, context) }
         v1.post("release") { _, context in
@@ -181,11 +182,17 @@ public final class MailsiftServer: Sendable {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+    /// Request bodies up to this size are parsed on the event loop; larger ones (batches of
+    /// messages) on the write pool, so a 64 MB batch never holds up the loop's other requests.
+    static let inlineParseBytes = 256 << 10
+
+    func decode<T: Decodable & Sendable>(_ type: T.Type, _ request: Request) async throws -> T {
         var request = request
         let buffer = try await body(&request)
-        do { return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView)) } catch {
-            throw APIError(.badRequest, "invalid_json", "the request body is not the JSON this route takes: \(error)")
+        return try await blocking(write: true, inline: buffer.readableBytes <= Self.inlineParseBytes) {
+            do { return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView)) } catch {
+                throw APIError(.badRequest, "invalid_json", "the request body is not the JSON this route takes: \(error)")
+            }
         }
     }
 
@@ -413,8 +420,37 @@ public final class MailsiftServer: Sendable {
 
     func search(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let user = try user(context)
-        let body = try await decode(SearchRequest.self, request)
-        return try await searchSlot {
+        return try await search(user, try await decode(SearchRequest.self, request))
+    }
+
+    /// `GET /v1/users/{user}/search?query=…` (or `imap=…&mailbox=…`): the search of the POST
+    /// form, its fields as query parameters (`mailboxes` comma-separated; `snippets`
+    /// true/false), for clients that send no body.
+    func searchGet(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let user = try user(context)
+        let q = request.uri.queryParameters
+        func int(_ name: String) throws -> Int? {
+            guard let v = q.get(name) else { return nil }
+            guard let n = Int(v) else { throw APIError(.badRequest, "invalid_input", "\(name) must be an integer") }
+            return n
+        }
+        var body = SearchRequest()
+        body.imap = q.get("imap")
+        body.query = q.get("query") ?? q.get("q")
+        body.mailbox = q.get("mailbox")
+        body.mailboxes = q.get("mailboxes").map { $0.split(separator: ",").map(String.init) }
+        body.sort = q.get("sort")
+        body.offset = try int("offset")
+        body.limit = try int("limit")
+        if let v = q.get("snippets") {
+            guard let b = Bool(v) else { throw APIError(.badRequest, "invalid_input", "snippets must be true or false") }
+            body.snippets = b
+        }
+        return try await search(user, body)
+    }
+
+    func search(_ user: String, _ body: SearchRequest) async throws -> Response {
+        try await searchSlot {
             if let imap = body.imap {
                 let command: IMAPSearchCommand
                 do { command = try IMAPSearchParser.parse(imap) } catch let e as QueryError { throw APIError(.badRequest, "invalid_query", e.description) }

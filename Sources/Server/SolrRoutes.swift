@@ -75,9 +75,11 @@ extension MailsiftServer {
     func solrUpdate(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         var request = request
         let buffer = try await body(&request)
-        let commands: [SolrUpdateCommand]
-        do { commands = try SolrProtocol.parseUpdate(Array(buffer.readableBytesView)) } catch {
-            throw APIError(.badRequest, "invalid_update", error.description)
+        // (A large batch is parsed off the event loop, as a large JSON add is.)
+        let commands: [SolrUpdateCommand] = try await blocking(write: true, inline: buffer.readableBytes <= Self.inlineParseBytes) {
+            do { return try SolrProtocol.parseUpdate(Array(buffer.readableBytesView)) } catch let error as SolrError {
+                throw APIError(.badRequest, "invalid_update", error.description)
+            }
         }
         for command in commands {
             switch command {

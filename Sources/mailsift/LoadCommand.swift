@@ -30,7 +30,7 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "Seconds to run.")
     var seconds = 20.0
 
-    @Option(help: "webmail (a word query, no snippets), snippets (webmail with 20 snippets), imap (BODY word in --mailbox), text (TEXT word in --mailbox: headers and body, as Dovecot's TEXT and hdr: searches) or health (GET /health: the cost of HTTP alone).")
+    @Option(help: "webmail (a word query, no snippets, POSTed as JSON), webmail-get (the same as GET /v1/users/U/search?query=…), snippets (webmail with 20 snippets), imap (BODY word in --mailbox), text (TEXT word in --mailbox: headers and body, as Dovecot's TEXT and hdr: searches) or health (GET /health: the cost of HTTP alone).")
     var kind = "webmail"
 
     @Option(help: "Mailbox for imap queries (default: the user's largest).")
@@ -81,6 +81,9 @@ struct LoadCommand: ParsableCommand {
         let driver = LoadDriver(socket: socket, clients: clients, request: { c, k in
             let w = list[(c * 7 + k) % list.count]
             if kind == "health" { return Array("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8) }
+            if kind == "webmail-get" {
+                return Array("GET /v1/users/\(user)/search?query=\(w)&limit=20&snippets=false HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8)
+            }
             let body: String
             switch kind {
             case "imap": body = "{\"imap\":\"BODY \(w)\",\"mailbox\":\"\(mailbox)\"}"

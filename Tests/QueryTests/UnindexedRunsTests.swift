@@ -62,8 +62,7 @@ import Testing
     func bodySearchEqualsBruteForce() throws {
         let tmp = scratchPath("foldedruns")
         defer { try? FileManager.default.removeItem(atPath: tmp) }
-        let names = try FileManager.default.contentsOfDirectory(atPath: Self.corpus).filter { !$0.hasPrefix(".") && $0 != "cmds" }.sorted().prefix(600)
-        _ = try UserIndexer(dataRoot: tmp, user: "r", ramBudget: 2 << 20).index(names.map { Self.corpus + "/" + $0 }, merge: false)
+        _ = try UserIndexer(dataRoot: tmp, user: "r", ramBudget: 2 << 20).index(try corpusMessages(Self.corpus, count: 600), merge: false)
         let dir = try UserDirectory(dataRoot: tmp, user: "r")
         let reader = try IndexReader(directory: dir)
         #expect(reader.segments.count > 1)

@@ -305,6 +305,20 @@ import TestSupport
         // Some queries find messages, and all are answered.
         #expect(inline.allSatisfy { $0.hasPrefix("200 ") })
         #expect(inline.filter { !$0.contains("\"total\":0") }.count > queries.count / 3)
+        // The GET form answers the same, its fields as query parameters.
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "&+=?")
+        let viaGet = try queries.map { q in
+            var params: [String] = []
+            for key in ["query", "limit", "offset", "sort", "snippets"] {
+                if let v = q[key] { params.append(key + "=" + "\(v)".addingPercentEncoding(withAllowedCharacters: allowed)!) }
+            }
+            let r = try c.get("/v1/users/erin/search?" + params.joined(separator: "&"))
+            return "\(r.status) \(r.text)"
+        }
+        #expect(viaGet == inline)
+        let bad = try c.get("/v1/users/erin/search?query=x&limit=many")
+        #expect(bad.status == 400 && bad.text.contains("limit"))
         #expect(daemon.stop() == 0)
         let pooled = try Daemon(name: "inline", arguments: ["--no-inline-word-searches"], reuse: daemon)
         #expect(try answers(pooled.client()) == inline)

@@ -33,3 +33,21 @@ public func runProgram(_ executable: URL, _ arguments: [String]) throws -> (stat
     p.waitUntilExit()
     return (p.terminationStatus, text)
 }
+
+/// A folder of the shared SpamAssassin corpus (`easy_ham`, `spam_2`, …).
+public func spamAssassinFolder(_ name: String) -> String {
+    repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/corpus/spamassassin-public-corpus/" + name).path
+}
+
+/// The first `count` messages of a corpus folder in name order (no dot files, no `cmds`), as
+/// paths; copied into `maildir` (with their names, or `0000.eml`… when `numbered`) when given.
+public func corpusMessages(_ folder: String, count: Int, copyingTo maildir: String? = nil, numbered: Bool = false) throws -> [String] {
+    let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { !$0.hasPrefix(".") && $0 != "cmds" }.sorted().prefix(count)
+    guard let maildir else { return names.map { folder + "/" + $0 } }
+    try FileManager.default.createDirectory(atPath: maildir, withIntermediateDirectories: true)
+    return try names.enumerated().map { i, name in
+        let target = maildir + "/" + (numbered ? String(format: "%04d.eml", i) : name)
+        try FileManager.default.copyItem(atPath: folder + "/" + name, toPath: target)
+        return target
+    }
+}
