@@ -78,11 +78,15 @@ struct LoadCommand: ParsableCommand {
         if kind == "imap" || kind == "text" { print("mailbox: \(mailbox)") }
         // The searches: every client a connection, this thread driving them all (below,
         // once the adding thread runs).
-        let driver = LoadDriver(socket: socket, clients: clients, request: { c, k in
-            let w = list[(c * 7 + k) % list.count]
+        // Every request's bytes made once (a String built per request cost the client more
+        // CPU than some searches cost the daemon).
+        func request(_ w: String) -> [UInt8] {
             if kind == "health" { return Array("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8) }
             if kind == "webmail-get" {
-                return Array("GET /v1/users/\(user)/search?query=\(w)&limit=20&snippets=false HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8)
+                var allowed = CharacterSet.urlQueryAllowed
+                allowed.remove(charactersIn: "&+=?#")
+                let q = w.addingPercentEncoding(withAllowedCharacters: allowed) ?? w
+                return Array("GET /v1/users/\(user)/search?query=\(q)&limit=20&snippets=false HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8)
             }
             let body: String
             switch kind {
@@ -93,6 +97,10 @@ struct LoadCommand: ParsableCommand {
             }
             return Array(("POST /v1/users/\(user)/search HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                 + "Content-Length: \(body.utf8.count)\r\n\r\n" + body).utf8)
+        }
+        let requests = list.map(request)
+        let driver = LoadDriver(socket: socket, clients: clients, request: { c, k in
+            requests[(c * 7 + k) % requests.count]
         }, rate: searchRate, duration: .nanoseconds(Int64(seconds * 1e9)))
         if let dir = addFrom {
             group.enter()
@@ -106,6 +114,7 @@ struct LoadCommand: ParsableCommand {
                 while Date() < deadline, k < files.count {
                     if rate > 0 {
                         let due = start.addingTimeInterval(Double(k) / rate)
+                        if due > deadline { break }
                         if due > Date() { Thread.sleep(until: due) }
                     }
                     guard let data = FileManager.default.contents(atPath: files[k]) else { k += 1; continue }

@@ -191,20 +191,50 @@ struct LoadDriver {
             }
             var contentLength: Int?
             var chunked = false, close = false
-            // Header lines: name (any case) ": " value.
+            // Header lines: name (any case) ":" value, read as bytes (Strings per header line
+            // had cost the client more than the request).
+            func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
+            func named(_ name: StaticString, _ from: Int, _ colon: Int) -> Bool {
+                guard colon - from == name.utf8CodeUnitCount else { return false }
+                let u = name.utf8Start
+                for k in 0..<(colon - from) where lower(p[from + k]) != u[k] { return false }
+                return true
+            }
+            func value(_ colon: Int, _ lineEnd: Int) -> (Int, Int) {
+                var a = colon + 1, b = lineEnd
+                while a < b, p[a] == 0x20 || p[a] == 0x09 { a += 1 }
+                while b > a, p[b - 1] == 0x20 || p[b - 1] == 0x09 { b -= 1 }
+                return (a, b)
+            }
+            func contains(_ needle: StaticString, _ a: Int, _ b: Int) -> Bool {
+                let m = needle.utf8CodeUnitCount, u = needle.utf8Start
+                guard b - a >= m else { return false }
+                outer: for start in a...(b - m) {
+                    for k in 0..<m where lower(p[start + k]) != u[k] { continue outer }
+                    return true
+                }
+                return false
+            }
             var lineStart = 0
             while lineStart < end - 2 {
                 var lineEnd = lineStart
                 while lineEnd < end, p[lineEnd] != 0x0D { lineEnd += 1 }
-                if let colon = (lineStart..<lineEnd).first(where: { p[$0] == 0x3A }) {
-                    let name = String(decoding: UnsafeBufferPointer(rebasing: p[lineStart..<colon]), as: UTF8.self).lowercased()
-                    let value = String(decoding: UnsafeBufferPointer(rebasing: p[(colon + 1)..<lineEnd]), as: UTF8.self)
-                        .trimmingCharacters(in: .whitespaces).lowercased()
-                    switch name {
-                    case "content-length": contentLength = Int(value)
-                    case "transfer-encoding": chunked = value.contains("chunked")
-                    case "connection": close = value == "close"
-                    default: break
+                var colon = lineStart
+                while colon < lineEnd, p[colon] != 0x3A { colon += 1 }
+                if colon < lineEnd {
+                    let (a, b) = value(colon, lineEnd)
+                    if named("content-length", lineStart, colon) {
+                        var v = 0
+                        var ok = a < b
+                        for k in a..<b {
+                            guard p[k] >= 0x30, p[k] <= 0x39, v < 1 << 40 else { ok = false; break }
+                            v = v * 10 + Int(p[k] - 0x30)
+                        }
+                        contentLength = ok ? v : nil
+                    } else if named("transfer-encoding", lineStart, colon) {
+                        chunked = contains("chunked", a, b)
+                    } else if named("connection", lineStart, colon) {
+                        close = b - a == 5 && contains("close", a, b)
                     }
                 }
                 lineStart = lineEnd + 2
