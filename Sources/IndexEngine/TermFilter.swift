@@ -37,15 +37,12 @@ struct TermFilter: Sendable {
         self.mask = mask
     }
 
-    func mayContain(_ key: [UInt8]) -> Bool {
-        key.withUnsafeBytes { k in
-            let (h1, h2) = Self.hashes(k)
-            for i in 0..<7 {
-                let p = (h1 &+ UInt64(i) &* h2) & mask
-                if bits[Int(p >> 6)] & (1 << (p & 63)) == 0 { return false }
-            }
-            return true
+    func mayContain(_ key: TermKeyHashes) -> Bool {
+        for i in 0..<7 {
+            let p = (key.h1 &+ UInt64(i) &* key.h2) & mask
+            if bits[Int(p >> 6)] & (1 << (p & 63)) == 0 { return false }
         }
+        return true
     }
 
     /// FNV-1a over the key, then two mixes of it (the second odd, so the probes of one key
@@ -64,12 +61,26 @@ struct TermFilter: Sendable {
     }
 }
 
+/// A term key's hashes for the term filters, computed once for every segment a query asks.
+public struct TermKeyHashes: Sendable {
+    let h1: UInt64
+    let h2: UInt64
+
+    public init(_ key: [UInt8]) {
+        (h1, h2) = key.withUnsafeBytes { TermFilter.hashes($0) }
+    }
+}
+
 extension SegmentReader {
     /// Whether the segment may hold the term key ([key byte] + term bytes): false means it
     /// does not; true, that the dictionary must be asked (always, for segments of more than
     /// `TermFilter.maximumTerms` terms).
     public func mayContainTerm(_ key: [UInt8]) -> Bool {
+        mayContainTerm(TermKeyHashes(key))
+    }
+
+    public func mayContainTerm(_ hashes: TermKeyHashes) -> Bool {
         guard let filter = termFilter() else { return true }
-        return filter.mayContain(key)
+        return filter.mayContain(hashes)
     }
 }

@@ -232,6 +232,9 @@ final class Execution {
     /// (few: a linear search), and a slot per (term, segment, field id < 16).
     private var lookupTerms: [String] = []
     private var lookups: [[TermPostingsInfo]?] = []
+    /// Per looked-up term and field (`term * 16 + field`): its two keys (the field's own and
+    /// its variants') with their filter hashes, the same in every segment.
+    private var lookupKeys: [[(key: [UInt8], hashes: TermKeyHashes)]?] = []
     /// Decoding buffers handed from one `addPostings` iterator to the next: a substring key
     /// can match thousands of terms, and fresh buffers per term cost more than their postings.
     private var spareBuffers = PostingsIterator.Buffers()
@@ -969,6 +972,7 @@ final class Execution {
     /// The term in the field's own terms and among its diacritic-folded variants.
     /// Remembered for the query: matching, ranking and idf ask for the same terms.
     func lookupBoth(_ segment: SegmentReader, _ field: Field, _ term: String) throws(MailsiftError) -> [TermPostingsInfo] {
+        var termIndex = -1
         let slot: Int? = segments.firstIndex(where: { $0 === segment }).flatMap { (s) -> Int? in
             guard field.rawValue < 16 else { return nil }
             // By bytes: String == would take canonically equivalent spellings for one key.
@@ -977,15 +981,23 @@ final class Execution {
                 t = lookupTerms.count
                 lookupTerms.append(term)
                 lookups.append(contentsOf: repeatElement(nil, count: segments.count * 16))
+                lookupKeys.append(contentsOf: repeatElement(nil, count: 16))
             }
+            termIndex = t * 16 + Int(field.rawValue)
             return (t * segments.count + s) * 16 + Int(field.rawValue)
         }
         if let slot, let known = lookups[slot] { return known }
-        let bytes = Array(term.utf8)
+        var keys = termIndex >= 0 ? lookupKeys[termIndex] : nil
+        if keys == nil {
+            let bytes = Array(term.utf8)
+            keys = [field.rawValue, field.variantKeyByte].map { b in
+                let k = [b] + bytes
+                return (k, TermKeyHashes(k))
+            }
+            if termIndex >= 0 { lookupKeys[termIndex] = keys }
+        }
         var out: [TermPostingsInfo] = []
-        for key in [field.rawValue, field.variantKeyByte] {
-            let k = [key] + bytes
-            guard segment.mayContainTerm(k) else { continue }
+        for (k, hashes) in keys ?? [] where segment.mayContainTerm(hashes) {
             if let info = try lookup(segment, key: k) { out.append(info) }
         }
         if let slot { lookups[slot] = out }
