@@ -976,7 +976,7 @@ final class Execution {
         let slot: Int? = segments.firstIndex(where: { $0 === segment }).flatMap { (s) -> Int? in
             guard field.rawValue < 16 else { return nil }
             // By bytes: String == would take canonically equivalent spellings for one key.
-            var t = lookupTerms.firstIndex(where: { $0.utf8.elementsEqual(term.utf8) }) ?? -1
+            var t = lookupTerms.firstIndex(where: { Self.sameBytes($0, term) }) ?? -1
             if t < 0 {
                 t = lookupTerms.count
                 lookupTerms.append(term)
@@ -1002,6 +1002,20 @@ final class Execution {
         }
         if let slot { lookups[slot] = out }
         return out
+    }
+
+    /// Whether two strings have the same UTF-8 bytes (not String ==, which equates canonically
+    /// equivalent spellings), compared as memory when both are contiguous.
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        let fast = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y -> Bool in
+                guard let p = x.baseAddress, let q = y.baseAddress else { return x.count == y.count }
+                return memcmp(p, q, x.count) == 0
+            }
+        }
+        if let fast, let result = fast { return result }
+        return a.utf8.elementsEqual(b.utf8)
     }
 
     /// A term key ([key byte] + term bytes) in a segment's dictionary.
