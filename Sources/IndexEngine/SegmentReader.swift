@@ -130,7 +130,8 @@ public final class SegmentReader: Sendable {
     private let matchCache = Locked<(bits: [String: [UInt64]], size: Int)>(([:], 0))
 
     /// The term filter (`TermFilter`), built on first use; nil for a segment too large for one.
-    func termFilter() -> TermFilter? {
+    /// (A query holds on to it: fetching it takes the segment's lock.)
+    public func termFilter() -> TermFilter? {
         switch filterState.withLock({ $0 }) {
         case .built(let f): return f
         case .none: return nil

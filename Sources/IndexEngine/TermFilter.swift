@@ -7,7 +7,7 @@ import MailsiftCore
 /// A live index has several small segments beside its large ones (each commit's, the
 /// queue's pending parts), and every query word is looked up in about 18 keys of each.
 /// Built from the dictionary on first use; in memory only.
-struct TermFilter: Sendable {
+public struct TermFilter: Sendable {
     let bits: [UInt64]
     let mask: UInt64
 
@@ -37,7 +37,7 @@ struct TermFilter: Sendable {
         self.mask = mask
     }
 
-    func mayContain(_ key: TermKeyHashes) -> Bool {
+    public func mayContain(_ key: TermKeyHashes) -> Bool {
         for i in 0..<7 {
             let p = (key.h1 &+ UInt64(i) &* key.h2) & mask
             if bits[Int(p >> 6)] & (1 << (p & 63)) == 0 { return false }

@@ -235,6 +235,8 @@ final class Execution {
     /// Per looked-up term and field (`term * 16 + field`): its two keys (the field's own and
     /// its variants') with their filter hashes, the same in every segment.
     private var lookupKeys: [[(key: [UInt8], hashes: TermKeyHashes)]?] = []
+    /// Each segment's term filter, fetched once for the query (nil inside: none).
+    private var termFilters: [TermFilter?]?
     /// Decoding buffers handed from one `addPostings` iterator to the next: a substring key
     /// can match thousands of terms, and fresh buffers per term cost more than their postings.
     private var spareBuffers = PostingsIterator.Buffers()
@@ -973,7 +975,8 @@ final class Execution {
     /// Remembered for the query: matching, ranking and idf ask for the same terms.
     func lookupBoth(_ segment: SegmentReader, _ field: Field, _ term: String) throws(MailsiftError) -> [TermPostingsInfo] {
         var termIndex = -1
-        let slot: Int? = segments.firstIndex(where: { $0 === segment }).flatMap { (s) -> Int? in
+        let segmentIndex = segments.firstIndex(where: { $0 === segment })
+        let slot: Int? = segmentIndex.flatMap { (s) -> Int? in
             guard field.rawValue < 16 else { return nil }
             // By bytes: String == would take canonically equivalent spellings for one key.
             var t = lookupTerms.firstIndex(where: { Self.sameBytes($0, term) }) ?? -1
@@ -996,8 +999,15 @@ final class Execution {
             }
             if termIndex >= 0 { lookupKeys[termIndex] = keys }
         }
+        var filter: TermFilter?
+        if let s = segmentIndex {
+            if termFilters == nil { termFilters = segments.map { $0.termFilter() } }
+            filter = termFilters?[s] ?? nil
+        } else {
+            filter = segment.termFilter()
+        }
         var out: [TermPostingsInfo] = []
-        for (k, hashes) in keys ?? [] where segment.mayContainTerm(hashes) {
+        for (k, hashes) in keys ?? [] where filter?.mayContain(hashes) ?? true {
             if let info = try lookup(segment, key: k) { out.append(info) }
         }
         if let slot { lookups[slot] = out }
