@@ -32,7 +32,7 @@ public enum SegmentBytes {
             let cursor = TermCursor(reader.terms)
             var terms = 0
             var positions: [UInt32] = []
-            let norms = try reader.inverseBodyNorms(b: 0.75)
+            _ = try reader.inverseBodyNorms(b: 0.75)
             while terms < maxTerms, try cursor.next() {
                 terms += 1
                 let info = cursor.info
@@ -49,7 +49,7 @@ public enum SegmentBytes {
                 read += steps
                 var skipping = try reader.postings.iterator(info)
                 _ = try skipping.advance(to: documentCount / 2)
-                _ = try reader.windowMaxima(info, norms: norms)
+                _ = try reader.windowMaxima([.init(info: info, weight: 1, normed: true)], b: 0.75)
             }
         } catch {
             throw MailsiftError(.corrupt, "segment bytes: \(error)")

@@ -54,60 +54,81 @@ public final class SegmentReader: Sendable {
 
     private let bodyNorms = Locked<(b: Double, norms: [Double])?>(nil)
 
-    /// For a term's postings, per window of 128 documents (`doc >> 7`): an upper bound of
-    /// `freq × norms[doc]` (`norms` nil: of `freq`) over the window's documents, 0 where the
-    /// term is absent. Ranking uses it to skip windows that cannot reach the top of a page
-    /// (block-max pruning). Lists of 256+ documents are kept (at most 4,096 of them a segment).
-    public func windowMaxima(_ info: TermPostingsInfo, norms: [Double]?) throws(MailsiftError) -> [Float] {
-        let key = WindowKey(info: info, normed: norms != nil)
-        if let m = windowCache.withLock({ $0[key] }) { return m }
-        var out = [Float](repeating: 0, count: (Int(documentCount) + 127) >> 7)
-        do {
-            var it = try postings.iterator(info)
-            var d = it.doc
-            while d != PostingsIterator.noMoreDocs {
-                let i = Int(d)
-                guard i < Int(documentCount) else { throw MailsiftError(.corrupt, "segment \(name): doc \(d) beyond \(documentCount)") }
-                var v = Double(it.freq)
-                if let norms, i < norms.count { v *= norms[i] }
-                let f = Float(v).nextUp  // rounded up: a bound, never below the exact value
-                if f > out[i >> 7] { out[i >> 7] = f }
-                d = try it.next()
-            }
-        } catch let e as MailsiftError {
-            throw e
-        } catch {
-            throw MailsiftError(.corrupt, "segment \(name): \(error)")
+    /// One posting list of a query term as ranking sums it: `freq × weight`, times the
+    /// document's inverse body-length norm when `normed`.
+    public struct WindowSource: Hashable, Sendable {
+        public var info: TermPostingsInfo
+        public var weight: Double
+        public var normed: Bool
+
+        public init(info: TermPostingsInfo, weight: Double, normed: Bool) {
+            self.info = info
+            self.weight = weight
+            self.normed = normed
         }
-        if info.docFreq >= 256 {
-            windowCache.withLock { c in
-                if c.count >= 4_096 { c.removeAll() }
-                c[key] = out
+    }
+
+    /// For one query term's posting lists (its fields, in the ranking's order), per window of
+    /// 128 documents (`doc >> 7`): an upper bound of the per-document sum of their
+    /// `freq × weight (× norm)`, added in that order and rounded up; 0 where none occurs.
+    /// Ranking uses it to skip windows that cannot reach the top of a page (block-max
+    /// pruning). The sum per document, not a sum of each list's own maxima: for a word in most
+    /// messages' subjects and bodies those put every window near the top score. One pass over
+    /// the lists, kept with the segment (up to 4 Mi bounds, 16 MiB, then the cache starts
+    /// over); `checkpoint` runs before each list (a query's deadline).
+    public func windowMaxima(_ sources: [WindowSource], b: Double,
+                             checkpoint: () throws(MailsiftError) -> Void = {}) throws(MailsiftError) -> [Float] {
+        let key = WindowKey(sources: sources, b: b)
+        if let m = windowCache.withLock({ $0.value(key) }) { return m }
+        let count = Int(documentCount)
+        var tf = [Double](repeating: 0, count: count)
+        let docs = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
+        let freqs = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
+        defer {
+            docs.deallocate()
+            freqs.deallocate()
+        }
+        for source in sources {
+            try checkpoint()
+            let norms = source.normed ? try inverseBodyNorms(b: b) : []
+            do {
+                var it = try postings.iterator(source.info)
+                while true {
+                    let n = try it.nextBlock(into: docs, freqs: freqs)
+                    if n == 0 { break }
+                    for j in 0..<n {
+                        let d = Int(docs[j])
+                        guard d < count else { throw MailsiftError(.corrupt, "segment \(name): doc \(d) beyond \(count)") }
+                        let scale = source.normed ? source.weight * (d < norms.count ? norms[d] : 1) : source.weight
+                        tf[d] += scale * Double(freqs[j])
+                    }
+                }
+            } catch let e as MailsiftError {
+                throw e
+            } catch {
+                throw MailsiftError(.corrupt, "segment \(name): \(error)")
             }
         }
+        var out = [Float](repeating: 0, count: (count + 127) >> 7)
+        for d in 0..<count where tf[d] > 0 {
+            let f = Float(tf[d]).nextUp  // rounded up: a bound, never below the exact sum
+            if f > out[d >> 7] { out[d >> 7] = f }
+        }
+        windowCache.withLock { $0.keep(key, out) }
         return out
     }
 
-    /// Window bounds a query derives from several posting lists at once (`key` names them;
-    /// one query term's fields, whose per-document sum each list's own maxima would bound
-    /// only loosely), built once and kept with the segment: up to 4 Mi bounds (16 MiB) a
-    /// segment, then the cache starts over.
-    public func combinedWindowMaxima(_ key: [UInt64], _ build: () throws(MailsiftError) -> [Float]) throws(MailsiftError) -> [Float] {
-        if let m = combinedCache.withLock({ $0.bounds[key] }) { return m }
-        let out = try build()
-        combinedCache.withLock { c in
-            if c.size + out.count > 4 << 20 { c = ([:], 0) }
-            if c.bounds.updateValue(out, forKey: key) == nil { c.size += out.count }
-        }
-        return out
+    struct WindowKey: Hashable {
+        var sources: [WindowSource]
+        var b: Double
     }
 
-    private let combinedCache = Locked<(bounds: [[UInt64]: [Float]], size: Int)>(([:], 0))
+    private let windowCache = Locked(CappedCache<WindowKey, Float>(capacity: 4 << 20))
 
     /// A query word's documents in this segment (bit `d & 63` of word `d >> 6`, every field
     /// it is searched in, before deletions and filters), as `keepMatches` kept them.
     public func cachedMatches(_ key: String) -> [UInt64]? {
-        matchCache.withLock { $0.bits[key] }
+        matchCache.withLock { $0.value(key) }
     }
 
     /// Keeps a word's documents for the next query of it, when they are at least 1/32 of the
@@ -118,16 +139,13 @@ public final class SegmentReader: Sendable {
         var n = 0
         for w in bits { n += w.nonzeroBitCount }
         guard n >= Int(documentCount) / 32 else { return }
-        matchCache.withLock { c in
-            if (c.size + bits.count) * 8 > 16 << 20 { c = ([:], 0) }
-            if c.bits.updateValue(bits, forKey: key) == nil { c.size += bits.count }
-        }
+        matchCache.withLock { $0.keep(key, bits) }
     }
 
     /// How many words' matches are kept.
-    public var keptMatches: Int { matchCache.withLock { $0.bits.count } }
+    public var keptMatches: Int { matchCache.withLock { $0.count } }
 
-    private let matchCache = Locked<(bits: [String: [UInt64]], size: Int)>(([:], 0))
+    private let matchCache = Locked(CappedCache<String, UInt64>(capacity: 2 << 20))
 
     /// The term filter (`TermFilter`), built on first use; nil for a segment too large for one.
     /// (A query holds on to it: fetching it takes the segment's lock.)
@@ -149,12 +167,6 @@ public final class SegmentReader: Sendable {
 
     private let filterState = Locked<FilterState>(.notYet)
 
-    struct WindowKey: Hashable {
-        var info: TermPostingsInfo
-        var normed: Bool
-    }
-
-    private let windowCache = Locked<[WindowKey: [Float]]>([:])
 
     /// The documents of one mailbox as a bitmap (bit `d & 63` of word `d >> 6`), built once
     /// per mailbox from the mailbox column: a query scoped to mailboxes ORs words instead of
@@ -464,5 +476,25 @@ public final class SegmentReader: Sendable {
         if let p = previousPositions { rows[p.field, default: .init()].positionsBytes &+= UInt64(postings.positions.count) &- p.offset }
         if let p = previousDocs { rows[p.field, default: .init()].docsBytes &+= UInt64(postings.docs.count) &- p.offset }
         return rows
+    }
+}
+
+/// Arrays derived from a segment, kept by key up to `capacity` elements in all; the one that
+/// would pass it empties the cache first (the keys a segment sees change with the queries).
+struct CappedCache<Key: Hashable, Element> {
+    private var entries: [Key: [Element]] = [:]
+    private var size = 0
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    var count: Int { entries.count }
+
+    func value(_ key: Key) -> [Element]? { entries[key] }
+
+    mutating func keep(_ key: Key, _ value: [Element]) {
+        if size + value.count > capacity { (entries, size) = ([:], 0) }
+        if let old = entries.updateValue(value, forKey: key) { size -= old.count }
+        size += value.count
     }
 }

@@ -70,17 +70,3 @@ public struct TermKeyHashes: Sendable {
         (h1, h2) = key.withUnsafeBytes { TermFilter.hashes($0) }
     }
 }
-
-extension SegmentReader {
-    /// Whether the segment may hold the term key ([key byte] + term bytes): false means it
-    /// does not; true, that the dictionary must be asked (always, for segments of more than
-    /// `TermFilter.maximumTerms` terms).
-    public func mayContainTerm(_ key: [UInt8]) -> Bool {
-        mayContainTerm(TermKeyHashes(key))
-    }
-
-    public func mayContainTerm(_ hashes: TermKeyHashes) -> Bool {
-        guard let filter = termFilter() else { return true }
-        return filter.mayContain(hashes)
-    }
-}

@@ -5,7 +5,7 @@ import MailsiftCore
 
 /// Block-max pruning for a ranked page: documents are taken in windows of 128 (by doc id);
 /// each window gets an upper bound of the BM25F score any of its documents can have, from the
-/// per-window maxima of each query term's postings (`SegmentReader.windowMaxima`, cached with
+/// per-window maxima of each query term's summed postings (`SegmentReader.windowMaxima`, cached with
 /// the segment). Windows are scored exactly in decreasing order of their bound until the
 /// bound falls below the page's last score: a common word over 50,000 messages scores a few
 /// thousand of them. The scores are computed in the same order of operations as the
@@ -33,64 +33,10 @@ extension Execution {
         return ResolvedTerm(fields: fields, infos: infos, idf: idf, postings: fieldDF.reduce(0, +))
     }
 
-    /// One posting list of a query term, as ranking sums it: its field's weight, and whether
-    /// the body's length normalization applies.
-    struct RankSource { var info: TermPostingsInfo; var scale: Double; var body: Bool }
-
-    /// Per window of 128 documents, an upper bound of one query term's summed frequency over
-    /// its fields (`Σ weight × freq × norm`, added in the ranking's order, rounded up): the
-    /// sum itself per document, not a sum of each field's own window maxima, which for a
-    /// word in most messages' subjects and bodies bounded every window near the top score
-    /// and pruned none (LKML's "btrfs"). One pass over the term's postings, kept with the
-    /// segment (`SegmentReader.combinedWindowMaxima`).
-    func termWindowMaxima(_ segment: SegmentReader, _ list: [RankSource]) throws(MailsiftError) -> [Float] {
-        var key: [UInt64] = [UInt64(Self.b.bitPattern)]
-        for source in list {
-            key += [source.info.docsOffset, UInt64(source.info.docFreq), source.scale.bitPattern, source.body ? 1 : 0]
-        }
-        return try segment.combinedWindowMaxima(key) { () throws(MailsiftError) -> [Float] in
-            let count = Int(segment.documentCount)
-            var tf = [Double](repeating: 0, count: count)
-            let docs = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
-            let freqs = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
-            defer {
-                docs.deallocate()
-                freqs.deallocate()
-            }
-            for source in list {
-                try checkDeadline()
-                let norms = source.body ? try segment.inverseBodyNorms(b: Self.b) : []
-                do {
-                    var it = try segment.postings.iterator(source.info)
-                    while true {
-                        let n = try it.nextBlock(into: docs, freqs: freqs)
-                        if n == 0 { break }
-                        for j in 0..<n {
-                            let d = Int(docs[j])
-                            guard d < count else { throw MailsiftError(.corrupt, "segment \(segment.name): doc \(d) beyond \(count)") }
-                            let scale = source.body ? source.scale * (d < norms.count ? norms[d] : 1) : source.scale
-                            tf[d] += scale * Double(freqs[j])
-                        }
-                    }
-                } catch let e as MailsiftError {
-                    throw e
-                } catch {
-                    throw MailsiftError(.corrupt, "segment \(segment.name): \(error)")
-                }
-            }
-            var out = [Float](repeating: 0, count: (count + 127) >> 7)
-            for d in 0..<count where tf[d] > 0 {
-                let f = Float(tf[d]).nextUp  // rounded up: a bound, never below the exact sum
-                if f > out[d >> 7] { out[d >> 7] = f }
-            }
-            return out
-        }
-    }
-
     func rankedTop(_ k: Int, terms queryTerms: [ResolvedTerm], matches: DocSet, bases: [Int]) throws(MailsiftError) -> [Entry] {
         let idfs = queryTerms.map(\.idf)
         struct Window { var bound: Double; var segment: Int; var window: Int }
-        typealias Source = RankSource
+        typealias Source = SegmentReader.WindowSource
         // Per segment, per query term: its postings in field order (then alternatives, then
         // key bytes), as the exhaustive path accumulates them.
         var sources: [[[Source]]] = []
@@ -104,10 +50,10 @@ extension Execution {
                 var list: [Source] = []
                 for (i, f) in term.fields.enumerated() {
                     let w = Self.fieldWeights[f] ?? 1
-                    for info in term.infos[s][i] { list.append(Source(info: info, scale: w, body: f == .body)) }
+                    for info in term.infos[s][i] { list.append(Source(info: info, weight: w, normed: f == .body)) }
                 }
                 perTerm.append(list)
-                maxima.append(any && !list.isEmpty ? try termWindowMaxima(segment, list) : [])
+                maxima.append(any && !list.isEmpty ? try segment.windowMaxima(list, b: Self.b, checkpoint: checkDeadline) : [])
             }
             sources.append(perTerm)
             // A window of 128 documents is two words of the match bitmap.
@@ -177,7 +123,7 @@ extension Execution {
                 var slot = 0
                 for (t, list) in sources[s].enumerated() {
                     for source in list {
-                        let inverseNorms = source.body ? try segment.inverseBodyNorms(b: Self.b) : []
+                        let inverseNorms = source.normed ? try segment.inverseBodyNorms(b: Self.b) : []
                         do {
                             if slot == its.count { its.append(nil) }
                             var it = try its[slot].take() ?? segment.postings.iterator(source.info)
@@ -186,7 +132,7 @@ extension Execution {
                             while d < high {
                                 let j = Int(d - low)
                                 if (j < 64 ? lowWord >> UInt64(j) : highWord >> UInt64(j - 64)) & 1 != 0 {
-                                    let scale = source.body ? source.scale * inverseNorms[Int(d)] : source.scale
+                                    let scale = source.normed ? source.weight * inverseNorms[Int(d)] : source.weight
                                     tf[j] += scale * Double(it.freq)
                                 }
                                 d = try it.next()

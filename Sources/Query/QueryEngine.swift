@@ -1239,18 +1239,16 @@ final class Execution {
                     if whole[s] { any.insertAll(s, count: Int(segment.documentCount)) }
                 }
             }
+            // One word's documents in a large segment, when many: kept with the segment
+            // (`SegmentReader.cachedMatches`) and the postings of its fields not read again.
+            let matchKey = !phrase.isPhrase && fuzzy == 0 ? phrase.terms.first.map { t in
+                fields.map { String($0.rawValue) }.joined(separator: ",") + "|" + t.alternatives.joined(separator: "\u{0}")
+            } : nil
             for (s, segment) in segments.enumerated() where !whole[s] {
-                // One word's documents in a large segment, when many: kept with the segment
-                // (`SegmentReader.cachedMatches`) and the postings of its fields not read again.
-                var cacheKey: String?
-                if !phrase.isPhrase, fuzzy == 0, segment.documentCount >= options.matchCacheMinimumDocuments,
-                   let alternatives = phrase.terms.first?.alternatives {
-                    let key = fields.map { String($0.rawValue) }.joined(separator: ",") + "|" + alternatives.joined(separator: "\u{0}")
-                    if let hit = segment.cachedMatches(key) {
-                        any.bits[s] = hit
-                        continue
-                    }
-                    cacheKey = key
+                let cacheKey = segment.documentCount >= options.matchCacheMinimumDocuments ? matchKey : nil
+                if let cacheKey, let hit = segment.cachedMatches(cacheKey) {
+                    any.bits[s] = hit
+                    continue
                 }
                 for f in fields {
                     if !phrase.isPhrase, let alternatives = phrase.terms.first?.alternatives {
