@@ -147,6 +147,39 @@ public final class SegmentReader: Sendable {
 
     private let matchCache = Locked(CappedCache<String, UInt64>(capacity: 2 << 20))
 
+    /// A term key's dictionary entry (nil: absent), from the segment's memory of earlier
+    /// lookups when it has one. A query word is looked up in every field it may be in, two
+    /// keys a field, in every segment: against a large dictionary each is a block search and a
+    /// scan of prefix-compressed keys, which common words repeat query after query. The
+    /// segment never changes, so what is remembered stays exact; up to 16,384 keys a segment
+    /// (about 1.5 MiB at most), then the memory starts over.
+    public func lookup(_ key: [UInt8], hashes: TermKeyHashes) throws(IndexFormatError) -> TermPostingsInfo? {
+        let k = LookupKey(bytes: key, hash: hashes.h1)
+        if let known = lookups.withLock({ $0[k] }) { return known }
+        let info = try terms.lookup(key)
+        lookups.withLock { m in
+            if m.count >= Self.lookupCapacity { m.removeAll(keepingCapacity: true) }
+            m[k] = .some(info)
+        }
+        return info
+    }
+
+    static let lookupCapacity = 16_384
+
+    /// How many term keys the segment remembers the lookups of.
+    public var rememberedLookups: Int { lookups.withLock { $0.count } }
+
+    /// A term key with its hash computed once (the term filter's).
+    struct LookupKey: Hashable {
+        var bytes: [UInt8]
+        var hash: UInt64
+
+        static func == (a: LookupKey, b: LookupKey) -> Bool { a.hash == b.hash && a.bytes == b.bytes }
+        func hash(into h: inout Hasher) { h.combine(hash) }
+    }
+
+    private let lookups = Locked<[LookupKey: TermPostingsInfo?]>([:])
+
     /// The term filter (`TermFilter`), built on first use; nil for a segment too large for one.
     /// (A query holds on to it: fetching it takes the segment's lock.)
     public func termFilter() -> TermFilter? {

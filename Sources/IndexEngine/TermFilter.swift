@@ -63,8 +63,8 @@ public struct TermFilter: Sendable {
 
 /// A term key's hashes for the term filters, computed once for every segment a query asks.
 public struct TermKeyHashes: Sendable {
-    let h1: UInt64
-    let h2: UInt64
+    public let h1: UInt64
+    public let h2: UInt64
 
     public init(_ key: [UInt8]) {
         (h1, h2) = key.withUnsafeBytes { TermFilter.hashes($0) }

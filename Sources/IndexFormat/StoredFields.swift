@@ -33,7 +33,22 @@ public final class StoredFieldsReader: @unchecked Sendable {
         var raw: [UInt8]
     }
     private let cache = Locked<CachedBlock?>(nil)
-    private let headCache = Locked<CachedBlock?>(nil)
+    /// Decompressed head parts by block: a results page reads the sender, subject and date of
+    /// twenty documents, one decompression each, and the pages of common words share
+    /// documents. Up to 1 MiB a segment, then it starts over.
+    private let headCache = Locked<HeadBlocks>(HeadBlocks())
+
+    struct HeadBlocks {
+        var blocks: [Int: [UInt8]] = [:]
+        var bytes = 0
+        static let capacity = 1 << 20
+
+        mutating func keep(_ block: Int, _ raw: [UInt8]) {
+            if bytes + raw.count > Self.capacity { (blocks, bytes) = ([:], 0) }
+            if let old = blocks.updateValue(raw, forKey: block) { bytes -= old.count }
+            bytes += raw.count
+        }
+    }
     /// The block the last partial read was from: a second document wanted from it (a scan
     /// of stored text walks documents in order) decompresses the part whole, once, and the
     /// documents after it read the cached copy, instead of decoding the block's start again
@@ -163,11 +178,11 @@ public final class StoredFieldsReader: @unchecked Sendable {
         var fields: [(UInt8, String)] = []
         if version >= 2, only?.contains(where: inHead) ?? true {
             let raw: [UInt8]
-            if let hit = headCache.withLock({ c in c?.block == b ? c?.raw : nil }) {
+            if let hit = headCache.withLock({ $0.blocks[b] }) {
                 raw = hit
             } else {
                 raw = try decompress(e.head, block: b)
-                headCache.withLock { $0 = CachedBlock(block: b, raw: raw) }
+                headCache.withLock { $0.keep(b, raw) }
             }
             fields = try withUnsafeBytesTyped(raw) { (bytes) throws(IndexFormatError) in
                 try decodeDocument(bytes, count: count, index: index, blockOffset: e.head.offset, only: only)

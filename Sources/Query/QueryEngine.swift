@@ -1008,7 +1008,11 @@ final class Execution {
         }
         var out: [TermPostingsInfo] = []
         for (k, hashes) in keys ?? [] where filter?.mayContain(hashes) ?? true {
-            if let info = try lookup(segment, key: k) { out.append(info) }
+            let found: TermPostingsInfo?
+            do { found = try segment.lookup(k, hashes: hashes) } catch {
+                throw MailsiftError(.corrupt, "segment \(segment.name): \(error)")
+            }
+            if let info = found { out.append(info) }
         }
         if let slot { lookups[slot] = out }
         return out

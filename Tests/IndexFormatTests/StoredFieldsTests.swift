@@ -138,6 +138,35 @@ import TestSupport
         }
     }
 
+    /// Head parts are kept decompressed per block (up to 1 MiB a reader, then it starts
+    /// over): one reader asked for head fields in a shuffled order, three times over more head
+    /// bytes than it keeps, answers as fresh readers do for each document.
+    @Test func keptHeadBlocksAnswerAsFreshReads() throws {
+        let head: Set<UInt8> = [1, 2]
+        let docs = (0..<6_000).map { i -> [(UInt8, String)] in
+            [(1, "Sender \(i) <s\(i)@example.org> " + String(repeating: "ü", count: i % 97)),
+             (2, "Subject \(i) " + String(repeating: "x", count: (i * 7) % 211)), (9, "body \(i)")]
+        }
+        var w = StoredFieldsWriter(compressionLevel: 0, targetBlockSize: 4096, headFields: head)
+        for d in docs { _ = w.add(document: d) }
+        let file = w.finish()
+        try file.withUnsafeBytes { raw in
+            let kept = try StoredFieldsReader(raw)
+            var order = Array(0..<docs.count)
+            var rng = SplitMix64(seed: 5)
+            #expect(docs.reduce(0) { $0 + $1[0].1.utf8.count + $1[1].1.utf8.count } > 1 << 20)
+            for _ in 0..<3 {
+                for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+                for i in order.prefix(2_500) {
+                    let pick: Set<UInt8> = i % 2 == 0 ? [1, 2] : [2]
+                    let want = docs[i].filter { pick.contains($0.0) }
+                    #expect(Self.same(try kept.document(UInt32(i), only: pick), want), "doc \(i)")
+                    #expect(Self.same(try StoredFieldsReader(raw).document(UInt32(i), only: pick), want), "doc \(i), fresh")
+                }
+            }
+        }
+    }
+
     /// Version 1 files (one part per block, 24-byte entries and trailer) still read: a file
     /// laid out by hand as format-terms.md describes version 1.
     @Test func readsVersionOne() throws {
