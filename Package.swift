@@ -112,7 +112,7 @@ let package = Package(
         ),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "MIME", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["mailsift", "TestSupport"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "MIME", "MailsiftCore", "TestSupport"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "IndexEngine", "MIME", "MailsiftCore", "TestSupport"]),
         .testTarget(
             name: "QueryTests",
             dependencies: ["Query", "Ingest", "IndexEngine", "Catalog", "MIME", "Analysis", "MailsiftCore", "TestSupport"]

@@ -20,7 +20,8 @@ struct JSONOutput {
         separate()
         bytes.append(UInt8(ascii: "\""))
         k.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
         pendingValue = true
     }
 
@@ -48,21 +49,31 @@ struct JSONOutput {
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run..<i]))
                 run = i + 1
                 switch c {
-                case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-                case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-                case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-                case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-                case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+                case UInt8(ascii: "\""): escape(UInt8(ascii: "\""))
+                case UInt8(ascii: "\\"): escape(UInt8(ascii: "\\"))
+                case 0x0A: escape(UInt8(ascii: "n"))
+                case 0x0D: escape(UInt8(ascii: "r"))
+                case 0x09: escape(UInt8(ascii: "t"))
                 default:
                     let hex: StaticString = "0123456789abcdef"
+                    escape(UInt8(ascii: "u"))
+                    bytes.append(UInt8(ascii: "0"))
+                    bytes.append(UInt8(ascii: "0"))
                     hex.withUTF8Buffer { h in
-                        bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), h[Int(c >> 4)], h[Int(c & 15)]])
+                        bytes.append(h[Int(c >> 4)])
+                        bytes.append(h[Int(c & 15)])
                     }
                 }
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run...]))
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// A reverse solidus and `c` (byte by byte: an array literal here allocated per call).
+    private mutating func escape(_ c: UInt8) {
+        bytes.append(UInt8(ascii: "\\"))
+        bytes.append(c)
     }
 
     mutating func int<T: BinaryInteger>(_ v: T) {
@@ -114,7 +125,8 @@ struct JSONOutput {
 
     mutating func null() {
         separate()
-        bytes.append(contentsOf: Array("null".utf8))
+        let null: StaticString = "null"
+        null.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 }
 
