@@ -15,10 +15,14 @@ enum State {
     nonisolated(unsafe) static let analyzer = Analyzer()
 
     static let scratch: String = {
-        let path = NSTemporaryDirectory() + "mailsift-fuzz-\(getpid())"
+        let path = scratchPath(getpid())
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        // Removed when the process exits normally (a crash leaves it, with the input's traces).
+        atexit { try? FileManager.default.removeItem(atPath: State.scratchPath(getpid())) }
         return path
     }()
+
+    static func scratchPath(_ pid: pid_t) -> String { NSTemporaryDirectory() + "mailsift-fuzz-\(pid)" }
 
     /// The sample messages indexed into one user's INBOX.
     nonisolated(unsafe) static let index: (engine: QueryEngine, catalogPath: String)? = {

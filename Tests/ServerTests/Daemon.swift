@@ -16,7 +16,8 @@ final class Daemon {
         base = reuse?.base ?? scratchPath(name)
         if reuse == nil { try? FileManager.default.removeItem(atPath: base) }
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        keep = reuse != nil
+        // The directory is this object's to remove now, not the stopped daemon's.
+        keep = false
         reuse?.keep = true
         data = base + "/data"
         socket = base + "/s.sock"
