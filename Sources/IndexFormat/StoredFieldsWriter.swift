@@ -234,6 +234,39 @@ public struct StoredFieldsWriter: Sendable {
         blockCount += 1
     }
 
+    /// Appends every document of `reader`, in order, by copying its compressed blocks as they
+    /// are (a merge of segments without deletions: no decompression to documents, no
+    /// recompression). Each copied part is first checked to decompress to its declared size,
+    /// so damage is not carried into a file whose checksum would vouch for it. Returns false,
+    /// having added nothing, when the layouts differ (another version or other head fields):
+    /// the caller adds the documents one by one.
+    public mutating func appendBlocks(of reader: StoredFieldsReader) throws(IndexFormatError) -> Bool {
+        guard reader.version == StoredFieldsFormat.version, reader.headFields == headFields else { return false }
+        guard documentCount + reader.documentCount < Int(UInt32.max) else { return false }
+        var blocks: [StoredFieldsReader.BlockEntry] = []
+        blocks.reserveCapacity(reader.blockCount)
+        for b in 0..<reader.blockCount {
+            let e = try reader.entry(b)
+            // Blocks start at 0 and ascend within the reader's documents (the numbering copied).
+            guard b == 0 ? e.firstDoc == 0 : e.firstDoc > blocks[b - 1].firstDoc, e.firstDoc < reader.documentCount else {
+                throw IndexFormatError(.corrupt, "stored block \(b) starts at document \(e.firstDoc)")
+            }
+            _ = try reader.decompress(e.head, block: b)
+            _ = try reader.decompress(e.rest, block: b)
+            blocks.append(e)
+        }
+        flushBlock()
+        compressPending()
+        for e in blocks {
+            append(firstDoc: documentCount + e.firstDoc,
+                   (e.head.rawSize, Array(reader.file[e.head.offset..<(e.head.offset + e.head.storedSize)]), e.head.codec),
+                   (e.rest.rawSize, Array(reader.file[e.rest.offset..<(e.rest.offset + e.rest.storedSize)]), e.rest.codec))
+        }
+        documentCount += reader.documentCount
+        blockFirstDoc = documentCount
+        return true
+    }
+
     /// Bytes buffered and not yet drained (compressed blocks).
     public var bufferedBytes: Int { out.bytes.count }
 

@@ -167,6 +167,55 @@ import TestSupport
         }
     }
 
+    /// A merge copies the compressed blocks of an input without deletions: documents added,
+    /// then another file's blocks appended, then more documents read back exactly as one
+    /// writer adding all of them one by one (head and rest parts, selected fields); a file
+    /// with other head fields is refused and leaves the writer unchanged; a damaged block is
+    /// refused, not copied.
+    @Test func appendedBlocksReadAsAddedDocuments() throws {
+        let head: Set<UInt8> = [1, 2, 3, 4, 5]
+        let docs = Self.randomDocs(900, seed: 77, huge: false).map { d in d.map { (UInt8($0.0 % 8), $0.1) } }
+        let (a, b, c) = (Array(docs[..<250]), Array(docs[250..<700]), Array(docs[700...]))
+        var source = StoredFieldsWriter(compressionLevel: 0, targetBlockSize: 2048, headFields: head)
+        for d in b { _ = source.add(document: d) }
+        let sourceFile = source.finish()
+        var whole = StoredFieldsWriter(compressionLevel: 4, targetBlockSize: 2048, headFields: head)
+        for d in docs { _ = whole.add(document: d) }
+        let wholeFile = whole.finish()
+        try sourceFile.withUnsafeBytes { src in
+            let sourceReader = try StoredFieldsReader(src)
+            var w = StoredFieldsWriter(compressionLevel: 4, targetBlockSize: 2048, headFields: head)
+            for d in a { _ = w.add(document: d) }
+            var other = StoredFieldsWriter(compressionLevel: 4, targetBlockSize: 2048, headFields: [1])
+            #expect(try other.appendBlocks(of: sourceReader) == false)
+            #expect(other.documentCount == 0)
+            #expect(try w.appendBlocks(of: sourceReader))
+            #expect(w.documentCount == 700)
+            for d in c { _ = w.add(document: d) }
+            let merged = w.finish()
+            try merged.withUnsafeBytes { m in
+                try wholeFile.withUnsafeBytes { wf in
+                    let r = try StoredFieldsReader(m), expected = try StoredFieldsReader(wf)
+                    #expect(r.documentCount == docs.count)
+                    for i in 0..<docs.count {
+                        #expect(Self.same(try r.document(UInt32(i)), try expected.document(UInt32(i))), "doc \(i)")
+                        #expect(Self.same(try r.document(UInt32(i), only: [2, 6]), try expected.document(UInt32(i), only: [2, 6])), "doc \(i)")
+                    }
+                }
+            }
+        }
+        // A block that no longer decompresses to its declared size (the rest part's raw size
+        // in block 3's index entry, off by one; the checksum not checked on opening).
+        let indexStart = try sourceFile.withUnsafeBytes { try StoredFieldsReader($0).indexStart }
+        var damaged = sourceFile
+        damaged[indexStart + 3 * StoredFieldsFormat.indexEntrySize + 12] ^= 1
+        try damaged.withUnsafeBytes { raw in
+            let r = try StoredFieldsReader(raw, verifyChecksum: false)
+            var w = StoredFieldsWriter(compressionLevel: 0, targetBlockSize: 2048, headFields: head)
+            #expect(throws: IndexFormatError.self) { _ = try w.appendBlocks(of: r) }
+        }
+    }
+
     /// Version 1 files (one part per block, 24-byte entries and trailer) still read: a file
     /// laid out by hand as format-terms.md describes version 1.
     @Test func readsVersionOne() throws {
