@@ -222,11 +222,18 @@ public struct StoredFieldsWriter: Sendable {
         let offset = out.count - contentStart
         out.bytes += head.stored
         out.bytes += rest.stored
+        indexEntry(firstDoc: firstDoc, offset: offset, head: (head.raw, head.stored.count, head.codec),
+                   rest: (rest.raw, rest.stored.count, rest.codec))
+    }
+
+    /// A block's index entry (its two parts written at `offset`, the head first).
+    private mutating func indexEntry(firstDoc: Int, offset: Int, head: (raw: Int, stored: Int, codec: UInt8),
+                                     rest: (raw: Int, stored: Int, codec: UInt8)) {
         index.u32(UInt32(firstDoc))
         index.u32(UInt32(head.raw))
-        index.u32(UInt32(head.stored.count))
+        index.u32(UInt32(head.stored))
         index.u32(UInt32(rest.raw))
-        index.u32(UInt32(rest.stored.count))
+        index.u32(UInt32(rest.stored))
         index.u8(head.codec)
         index.u8(rest.codec)
         index.u8(0); index.u8(0)
@@ -258,9 +265,11 @@ public struct StoredFieldsWriter: Sendable {
         flushBlock()
         compressPending()
         for e in blocks {
-            append(firstDoc: documentCount + e.firstDoc,
-                   (e.head.rawSize, Array(reader.file[e.head.offset..<(e.head.offset + e.head.storedSize)]), e.head.codec),
-                   (e.rest.rawSize, Array(reader.file[e.rest.offset..<(e.rest.offset + e.rest.storedSize)]), e.rest.codec))
+            let offset = out.count - contentStart
+            out.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: reader.file[e.head.offset..<(e.head.offset + e.head.storedSize)]))
+            out.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: reader.file[e.rest.offset..<(e.rest.offset + e.rest.storedSize)]))
+            indexEntry(firstDoc: documentCount + e.firstDoc, offset: offset, head: (e.head.rawSize, e.head.storedSize, e.head.codec),
+                       rest: (e.rest.rawSize, e.rest.storedSize, e.rest.codec))
         }
         documentCount += reader.documentCount
         blockFirstDoc = documentCount
