@@ -39,7 +39,6 @@ let package = Package(
         ),
         .target(name: "CLZ4", linkerSettings: [.linkedLibrary("lz4")]),
         .target(name: "CPrefetch"),
-        .target(name: "CMalloc"),
         .target(name: "CCRC32C"),
         .target(name: "CByteSearch"),
 
@@ -80,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "mailsift",
             dependencies: [
-                "MIME", "Ingest", "Analysis", "Query", "IndexEngine", "Catalog", "MailsiftCore", "Server", "CMalloc",
+                "MIME", "Ingest", "Analysis", "Query", "IndexEngine", "Catalog", "MailsiftCore", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -66,8 +66,8 @@ enum SegmentMerger {
                 // An input without deletions: its compressed blocks are copied as they are
                 // (decoding every document to strings and compressing it again was most of a
                 // compaction's CPU; LZ4-HC over LZ4 saved LKML's stored text only 5%).
-                let copied = deletions.deletedCount == 0 && reader.documentCount > 0 ? try stored.appendBlocks(of: reader.stored) : false
-                if copied, stored.bufferedBytes >= SegmentOutput.chunkSize { try out.write(3, stored.drain()) }
+                let copied = deletions.deletedCount == 0 && reader.documentCount > 0
+                    ? try stored.appendBlocks(of: reader.stored, drainAt: SegmentOutput.chunkSize) { try out.write(3, $0) } : false
                 for d in 0..<reader.documentCount where !deletions.isDeleted(d) {
                     if !copied { _ = stored.add(document: try reader.stored.document(d)) }
                     row.removeAll(keepingCapacity: true)

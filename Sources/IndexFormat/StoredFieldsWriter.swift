@@ -246,8 +246,10 @@ public struct StoredFieldsWriter: Sendable {
     /// recompression). Each copied part is first checked to decompress to its declared size,
     /// so damage is not carried into a file whose checksum would vouch for it. Returns false,
     /// having added nothing, when the layouts differ (another version or other head fields):
-    /// the caller adds the documents one by one.
-    public mutating func appendBlocks(of reader: StoredFieldsReader) throws(IndexFormatError) -> Bool {
+    /// the caller adds the documents one by one. `drainAt`: each time the buffered bytes reach
+    /// it, `drained` takes them (`drain()`), so a large input is not held whole in memory.
+    public mutating func appendBlocks(of reader: StoredFieldsReader, drainAt: Int = .max,
+                                      drained: ([UInt8]) throws -> Void = { _ in }) throws -> Bool {
         guard reader.version == StoredFieldsFormat.version, reader.headFields == headFields else { return false }
         guard documentCount + reader.documentCount < Int(UInt32.max) else { return false }
         var blocks: [StoredFieldsReader.BlockEntry] = []
@@ -270,6 +272,7 @@ public struct StoredFieldsWriter: Sendable {
             out.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: reader.file[e.rest.offset..<(e.rest.offset + e.rest.storedSize)]))
             indexEntry(firstDoc: documentCount + e.firstDoc, offset: offset, head: (e.head.rawSize, e.head.storedSize, e.head.codec),
                        rest: (e.rest.rawSize, e.rest.storedSize, e.rest.codec))
+            if out.bytes.count >= drainAt { try drained(drain()) }
         }
         documentCount += reader.documentCount
         blockFirstDoc = documentCount

@@ -370,8 +370,9 @@ public final class LiveIndex: @unchecked Sendable {
                 rebuild += part.rows.filter { live.contains($0) }
             }
         }
-        // Rows to build: what a changed part kept, and rows no part holds.
-        var building = rebuild.count + index.count - covered.count
+        // Rows to build: what a changed part kept, and rows no part holds (every queued row
+        // not in a kept part).
+        var building = index.count - covered.count
         // Leveled, as a binary counter: the new part takes in the parts before it while it
         // would hold at least half as many rows as the next, so a queued message is rebuilt
         // about log2(queue) times and searches visit about log2(queue) parts (rebuilding all

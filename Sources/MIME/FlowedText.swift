@@ -3,6 +3,9 @@
 enum FlowedText {
     /// Works on the UTF-8 bytes (every byte it looks for is ASCII, so lines and their pieces
     /// stay valid UTF-8): splitting the text into Characters had cost 5% of indexing LKML.
+    /// The same output as that Character-wise version, except where a combining mark follows
+    /// a quote mark or the stuffing space, or a Prepend character precedes a line's final
+    /// space: the bytes decide there (RFC 3676 speaks of octets), a Character did before.
     static func unflow(_ text: String, delSp: Bool) -> String {
         var text = text
         return text.withUTF8 { unflow(bytes: $0, delSp: delSp) }

@@ -180,11 +180,14 @@ import Testing
         #expect(FlowedText.unflow(" >stuffed\n", delSp: false) == ">stuffed\n")
         #expect(FlowedText.unflow("", delSp: false) == "")
         #expect(FlowedText.unflow("\n\n", delSp: true) == "\n\n")
+        // Octets, not Characters (RFC 3676): a quote mark with a combining mark is a quote.
+        #expect(FlowedText.unflow(">\u{301}x\n", delSp: false) == "> \u{301}x\n")
     }
 
     /// The byte-wise unflowing answers as the Character-wise one it replaced (kept here as the
     /// reference) on 3,000 random texts of the pieces format=flowed mail is made of, with
-    /// both DelSp values.
+    /// both DelSp values (no combining marks after a quote mark or stuffing space: there the
+    /// two differ on purpose, see `FlowedText.unflow`).
     @Test func formatFlowedMatchesCharacterwiseReference() {
         func reference(_ text: String, delSp: Bool) -> String {
             var out = ""
