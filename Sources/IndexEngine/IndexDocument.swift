@@ -85,10 +85,18 @@ public struct DocumentValues: Sendable, Hashable {
     /// attachments known.
     static func defaultValue(_ column: Column, sentDate: Int64) -> Int64 {
         switch column {
-        case .sentDay: return sentDate == 0 ? .min : (sentDate >= 0 ? sentDate / 86_400 : (sentDate - 86_399) / 86_400)
+        case .sentDay: return sentDate == 0 ? .min : day(ofSeconds: sentDate)
         default: return 0
         }
     }
 
     static func value(_ stored: UInt64) -> Int64 { Int64(bitPattern: stored &- (1 << 63)) }
+
+    /// The day number (since 1970-01-01) of a time in seconds, rounded down for times before
+    /// 1970, for any Int64 (values read from a damaged segment included: `(t - 86_399) /
+    /// 86_400` overflowed near Int64.min).
+    public static func day(ofSeconds t: Int64) -> Int64 {
+        let q = t / 86_400
+        return t % 86_400 < 0 ? q - 1 : q
+    }
 }

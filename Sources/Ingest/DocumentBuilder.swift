@@ -106,7 +106,7 @@ public enum DocumentBuilder {
         var sentDay = Int64.min
         if let d = doc.date {
             let local = d.secondsSinceEpoch + Int64(d.offsetMinutes) * 60
-            sentDay = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
+            sentDay = DocumentValues.day(ofSeconds: local)
         }
         var values = DocumentValues(id: id, internalDate: internalDate, sentDate: doc.date?.secondsSinceEpoch ?? 0,
                                     size: size, mailbox: mailbox, uid: uid, sentDay: sentDay, attachments: Int64(doc.attachments.count))

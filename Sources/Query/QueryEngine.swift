@@ -369,7 +369,7 @@ final class Execution {
                 // internal date stands in.
                 if dayOf == .min {
                     let t = arrival[s][Int(d)]
-                    dayOf = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+                    dayOf = DocumentValues.day(ofSeconds: t)
                 }
                 return Self.compare(dayOf, comparison, target)
             }

@@ -433,3 +433,23 @@ func smallDocument(_ id: Int64) -> IndexDocument {
         #expect(try IndexReader(directory: dir).documentCount == commits + 1)
     }
 }
+
+/// Day numbers of times in seconds: floor division by 86,400 for every Int64 (a damaged
+/// segment's sent date near Int64.min made the old `(t - 86_399) / 86_400` overflow).
+@Suite struct DayNumberTests {
+    @Test func floorsForEveryInt64() {
+        let cases: [(Int64, Int64)] = [(0, 0), (1, 0), (86_399, 0), (86_400, 1), (-1, -1), (-86_400, -1), (-86_401, -2),
+                                       (1_700_000_000, 19_675), (-1_700_000_000, -19_676)]
+        for (t, day) in cases { #expect(DocumentValues.day(ofSeconds: t) == day, "\(t)") }
+        // The extremes: no trap, and the floor of the exact quotient.
+        #expect(DocumentValues.day(ofSeconds: .min) == Int64.min / 86_400 - 1)
+        #expect(DocumentValues.day(ofSeconds: .max) == Int64.max / 86_400)
+        // Against the old formula wherever it did not overflow.
+        var rng = SplitMix64(seed: 3)
+        for _ in 0..<10_000 {
+            let t = Int64(bitPattern: rng.next()) >> Int64(rng.next() % 40)
+            let old = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+            #expect(DocumentValues.day(ofSeconds: t) == old, "\(t)")
+        }
+    }
+}
