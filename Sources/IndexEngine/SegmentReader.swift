@@ -123,7 +123,7 @@ public final class SegmentReader: Sendable {
         var b: Double
     }
 
-    private let windowCache = Locked(CappedCache<WindowKey, Float>(capacity: 4 << 20))
+    private let windowCache = Locked(CappedCache<WindowKey, [Float]>(capacity: 4 << 20))
 
     /// A query word's documents in this segment (bit `d & 63` of word `d >> 6`, every field
     /// it is searched in, before deletions and filters), as `keepMatches` kept them.
@@ -145,7 +145,7 @@ public final class SegmentReader: Sendable {
     /// How many words' matches are kept.
     public var keptMatches: Int { matchCache.withLock { $0.count } }
 
-    private let matchCache = Locked(CappedCache<String, UInt64>(capacity: 2 << 20))
+    private let matchCache = Locked(CappedCache<String, [UInt64]>(capacity: 2 << 20))
 
     /// A term key's dictionary entry (nil: absent), from the segment's memory of earlier
     /// lookups when it has one. A query word is looked up in every field it may be in, two
@@ -155,16 +155,11 @@ public final class SegmentReader: Sendable {
     /// (about 1.5 MiB at most), then the memory starts over.
     public func lookup(_ key: [UInt8], hashes: TermKeyHashes) throws(IndexFormatError) -> TermPostingsInfo? {
         let k = LookupKey(bytes: key, hash: hashes.h1)
-        if let known = lookups.withLock({ $0[k] }) { return known }
+        if let known = lookups.withLock({ $0.value(k) }) { return known }
         let info = try terms.lookup(key)
-        lookups.withLock { m in
-            if m.count >= Self.lookupCapacity { m.removeAll(keepingCapacity: true) }
-            m[k] = .some(info)
-        }
+        lookups.withLock { $0.keep(k, info, cost: 1) }
         return info
     }
-
-    static let lookupCapacity = 16_384
 
     /// How many term keys the segment remembers the lookups of.
     public var rememberedLookups: Int { lookups.withLock { $0.count } }
@@ -178,7 +173,7 @@ public final class SegmentReader: Sendable {
         func hash(into h: inout Hasher) { h.combine(hash) }
     }
 
-    private let lookups = Locked<[LookupKey: TermPostingsInfo?]>([:])
+    private let lookups = Locked(CappedCache<LookupKey, TermPostingsInfo?>(capacity: 16_384))
 
     /// The term filter (`TermFilter`), built on first use; nil for a segment too large for one.
     /// (A query holds on to it: fetching it takes the segment's lock.)
@@ -509,25 +504,5 @@ public final class SegmentReader: Sendable {
         if let p = previousPositions { rows[p.field, default: .init()].positionsBytes &+= UInt64(postings.positions.count) &- p.offset }
         if let p = previousDocs { rows[p.field, default: .init()].docsBytes &+= UInt64(postings.docs.count) &- p.offset }
         return rows
-    }
-}
-
-/// Arrays derived from a segment, kept by key up to `capacity` elements in all; the one that
-/// would pass it empties the cache first (the keys a segment sees change with the queries).
-struct CappedCache<Key: Hashable, Element> {
-    private var entries: [Key: [Element]] = [:]
-    private var size = 0
-    let capacity: Int
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    var count: Int { entries.count }
-
-    func value(_ key: Key) -> [Element]? { entries[key] }
-
-    mutating func keep(_ key: Key, _ value: [Element]) {
-        if size + value.count > capacity { (entries, size) = ([:], 0) }
-        if let old = entries.updateValue(value, forKey: key) { size -= old.count }
-        size += value.count
     }
 }

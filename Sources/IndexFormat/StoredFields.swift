@@ -36,19 +36,7 @@ public final class StoredFieldsReader: @unchecked Sendable {
     /// Decompressed head parts by block: a results page reads the sender, subject and date of
     /// twenty documents, one decompression each, and the pages of common words share
     /// documents. Up to 1 MiB a segment, then it starts over.
-    private let headCache = Locked<HeadBlocks>(HeadBlocks())
-
-    struct HeadBlocks {
-        var blocks: [Int: [UInt8]] = [:]
-        var bytes = 0
-        static let capacity = 1 << 20
-
-        mutating func keep(_ block: Int, _ raw: [UInt8]) {
-            if bytes + raw.count > Self.capacity { (blocks, bytes) = ([:], 0) }
-            if let old = blocks.updateValue(raw, forKey: block) { bytes -= old.count }
-            bytes += raw.count
-        }
-    }
+    private let headCache = Locked(CappedCache<Int, [UInt8]>(capacity: 1 << 20))
     /// The block the last partial read was from: a second document wanted from it (a scan
     /// of stored text walks documents in order) decompresses the part whole, once, and the
     /// documents after it read the cached copy, instead of decoding the block's start again
@@ -178,7 +166,7 @@ public final class StoredFieldsReader: @unchecked Sendable {
         var fields: [(UInt8, String)] = []
         if version >= 2, only?.contains(where: inHead) ?? true {
             let raw: [UInt8]
-            if let hit = headCache.withLock({ $0.blocks[b] }) {
+            if let hit = headCache.withLock({ $0.value(b) }) {
                 raw = hit
             } else {
                 raw = try decompress(e.head, block: b)

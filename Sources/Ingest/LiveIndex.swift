@@ -359,19 +359,10 @@ public final class LiveIndex: @unchecked Sendable {
         let index = try read.get()
         let live = Set(index.map(\.id))
         let (oldParts, analyzed) = state.withLock { s in (s.parts, s.analyzed) }
-        var parts: [PendingPart] = []
-        var covered = Set<Int64>()
-        var rebuild: [Int64] = []
-        for part in oldParts {
-            if part.rows.allSatisfy({ live.contains($0) }) {
-                parts.append(part)
-                covered.formUnion(part.rows)
-            } else {
-                rebuild += part.rows.filter { live.contains($0) }
-            }
-        }
-        // Rows to build: what a changed part kept, and rows no part holds (every queued row
-        // not in a kept part).
+        // Parts that lost rows are dropped (their other rows are built again below).
+        var parts = oldParts.filter { $0.rows.allSatisfy { live.contains($0) } }
+        var covered = Set(parts.flatMap(\.rows))
+        // Rows to build: every queued row not in a kept part.
         var building = index.count - covered.count
         // Leveled, as a binary counter: the new part takes in the parts before it while it
         // would hold at least half as many rows as the next, so a queued message is rebuilt
@@ -382,8 +373,7 @@ public final class LiveIndex: @unchecked Sendable {
             covered.subtract(last.rows)
             building += last.rows.count
         }
-        let wanted = Set(rebuild).union(index.map(\.id).filter { !covered.contains($0) })
-        let order = index.map(\.id).filter { wanted.contains($0) }
+        let order = index.map(\.id).filter { !covered.contains($0) }
         var fresh: [(Int64, IndexDocument)] = []
         if !order.isEmpty {
             let missing = order.filter { analyzed[$0] == nil }

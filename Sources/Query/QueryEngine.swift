@@ -1008,11 +1008,7 @@ final class Execution {
         }
         var out: [TermPostingsInfo] = []
         for (k, hashes) in keys ?? [] where filter?.mayContain(hashes) ?? true {
-            let found: TermPostingsInfo?
-            do { found = try segment.lookup(k, hashes: hashes) } catch {
-                throw MailsiftError(.corrupt, "segment \(segment.name): \(error)")
-            }
-            if let info = found { out.append(info) }
+            if let info = try lookup(segment, key: k, hashes: hashes) { out.append(info) }
         }
         if let slot { lookups[slot] = out }
         return out
@@ -1032,9 +1028,13 @@ final class Execution {
         return a.utf8.elementsEqual(b.utf8)
     }
 
-    /// A term key ([key byte] + term bytes) in a segment's dictionary.
-    func lookup(_ segment: SegmentReader, key: [UInt8]) throws(MailsiftError) -> TermPostingsInfo? {
-        do { return try segment.terms.lookup(key) } catch {
+    /// A term key ([key byte] + term bytes) in a segment's dictionary; with its filter hashes,
+    /// through the segment's memory of earlier lookups (`SegmentReader.lookup(_:hashes:)`).
+    func lookup(_ segment: SegmentReader, key: [UInt8], hashes: TermKeyHashes? = nil) throws(MailsiftError) -> TermPostingsInfo? {
+        do {
+            if let hashes { return try segment.lookup(key, hashes: hashes) }
+            return try segment.terms.lookup(key)
+        } catch {
             throw MailsiftError(.corrupt, "segment \(segment.name): \(error)")
         }
     }
