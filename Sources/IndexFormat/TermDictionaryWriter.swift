@@ -59,12 +59,24 @@ public struct TermDictionaryWriter: Sendable {
     /// Adds `key` ([fieldID] + term bytes). Keys must come in strictly increasing bytewise
     /// order: the reader's binary search and prefix compression both rely on it.
     public mutating func add(_ key: [UInt8], _ info: TermPostingsInfo) throws(IndexFormatError) {
+        try key.withUnsafeBufferPointer { (k) throws(IndexFormatError) in try add(k, info) }
+    }
+
+    /// The same from a buffer (the caller may reuse it: the writer keeps its own copy of the
+    /// previous key; sharing the caller's array had made each key a new allocation).
+    public mutating func add(_ key: UnsafeBufferPointer<UInt8>, _ info: TermPostingsInfo) throws(IndexFormatError) {
         guard key.count <= TermDictionaryFormat.maxKeyLength else {
             throw IndexFormatError(.limitExceeded, "term key of \(key.count) bytes exceeds \(TermDictionaryFormat.maxKeyLength)")
         }
+        var shared = 0
         if hasPrevious {
             // An out-of-order key is an impossible value for this file: `corrupt`, no offset.
-            guard previousKey.lexicographicallyPrecedes(key) else {
+            let ordered = previousKey.withUnsafeBufferPointer { previous -> Bool in
+                let n = min(previous.count, key.count)
+                while shared < n && previous[shared] == key[shared] { shared += 1 }
+                return shared < n ? previous[shared] < key[shared] : previous.count < key.count
+            }
+            guard ordered else {
                 throw IndexFormatError(.corrupt, "term keys must be strictly increasing (key #\(termCount) of \(key.count) bytes is not above the previous one)")
             }
         }
@@ -76,23 +88,21 @@ public struct TermDictionaryWriter: Sendable {
             throw IndexFormatError(.limitExceeded, "term dictionary content exceeds 4 GiB")
         }
         if blockTerms == maxTermsPerBlock { flushBlock() }
-        var shared = 0
         if blockTerms == 0 {
             // A block's first key is stored whole (so a block decodes on its own) and copied
             // into the sparse index for the binary search.
             keyStarts.append(UInt32(firstKeys.count))
-            firstKeys.bytes += key
-        } else {
-            let n = min(previousKey.count, key.count)
-            while shared < n && previousKey[shared] == key[shared] { shared += 1 }
+            firstKeys.bytes.append(contentsOf: key)
+            shared = 0
         }
         blockKeys.varint(UInt64(shared))
         blockKeys.varint(UInt64(key.count - shared))
-        blockKeys.bytes += key[shared...]
+        blockKeys.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: key[shared...]))
         info.encodeDelta(into: &blockInfos, previous: &previousOffsets)
         blockTerms += 1
         termCount += 1
-        previousKey = key
+        previousKey.removeAll(keepingCapacity: true)
+        previousKey.append(contentsOf: key)
         hasPrevious = true
     }
 
