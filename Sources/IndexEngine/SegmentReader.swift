@@ -81,6 +81,44 @@ public final class SegmentReader: Sendable {
         let key = WindowKey(sources: sources, b: b)
         if let m = windowCache.withLock({ $0.value(key) }) { return m }
         let count = Int(documentCount)
+        let tf = try frequencySums(sources, b: b, checkpoint: checkpoint)
+        var out = [Float](repeating: 0, count: (count + 127) >> 7)
+        for d in 0..<count where tf[d] > 0 {
+            let f = Float(tf[d]).nextUp  // rounded up: a bound, never below the exact sum
+            if f > out[d >> 7] { out[d >> 7] = f }
+        }
+        windowCache.withLock { $0.keep(key, out) }
+        return out
+    }
+
+    /// A document and its sum of a query term's `freq × weight (× norm)` (see `windowMaxima`).
+    public struct RankedDocument: Sendable, Equatable {
+        public var doc: UInt32
+        public var sum: Double
+    }
+
+    /// The segment's `depth` documents with the largest sums of one query term's
+    /// `freq × weight (× norm)` over its posting lists (added in the lists' order, as ranking
+    /// adds them), largest first, a later document first among equal sums; documents without
+    /// the term are not listed. For a one-word query BM25 orders a segment's matches by this
+    /// sum alone (the word's idf and saturation are the same increasing function for all of
+    /// them), so a page is read off the list: a champion list, exact. One pass over the lists,
+    /// kept with the segment (up to 256 Ki entries, 4 MiB, then the cache starts over).
+    public func topDocuments(_ sources: [WindowSource], b: Double, depth: Int,
+                             checkpoint: () throws(MailsiftError) -> Void = {}) throws(MailsiftError) -> [RankedDocument] {
+        let key = TopKey(sources: sources, b: b, depth: depth)
+        if let t = topCache.withLock({ $0.value(key) }) { return t }
+        let tf = try frequencySums(sources, b: b, checkpoint: checkpoint)
+        let ranked = (0..<tf.count).lazy.filter { tf[$0] > 0 }.map { RankedDocument(doc: UInt32($0), sum: tf[$0]) }
+        let out = firstElements(max(1, depth), of: ranked) { ($0.sum, $0.doc) > ($1.sum, $1.doc) }
+        topCache.withLock { $0.keep(key, out) }
+        return out
+    }
+
+    /// Per document, the sum of `freq × weight (× norm)` over `sources`, in their order.
+    private func frequencySums(_ sources: [WindowSource], b: Double,
+                               checkpoint: () throws(MailsiftError) -> Void) throws(MailsiftError) -> [Double] {
+        let count = Int(documentCount)
         var tf = [Double](repeating: 0, count: count)
         let docs = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
         let freqs = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 128)
@@ -109,14 +147,19 @@ public final class SegmentReader: Sendable {
                 throw MailsiftError(.corrupt, "segment \(name): \(error)")
             }
         }
-        var out = [Float](repeating: 0, count: (count + 127) >> 7)
-        for d in 0..<count where tf[d] > 0 {
-            let f = Float(tf[d]).nextUp  // rounded up: a bound, never below the exact sum
-            if f > out[d >> 7] { out[d >> 7] = f }
-        }
-        windowCache.withLock { $0.keep(key, out) }
-        return out
+        return tf
     }
+
+    struct TopKey: Hashable {
+        var sources: [WindowSource]
+        var b: Double
+        var depth: Int
+    }
+
+    private let topCache = Locked(CappedCache<TopKey, [RankedDocument]>(capacity: 256 << 10))
+
+    /// How many champion lists the segment keeps.
+    public var keptTopLists: Int { topCache.withLock { $0.count } }
 
     struct WindowKey: Hashable {
         var sources: [WindowSource]

@@ -27,8 +27,12 @@ extension Execution {
             }
             infos.append(perField)
         }
-        let df = fieldDF.max() ?? 0
-        let n = Double(max(1, engine.reader.documentCount))
+        // At most the live documents: the dictionary's counts include deleted documents and
+        // both key spaces (a word and its variant), and past n the idf went negative (then a
+        // larger frequency ranked lower, and the window bounds were not bounds).
+        let live = max(1, engine.reader.documentCount)
+        let df = min(fieldDF.max() ?? 0, live)
+        let n = Double(live)
         let idf = df > 0 ? log(1 + (n - Double(df) + 0.5) / (Double(df) + 0.5)) : 0
         return ResolvedTerm(fields: fields, infos: infos, idf: idf, postings: fieldDF.reduce(0, +))
     }

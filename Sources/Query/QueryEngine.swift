@@ -35,6 +35,11 @@ public struct SearchOptions: Sendable {
     /// Up to this many postings of the query's terms, a ranked page reads them all
     /// (`denseTop`); past it, by pruned windows (`rankedTop`). Tests set it to force either.
     var denseRankingPostings = 5000
+    /// A one-word ranked page of a word with at least `championMinimumPostings` postings is
+    /// read off each segment's list of its `championDepth` best documents
+    /// (`Execution.championTop`); 0 turns that off. Tests lower both to reach its edges.
+    var championDepth = 1_024
+    var championMinimumPostings = 1_000
     /// Segments of fewer documents keep no word matches (`SegmentReader.keepMatches`): their
     /// postings decode in microseconds. Tests lower it to use the cache on small indexes.
     var matchCacheMinimumDocuments = 4_096
@@ -468,7 +473,7 @@ final class Execution {
         }
         let descending = options.sort == .relevance || options.sort == .newest
         let before: (Entry, Entry) -> Bool = descending ? { ($0.key, $0.tie) > ($1.key, $1.tie) } : { ($0.key, $0.tie) < ($1.key, $1.tie) }
-        if to < entries.count / 4 { return Self.first(to, of: entries, by: before) }
+        if to < entries.count / 4 { return firstElements(to, of: entries, by: before) }
         entries.sort(by: before)
         return entries
     }
@@ -490,43 +495,6 @@ final class Execution {
         return lo
     }
 
-    /// The first `k` of `items` in the order `before` gives, in that order: a heap of the `k`
-    /// best so far (its root the worst of them), O(n log k) instead of sorting everything.
-    static func first<T>(_ k: Int, of items: [T], by before: (T, T) -> Bool) -> [T] {
-        guard k > 0 else { return [] }
-        var heap: [T] = []
-        heap.reserveCapacity(k)
-        // Max-heap by `before`: parent is "after" (worse than or equal to) its children.
-        func siftDown(_ i0: Int) {
-            var i = i0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var worst = i
-                if l < heap.count, before(heap[worst], heap[l]) { worst = l }
-                if r < heap.count, before(heap[worst], heap[r]) { worst = r }
-                if worst == i { return }
-                heap.swapAt(i, worst)
-                i = worst
-            }
-        }
-        for item in items {
-            if heap.count < k {
-                heap.append(item)
-                var i = heap.count - 1
-                while i > 0 {
-                    let p = (i - 1) / 2
-                    guard before(heap[p], heap[i]) else { break }
-                    heap.swapAt(p, i)
-                    i = p
-                }
-            } else if before(item, heap[0]) {
-                heap[0] = item
-                siftDown(0)
-            }
-        }
-        heap.sort(by: before)
-        return heap
-    }
 
     static func compare(_ day: Int64, _ c: DateComparison, _ target: Int64) -> Bool {
         switch c {
@@ -1547,7 +1515,11 @@ extension Execution {
         var pruned: [Entry]?
         let resolved = options.sort == .relevance && m > 0
             ? try queryTerms.map { (t) throws(MailsiftError) -> ResolvedTerm in try resolve(t.alternatives, t.fields) } : []
-        if options.sort == .relevance, !queryTerms.isEmpty, to > 0, !options.exhaustiveRanking {
+        if options.sort == .relevance, resolved.count == 1, to > 0, !options.exhaustiveRanking, options.championDepth > 0,
+           resolved[0].postings >= options.championMinimumPostings {
+            pruned = try championTop(to, term: resolved[0], matches: matches, bases: bases, depth: options.championDepth)
+        }
+        if pruned == nil, options.sort == .relevance, !queryTerms.isEmpty, to > 0, !options.exhaustiveRanking {
             // Reading every posting of the query's terms is cheapest while they are few; past
             // that, windows are pruned by their score bounds (measured on LKML's word list:
             // the mean query time is lowest with the switch at 4,000-6,000 postings).
