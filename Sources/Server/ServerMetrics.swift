@@ -34,12 +34,31 @@ final class ServerMetrics: Sendable {
     }
 
     func request(route: String, status: Int, duration: Duration) {
-        registry.makeCounter(descriptor: .init(namespace: "mailsift", metricName: "http_requests", unitName: "total", helpText: "HTTP requests"),
-                             labels: [("route", route), ("status", String(status))]).increment()
-        registry.makeDurationHistogram(descriptor: .init(namespace: "mailsift", metricName: "http_request_duration", unitName: "seconds",
-                                                         helpText: "HTTP request latency"),
-                                       labels: [("route", route)], buckets: buckets).record(duration)
+        // The registry looks a metric up by its name and labels (building the name each
+        // time): done once per route and status, the metrics kept here.
+        let key = RouteStatus(route: route, status: status)
+        let known = requestMetrics.withLock { $0[key] }
+        let (counter, histogram) = known ?? {
+            let made = (registry.makeCounter(descriptor: .init(namespace: "mailsift", metricName: "http_requests", unitName: "total",
+                                                               helpText: "HTTP requests"),
+                                             labels: [("route", route), ("status", String(status))]),
+                        registry.makeDurationHistogram(descriptor: .init(namespace: "mailsift", metricName: "http_request_duration",
+                                                                         unitName: "seconds", helpText: "HTTP request latency"),
+                                                       labels: [("route", route)], buckets: buckets))
+            // Routes are a fixed set of names and statuses are a few: bounded.
+            requestMetrics.withLock { $0[key] = made }
+            return made
+        }()
+        counter.increment()
+        histogram.record(duration)
     }
+
+    private struct RouteStatus: Hashable {
+        var route: String
+        var status: Int
+    }
+
+    private let requestMetrics = Mutex<[RouteStatus: (Counter, DurationHistogram)]>([:])
 
     func indexed(_ n: Int, seconds: Double) {
         indexedDocuments.increment(by: Int64(n))

@@ -79,7 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.maxConcurrentSearches = max(1, maxSearches)
         config.maxQueuedPerUser = max(1, maxQueued)
         config.queryTimeBudget = queryTimeout
-        var logger = Logger(label: "mailsift")
+        var logger = Logger(label: "mailsift") { LineLogHandler(label: $0) }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         try await MailsiftServer(configuration: config, logger: logger).run()
     }
