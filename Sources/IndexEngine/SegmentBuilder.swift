@@ -187,6 +187,8 @@ struct SegmentBuilder {
         let arena = table.arena
         for slot in order {
             let k = table.key(Int(slot))
+            // (`add` takes terms of up to 255 bytes.)
+            guard k.bytes.count <= 256 else { throw MailsiftError(.corrupt, "building segment \(out.name): a term of \(k.bytes.count) bytes") }
             let keyCount = 1 + k.bytes.count
             key[0] = k.field
             if let source = arena.baseAddress, let target = key.baseAddress {

@@ -80,14 +80,18 @@ public final class SegmentReader: Sendable {
                              checkpoint: () throws(MailsiftError) -> Void = {}) throws(MailsiftError) -> [Float] {
         let key = WindowKey(sources: sources, b: b)
         if let m = windowCache.withLock({ $0.value(key) }) { return m }
-        let count = Int(documentCount)
-        let tf = try frequencySums(sources, b: b, checkpoint: checkpoint)
-        var out = [Float](repeating: 0, count: (count + 127) >> 7)
-        for d in 0..<count where tf[d] > 0 {
+        let out = Self.windowBounds(try frequencySums(sources, b: b, checkpoint: checkpoint))
+        windowCache.withLock { $0.keep(key, out) }
+        return out
+    }
+
+    /// Per window of 128 documents, the largest of their sums, rounded up.
+    static func windowBounds(_ tf: [Double]) -> [Float] {
+        var out = [Float](repeating: 0, count: (tf.count + 127) >> 7)
+        for d in 0..<tf.count where tf[d] > 0 {
             let f = Float(tf[d]).nextUp  // rounded up: a bound, never below the exact sum
             if f > out[d >> 7] { out[d >> 7] = f }
         }
-        windowCache.withLock { $0.keep(key, out) }
         return out
     }
 
@@ -95,6 +99,11 @@ public final class SegmentReader: Sendable {
     public struct RankedDocument: Sendable, Equatable {
         public var doc: UInt32
         public var sum: Double
+
+        public init(doc: UInt32, sum: Double) {
+            self.doc = doc
+            self.sum = sum
+        }
     }
 
     /// The segment's `depth` documents with the largest sums of one query term's
@@ -109,6 +118,12 @@ public final class SegmentReader: Sendable {
         let key = TopKey(sources: sources, b: b, depth: depth)
         if let t = topCache.withLock({ $0.value(key) }) { return t }
         let tf = try frequencySums(sources, b: b, checkpoint: checkpoint)
+        // The window bounds from the same sums, for a page the list cannot decide.
+        let windowKey = WindowKey(sources: sources, b: b)
+        if windowCache.withLock({ $0.value(windowKey) }) == nil {
+            let bounds = Self.windowBounds(tf)
+            windowCache.withLock { $0.keep(windowKey, bounds) }
+        }
         let ranked = (0..<tf.count).lazy.filter { tf[$0] > 0 }.map { RankedDocument(doc: UInt32($0), sum: tf[$0]) }
         let out = firstElements(max(1, depth), of: ranked) { ($0.sum, $0.doc) > ($1.sum, $1.doc) }
         topCache.withLock { $0.keep(key, out) }

@@ -26,28 +26,37 @@ extension Execution {
             }
             guard !sources.isEmpty else { return nil }
             let list = try segment.topDocuments(sources, b: Self.b, depth: depth, checkpoint: checkDeadline)
-            var taken = 0
-            // After the k-th match, the ones whose sum is within rounding of its sum: the
-            // score's division can order two nearly equal sums the other way by an ulp.
-            var floor = -Double.infinity
-            var decided = false
-            for ranked in list {
-                if ranked.sum < floor {
-                    decided = true
-                    break
-                }
-                let d = Int(ranked.doc)
-                guard d >> 6 < words.count, words[d >> 6] & (1 << UInt64(d & 63)) != 0 else { continue }
-                // As `saturate` adds it to a score of 0.
-                var score = 0.0
-                score += term.idf * ranked.sum / (Self.k1 + ranked.sum)
-                top.offer(Entry(segment: s, doc: ranked.doc, key: score, tie: Int64(bases[s] + d)))
-                taken += 1
-                if taken == k { floor = ranked.sum * (1 - 1e-9) }
+            let picked = Self.championPick(list, k: k, depth: depth, matches: inSegment, idf: term.idf) { d in
+                let d = Int(d)
+                return d >> 6 < words.count && words[d >> 6] & (1 << UInt64(d & 63)) != 0
             }
-            // Every match of the segment listed and offered; or the page's share settled.
-            guard decided || taken == inSegment || (taken >= k && list.count < depth) else { return nil }
+            guard let picked else { return nil }
+            for (doc, score) in picked { top.offer(Entry(segment: s, doc: doc, key: score, tie: Int64(bases[s] + Int(doc)))) }
         }
         return top.sorted()
+    }
+
+    /// One segment's share of a page from its champion list (largest sum first): its matches
+    /// in list order, each scored as `saturate` scores it, until `k` are taken and then on
+    /// while a score could still reach the `k`-th best's (rounding can order two nearly equal
+    /// sums' scores the other way, so the stop is on the scores: once one is below the lowest
+    /// of the first `k` by more than rounding, no later one can reach it). nil when the list
+    /// cannot decide: it ends first, holds `depth` entries (so there may be more) and not
+    /// every one of the segment's `matches`.
+    static func championPick(_ list: [SegmentReader.RankedDocument], k: Int, depth: Int, matches: Int, idf: Double,
+                             isMatch: (UInt32) -> Bool) -> [(doc: UInt32, score: Double)]? {
+        var picked: [(doc: UInt32, score: Double)] = []
+        var lowest = Double.infinity
+        for ranked in list {
+            guard isMatch(ranked.doc) else { continue }
+            var score = 0.0
+            score += idf * ranked.sum / (k1 + ranked.sum)
+            if picked.count >= k, score < lowest * (1 - 1e-12) { return picked }
+            if picked.count < k { lowest = min(lowest, score) }
+            picked.append((ranked.doc, score))
+        }
+        // The list ran out: complete (every document with the word is on it, so the matches
+        // left have sum 0 and score 0), or every match taken.
+        return picked.count == matches || (picked.count >= k && list.count < depth) ? picked : nil
     }
 }

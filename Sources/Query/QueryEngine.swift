@@ -84,6 +84,13 @@ public struct SearchResults: Sendable {
     /// All matches (before offset/limit).
     public var total: Int
     public var hits: [SearchResultHit]
+    /// Whether the segments' champion lists decided the ranked page (tests check it is used).
+    var byChampionLists = false
+
+    public init(total: Int, hits: [SearchResultHit]) {
+        self.total = total
+        self.hits = hits
+    }
 }
 
 /// Executes query trees against one index snapshot and the catalog: the one engine behind
@@ -1513,11 +1520,13 @@ extension Execution {
         let from = min(max(0, options.offset), total)
         let to = from + min(max(0, options.limit), total - from)
         var pruned: [Entry]?
+        var byChampionLists = false
         let resolved = options.sort == .relevance && m > 0
             ? try queryTerms.map { (t) throws(MailsiftError) -> ResolvedTerm in try resolve(t.alternatives, t.fields) } : []
         if options.sort == .relevance, resolved.count == 1, to > 0, !options.exhaustiveRanking, options.championDepth > 0,
            resolved[0].postings >= options.championMinimumPostings {
             pruned = try championTop(to, term: resolved[0], matches: matches, bases: bases, depth: options.championDepth)
+            byChampionLists = pruned != nil
         }
         if pruned == nil, options.sort == .relevance, !queryTerms.isEmpty, to > 0, !options.exhaustiveRanking {
             // Reading every posting of the query's terms is cheapest while they are few; past
@@ -1600,7 +1609,9 @@ extension Execution {
                 size: try segments[e.segment].value(.size, e.doc), from: fromText, subject: subject, path: row?.sourcePath,
                 score: options.sort == .relevance ? e.key : 0, snippet: options.snippets ? snippet(doc, terms: highlightTerms, prefixes: prefixes) : nil))
         }
-        return SearchResults(total: total, hits: hits)
+        var results = SearchResults(total: total, hits: hits)
+        results.byChampionLists = byChampionLists
+        return results
     }
 
     /// Each segment's docs of a set, ascending (one array per segment, sized once).

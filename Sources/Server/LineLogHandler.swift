@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,7 +36,9 @@ public struct LineLogHandler: LogHandler {
         let pairs = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let line = "\(Self.timestamp()) \(event.level)\(label.isEmpty ? "" : " ")\(label):\(pairs.isEmpty ? "" : " " + pairs) [\(event.source)] \(event.message)\n"
         var bytes = Array(line.utf8)
-        // One write per line: lines from several threads do not interleave.
+        // A line at a time: lines from several threads do not interleave.
+        Self.writing.lock()
+        defer { Self.writing.unlock() }
         var at = 0
         while at < bytes.count {
             let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + at, $0.count - at) }
@@ -48,6 +51,8 @@ public struct LineLogHandler: LogHandler {
             }
         }
     }
+
+    private static let writing = NSLock()
 
     static func timestamp() -> String {
         var now = time(nil)

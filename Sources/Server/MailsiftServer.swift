@@ -585,15 +585,20 @@ struct ErrorAndMetricsMiddleware: RouterMiddleware {
         return response
     }
 
-    /// A route's name for metrics, without user names or cores.
+    /// A route's name for metrics, without user names or cores: one of the routes' names, else
+    /// "other" (a name per path would let any request, even one refused, add metrics).
     static func routeName(_ path: String) -> String {
         let parts = path.split(separator: "/")
-        if parts.first == "v1", parts.count >= 4 { return "v1_" + parts[3...].joined(separator: "_") }
-        if parts.first == "v1", parts.count == 3 { return "v1_user" }
-        if parts.first == "solr", parts.count >= 3 { return "solr_" + parts[2] }
-        if let first = parts.first, ["health", "metrics"].contains(first) { return String(first) }
-        return "other"
+        let name: String
+        if parts.first == "v1", parts.count >= 4 { name = "v1_" + parts[3...].joined(separator: "_") }
+        else if parts.first == "v1", parts.count == 3 { name = "v1_user" }
+        else if parts.first == "solr", parts.count >= 3 { name = "solr_" + parts[2] }
+        else { name = parts.first.map(String.init) ?? "" }
+        return routeNames.contains(name) ? name : "other"
     }
+
+    static let routeNames: Set<String> = ["health", "metrics", "v1_user", "v1_messages", "v1_expunge", "v1_flags", "v1_mailboxes_rename",
+                                           "v1_mailboxes_delete", "v1_search", "v1_status", "v1_release", "solr_select", "solr_update"]
 }
 
 /// TCP clients must present the token: `Authorization: Bearer <token>`, or HTTP Basic with the

@@ -45,7 +45,7 @@ final class ServerMetrics: Sendable {
                         registry.makeDurationHistogram(descriptor: .init(namespace: "mailsift", metricName: "http_request_duration",
                                                                          unitName: "seconds", helpText: "HTTP request latency"),
                                                        labels: [("route", route)], buckets: buckets))
-            // Routes are a fixed set of names and statuses are a few: bounded.
+            // Route names are a fixed set (`routeName`) and statuses a few: bounded.
             requestMetrics.withLock { $0[key] = made }
             return made
         }()
