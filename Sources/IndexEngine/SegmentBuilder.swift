@@ -164,80 +164,37 @@ struct SegmentBuilder {
         postings.riceBlocks = false  // merges Rice-code positions; a flush stays fast
         var dictionary = TermDictionaryWriter()
         let order = sortedSlots()
-        // Each term's key and decoded postings in buffers reused from term to term (arrays
-        // emptied per term went through the generic replaceSubrange, and a key array shared
-        // with the dictionary writer was reallocated for every term).
-        let key = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 1 + 256)
-        var docCapacity = 1024, positionCapacity = 4096
-        var docs = UnsafeMutablePointer<UInt32>.allocate(capacity: docCapacity)
-        var freqs = UnsafeMutablePointer<UInt32>.allocate(capacity: docCapacity)
-        var positions = UnsafeMutablePointer<UInt32>.allocate(capacity: positionCapacity)
-        defer {
-            key.deallocate()
-            docs.deallocate()
-            freqs.deallocate()
-            positions.deallocate()
-        }
-        func grow(_ p: inout UnsafeMutablePointer<UInt32>, from count: Int, to capacity: Int) {
-            let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
-            bigger.update(from: p, count: count)
-            p.deallocate()
-            p = bigger
-        }
-        let arena = table.arena
+        var key: [UInt8] = []
+        var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = []
         for slot in order {
             let k = table.key(Int(slot))
-            // (`add` takes terms of up to 255 bytes.)
-            guard k.bytes.count <= 256 else { throw MailsiftError(.corrupt, "building segment \(out.name): a term of \(k.bytes.count) bytes") }
-            let keyCount = 1 + k.bytes.count
-            key[0] = k.field
-            if let source = arena.baseAddress, let target = key.baseAddress {
-                (target + 1).update(from: source + k.bytes.lowerBound, count: k.bytes.count)
-            }
+            key.removeAll(keepingCapacity: true)
+            key.append(k.field)
+            key += table.arena[k.bytes]
             var s = states[Int(slot)]
             Self.writeDoc(&s, pool: pool)
+            docs.removeAll(keepingCapacity: true)
+            freqs.removeAll(keepingCapacity: true)
+            positions.removeAll(keepingCapacity: true)
             var d = ByteSlicePool.Reader(pool: pool, start: s.docStart, end: s.docUpto)
             var p = ByteSlicePool.Reader(pool: pool, start: s.positionStart, end: s.positionUpto)
             var doc: UInt32 = 0
-            var n = 0, np = 0
             while !d.atEnd {
                 let v = d.varint()
                 doc = doc &+ (v >> 1)  // gap from the previous doc + 1 (docs are written + 1)
                 let freq = v & 1 == 1 ? 1 : d.varint() &+ 2
-                if n == docCapacity {
-                    grow(&docs, from: n, to: 2 * docCapacity)
-                    grow(&freqs, from: n, to: 2 * docCapacity)
-                    docCapacity *= 2
-                }
-                docs[n] = doc &- 1
-                freqs[n] = freq
-                n += 1
-                if np + Int(freq) > positionCapacity {
-                    let capacity = max(2 * positionCapacity, np + Int(freq))
-                    grow(&positions, from: np, to: capacity)
-                    positionCapacity = capacity
-                }
+                docs.append(doc &- 1)
+                freqs.append(freq)
                 var position: UInt32 = 0
                 for _ in 0..<freq {
                     position = position &+ p.varint()
-                    positions[np] = position
-                    np += 1
+                    positions.append(position)
                 }
             }
+            if let late = latePositions[slot] { Self.merge(late, docs: docs, freqs: &freqs, positions: &positions) }
             do {
-                let info: TermPostingsInfo
-                if let late = latePositions[slot] {
-                    // Rare (stacked tokens out of order): the arrays' path.
-                    let docList = Array(UnsafeBufferPointer(start: docs, count: n))
-                    var freqList = Array(UnsafeBufferPointer(start: freqs, count: n))
-                    var positionList = Array(UnsafeBufferPointer(start: positions, count: np))
-                    Self.merge(late, docs: docList, freqs: &freqList, positions: &positionList)
-                    info = try postings.add(docIDs: docList, freqs: freqList, flatPositions: positionList)
-                } else {
-                    info = try postings.add(docIDs: UnsafeBufferPointer(start: docs, count: n), freqs: UnsafeBufferPointer(start: freqs, count: n),
-                                            flatPositions: UnsafeBufferPointer(start: positions, count: np))
-                }
-                try dictionary.add(UnsafeBufferPointer(rebasing: key[0..<keyCount]), info)
+                let info = try postings.add(docIDs: docs, freqs: freqs, flatPositions: positions)
+                try dictionary.add(key, info)
             } catch {
                 throw MailsiftError(.corrupt, "building segment \(out.name): \(error)")
             }

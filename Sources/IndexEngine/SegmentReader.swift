@@ -115,15 +115,13 @@ public final class SegmentReader: Sendable {
     /// kept with the segment (up to 256 Ki entries, 4 MiB, then the cache starts over).
     public func topDocuments(_ sources: [WindowSource], b: Double, depth: Int,
                              checkpoint: () throws(MailsiftError) -> Void = {}) throws(MailsiftError) -> [RankedDocument] {
-        let key = TopKey(sources: sources, b: b, depth: depth)
+        let windowKey = WindowKey(sources: sources, b: b)
+        let key = TopKey(sums: windowKey, depth: depth)
         if let t = topCache.withLock({ $0.value(key) }) { return t }
         let tf = try frequencySums(sources, b: b, checkpoint: checkpoint)
         // The window bounds from the same sums, for a page the list cannot decide.
-        let windowKey = WindowKey(sources: sources, b: b)
-        if windowCache.withLock({ $0.value(windowKey) }) == nil {
-            let bounds = Self.windowBounds(tf)
-            windowCache.withLock { $0.keep(windowKey, bounds) }
-        }
+        let bounds = Self.windowBounds(tf)
+        windowCache.withLock { $0.keep(windowKey, bounds) }
         let ranked = (0..<tf.count).lazy.filter { tf[$0] > 0 }.map { RankedDocument(doc: UInt32($0), sum: tf[$0]) }
         let out = firstElements(max(1, depth), of: ranked) { ($0.sum, $0.doc) > ($1.sum, $1.doc) }
         topCache.withLock { $0.keep(key, out) }
@@ -166,8 +164,7 @@ public final class SegmentReader: Sendable {
     }
 
     struct TopKey: Hashable {
-        var sources: [WindowSource]
-        var b: Double
+        var sums: WindowKey
         var depth: Int
     }
 

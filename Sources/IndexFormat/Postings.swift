@@ -210,25 +210,14 @@ public struct PostingsWriter: Sendable {
     /// an indexer accumulates anyway, without an array per posting. Nothing is written when an
     /// error is thrown (the input is checked first).
     public mutating func add(docIDs: [UInt32], freqs: [UInt32], flatPositions: [UInt32]) throws(PostingsInputError) -> TermPostingsInfo {
-        try docIDs.withUnsafeBufferPointer { (d) throws(PostingsInputError) in
-            try freqs.withUnsafeBufferPointer { (f) throws(PostingsInputError) in
-                try flatPositions.withUnsafeBufferPointer { (p) throws(PostingsInputError) in
-                    try add(docIDs: d, freqs: f, flatPositions: p)
-                }
-            }
-        }
-    }
-
-    /// The same on buffers (an indexing flush decodes each term into buffers it reuses).
-    public mutating func add(docIDs: UnsafeBufferPointer<UInt32>, freqs: UnsafeBufferPointer<UInt32>,
-                             flatPositions all: UnsafeBufferPointer<UInt32>) throws(PostingsInputError) -> TermPostingsInfo {
-        try Self.validate(docIDs: docIDs, freqs: freqs, flatPositions: all)
+        try Self.validate(docIDs: docIDs, freqs: freqs, flatPositions: flatPositions)
         startTerm()
-        var at = 0
-        for i in 0..<docIDs.count {
-            let freq = Int(freqs[i])
-            appendDoc(docIDs[i], UnsafeBufferPointer(rebasing: all[at..<(at + freq)]))
-            at += freq
+        flatPositions.withUnsafeBufferPointer { all in
+            var at = 0
+            for (doc, freq) in zip(docIDs, freqs) {
+                appendDoc(doc, UnsafeBufferPointer(rebasing: all[at..<(at + Int(freq))]))
+                at += Int(freq)
+            }
         }
         return try finishTerm()
     }
@@ -383,22 +372,20 @@ public struct PostingsWriter: Sendable {
         blockFreqs.removeAll(keepingCapacity: true)
     }
 
-    static func validate(docIDs: UnsafeBufferPointer<UInt32>, freqs: UnsafeBufferPointer<UInt32>,
-                         flatPositions: UnsafeBufferPointer<UInt32>) throws(PostingsInputError) {
+    static func validate(docIDs: [UInt32], freqs: [UInt32], flatPositions: [UInt32]) throws(PostingsInputError) {
         guard !docIDs.isEmpty else { throw PostingsInputError(.empty) }
         guard docIDs.count == freqs.count, docIDs.count <= Int(UInt32.max) else {
             throw PostingsInputError(.countMismatch)
         }
         var at = 0
-        for i in 0..<docIDs.count {
+        for i in docIDs.indices {
             if docIDs[i] > PostingsFormat.maxDocID { throw PostingsInputError(.docIDReserved, index: i) }
             if i > 0, docIDs[i] <= docIDs[i - 1] { throw PostingsInputError(.docIDsNotIncreasing, index: i) }
             if freqs[i] == 0 || freqs[i] > PostingsFormat.maxFreq { throw PostingsInputError(.freqOutOfRange, index: i) }
             let end = at + Int(freqs[i])
             guard end <= flatPositions.count else { throw PostingsInputError(.positionsCountMismatch, index: i) }
             var prev: UInt32 = 0
-            for j in at..<end {
-                let p = flatPositions[j]
+            for p in flatPositions[at..<end] {
                 if p < prev { throw PostingsInputError(.positionsDecreasing, index: i) }
                 prev = p
             }

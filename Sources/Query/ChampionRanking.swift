@@ -19,11 +19,7 @@ extension Execution {
             var inSegment = 0
             for w in words { inSegment += w.nonzeroBitCount }
             guard inSegment > 0 else { continue }
-            var sources: [SegmentReader.WindowSource] = []
-            for (i, f) in term.fields.enumerated() {
-                let w = Self.fieldWeights[f] ?? 1
-                for info in term.infos[s][i] { sources.append(.init(info: info, weight: w, normed: f == .body)) }
-            }
+            let sources = Self.sources(term, segment: s)
             guard !sources.isEmpty else { return nil }
             let list = try segment.topDocuments(sources, b: Self.b, depth: depth, checkpoint: checkDeadline)
             let picked = Self.championPick(list, k: k, depth: depth, matches: inSegment, idf: term.idf) { d in
@@ -49,8 +45,9 @@ extension Execution {
         var lowest = Double.infinity
         for ranked in list {
             guard isMatch(ranked.doc) else { continue }
+            // As `saturate` adds it to a score of 0.
             var score = 0.0
-            score += idf * ranked.sum / (k1 + ranked.sum)
+            score += saturation(ranked.sum, idf: idf)
             if picked.count >= k, score < lowest * (1 - 1e-12) { return picked }
             if picked.count < k { lowest = min(lowest, score) }
             picked.append((ranked.doc, score))

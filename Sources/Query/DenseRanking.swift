@@ -15,11 +15,16 @@ extension Execution {
     /// One query term's BM25 saturation added to each score (`score += idf · tf / (k1 + tf)`
     /// where tf > 0) and the term frequencies reset: the same operations in the same order
     /// in every ranking, on raw buffers (an array write per element re-checked uniqueness).
+    /// A term's BM25 saturation of a (weighted, normalized) frequency: the one formula every
+    /// ranking and bound uses, so their scores agree bit for bit.
+    @inline(__always)
+    static func saturation(_ tf: Double, idf: Double) -> Double { idf * tf / (k1 + tf) }
+
     static func saturate(_ tf: inout [Double], into scores: inout [Double], idf: Double) {
         tf.withUnsafeMutableBufferPointer { t in
             scores.withUnsafeMutableBufferPointer { s in
                 for i in 0..<min(t.count, s.count) where t[i] > 0 {
-                    s[i] += idf * t[i] / (k1 + t[i])
+                    s[i] += saturation(t[i], idf: idf)
                     t[i] = 0
                 }
             }

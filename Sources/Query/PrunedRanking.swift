@@ -37,6 +37,17 @@ extension Execution {
         return ResolvedTerm(fields: fields, infos: infos, idf: idf, postings: fieldDF.reduce(0, +))
     }
 
+    /// A query term's posting lists in a segment as the rankings sum them: field order (with
+    /// its weight; the body's normalized by length), then alternatives, then key bytes.
+    static func sources(_ term: ResolvedTerm, segment s: Int) -> [SegmentReader.WindowSource] {
+        var list: [SegmentReader.WindowSource] = []
+        for (i, f) in term.fields.enumerated() {
+            let w = fieldWeights[f] ?? 1
+            for info in term.infos[s][i] { list.append(.init(info: info, weight: w, normed: f == .body)) }
+        }
+        return list
+    }
+
     func rankedTop(_ k: Int, terms queryTerms: [ResolvedTerm], matches: DocSet, bases: [Int]) throws(MailsiftError) -> [Entry] {
         let idfs = queryTerms.map(\.idf)
         struct Window { var bound: Double; var segment: Int; var window: Int }
@@ -51,11 +62,7 @@ extension Execution {
             var perTerm: [[Source]] = []
             var maxima: [[Float]] = []
             for term in queryTerms {
-                var list: [Source] = []
-                for (i, f) in term.fields.enumerated() {
-                    let w = Self.fieldWeights[f] ?? 1
-                    for info in term.infos[s][i] { list.append(Source(info: info, weight: w, normed: f == .body)) }
-                }
+                let list = Self.sources(term, segment: s)
                 perTerm.append(list)
                 maxima.append(any && !list.isEmpty ? try segment.windowMaxima(list, b: Self.b, checkpoint: checkDeadline) : [])
             }
@@ -68,7 +75,7 @@ extension Execution {
                 var bound = 0.0
                 for (t, m) in maxima.enumerated() where w < m.count {
                     let tf = Double(m[w])
-                    if tf > 0 { bound += idfs[t] * tf / (Self.k1 + tf) }
+                    if tf > 0 { bound += Self.saturation(tf, idf: idfs[t]) }
                 }
                 windows.append(Window(bound: bound * (1 + 1e-9), segment: s, window: w))
             }
