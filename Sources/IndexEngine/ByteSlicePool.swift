@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// Growable byte streams for many terms in one pool (Lucene's ByteBlockPool slices): each
 /// stream starts as a 5-byte slice; a full slice links to one of the next size (up to 200
 /// bytes) through a 4-byte forwarding address. A rare term costs a few bytes instead of the
@@ -75,6 +77,11 @@ final class ByteSlicePool {
     @inline(__always) private func pointer(_ address: UInt32) -> UnsafeMutablePointer<UInt8> {
         // Addresses come from `allocate`: their page exists.
         pages[Int(address >> UInt32(Self.pageShift))].unsafelyUnwrapped + Int(address & UInt32(Self.pageSize - 1))
+    }
+
+    /// Asks the CPU for the cache line of a stream's byte at `address` (see CPrefetch).
+    @inline(__always) func prefetch(_ address: UInt32) {
+        ms_prefetch(UnsafeRawPointer(pointer(address)))
     }
 
     /// Appends a byte to the stream whose next byte goes at `upto`; advances `upto`.

@@ -168,8 +168,8 @@ enum SegmentMerger {
                     }
                     let newDoc = remap[k][Int(d)]
                     if newDoc != .max {
-                        try it.positions(into: &scratch)
-                        try scratch.withUnsafeBufferPointer { p throws(PostingsInputError) in try postings.addDoc(newDoc, positions: p) }
+                        try it.positionDeltas(into: &scratch)
+                        try scratch.withUnsafeBufferPointer { p throws(PostingsInputError) in try postings.addDoc(newDoc, deltas: p) }
                         any = true
                     }
                     d = try it.next()

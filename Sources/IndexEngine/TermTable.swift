@@ -177,6 +177,12 @@ struct TermTable {
         memory.buckets = buckets
     }
 
+    /// Asks the CPU for a slot's key in the arena (see CPrefetch).
+    @inline(__always)
+    func prefetchKey(_ slot: Int) {
+        ms_prefetch(UnsafeRawPointer(arenaPointer + Int(offsets[slot])))
+    }
+
     /// The field of a slot and the arena range of its term bytes.
     func key(_ slot: Int) -> (field: UInt8, bytes: Range<Int>) {
         let o = Int(offsets[slot])

@@ -195,48 +195,78 @@ public enum RiceCoding {
     }
 
     /// The k (0...24) that minimizes the block's size, and that size in bytes. Tries the
-    /// neighbourhood of log2(mean), where the optimum lies.
+    /// neighbourhood of log2(mean), where the optimum lies: the four candidates' costs in one
+    /// pass (cost(k) = Σ (v >> k) + count · (1 + k)).
     public static func best(_ values: some Collection<UInt32>) -> (k: Int, bytes: Int) {
         var sum: UInt64 = 0
         for v in values { sum += UInt64(v) }
         let mean = values.isEmpty ? 0 : sum / UInt64(values.count)
         let guess = min(24, mean == 0 ? 0 : 63 - mean.leadingZeroBitCount)
+        let k0 = max(0, guess - 2), k1 = min(24, guess + 1)
+        // Quotient sums for k0...k0+3 (k1 - k0 + 1 ≤ 4 of them are used).
+        let s0 = UInt32(k0), s1 = UInt32(k0 + 1), s2 = UInt32(k0 + 2), s3 = UInt32(min(k0 + 3, 31))
+        var q0 = 0, q1 = 0, q2 = 0, q3 = 0
+        for v in values {
+            q0 &+= Int(v >> s0)
+            q1 &+= Int(v >> s1)
+            q2 &+= Int(v >> s2)
+            q3 &+= Int(v >> s3)
+        }
         var best = (k: 0, bytes: Int.max)
-        for k in max(0, guess - 2)...min(24, guess + 1) {
-            let bytes = (cost(values, k: k) + 7) / 8
+        for k in k0...k1 {
+            let q = k == k0 ? q0 : k == k0 + 1 ? q1 : k == k0 + 2 ? q2 : q3
+            let bits = q + values.count * (1 + k)
+            let bytes = (bits + 7) / 8
             if bytes < best.bytes { best = (k, bytes) }
         }
         return best
     }
 
     public static func encode(_ values: some Collection<UInt32>, k: Int, into w: inout ByteWriter) {
-        var acc: UInt64 = 0
-        var n = 0  // bits in acc
-        @inline(__always) func flush() {
-            while n >= 8 {
-                w.u8(UInt8(truncatingIfNeeded: acc))
+        // The exact size first (`cost`), so the bytes are written through a pointer: whole
+        // 64-bit words while the accumulator fills, not one array append per byte.
+        let bits = cost(values, k: k)
+        let size = (bits + 7) / 8
+        guard size > 0 else { return }
+        let start = w.bytes.count
+        w.bytes.append(contentsOf: repeatElement(0, count: size + 8))  // 8 bytes of slack for word stores
+        w.bytes.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            let out = base + start
+            var acc: UInt64 = 0
+            var n = 0  // bits in acc (< 64)
+            var at = 0  // bytes stored
+            @inline(__always) func put(_ value: UInt64, _ count: Int) {
+                // count ≤ 32 bits of value (higher bits zero) join the accumulator; whole bytes
+                // leave it.
+                acc |= value << UInt64(n)
+                n += count
+                if n >= 32 {
+                    (out + at).storeBytes(of: UInt32(truncatingIfNeeded: acc).littleEndian, as: UInt32.self)
+                    at += 4
+                    acc >>= 32
+                    n -= 32
+                }
+            }
+            let mask: UInt64 = k > 0 ? (1 << UInt64(k)) - 1 : 0
+            for v in values {
+                var q = Int(v >> UInt32(k))
+                while q >= 32 {
+                    put(0xFFFF_FFFF, 32)
+                    q -= 32
+                }
+                // q ones and the terminating zero.
+                put((1 << UInt64(q)) - 1, q + 1)
+                if k > 0 { put(UInt64(v) & mask, k) }
+            }
+            while n > 0 {
+                (out + at).storeBytes(of: UInt8(truncatingIfNeeded: acc), as: UInt8.self)
+                at += 1
                 acc >>= 8
                 n -= 8
             }
         }
-        for v in values {
-            var q = Int(v >> UInt32(k))
-            while q > 0 {
-                let take = min(q, 32)
-                acc |= ((1 << UInt64(take)) - 1) << UInt64(n)
-                n += take
-                q -= take
-                flush()
-            }
-            n += 1  // the terminating zero
-            flush()
-            if k > 0 {
-                acc |= (UInt64(v) & ((1 << UInt64(k)) - 1)) << UInt64(n)
-                n += k
-                flush()
-            }
-        }
-        if n > 0 { w.u8(UInt8(truncatingIfNeeded: acc)) }
+        w.bytes.removeLast(8)
     }
 
     /// Decodes `count` values from `length` bytes at `src`; nil when the bits run out or a

@@ -260,6 +260,32 @@ public struct PostingsWriter: Sendable {
         appendDoc(doc, docPositions)
     }
 
+    /// The same with the doc's positions given as deltas (each from the one before, the first
+    /// from 0), as `PostingsIterator.positionDeltas` reads them: a merge copies them as they
+    /// are (non-negative by their type, so never decreasing).
+    public mutating func addDoc(_ doc: UInt32, deltas: UnsafeBufferPointer<UInt32>) throws(PostingsInputError) {
+        precondition(termOpen, "startTerm() first")
+        let index = termDocs
+        guard !failed else { throw PostingsInputError(.countMismatch, index: index) }
+        guard doc <= PostingsFormat.maxDocID else { failed = true; throw PostingsInputError(.docIDReserved, index: index) }
+        guard Int64(doc) > lastDoc else { failed = true; throw PostingsInputError(.docIDsNotIncreasing, index: index) }
+        guard !deltas.isEmpty, deltas.count <= Int(PostingsFormat.maxFreq) else {
+            failed = true
+            throw PostingsInputError(.freqOutOfRange, index: index)
+        }
+        var i = 0
+        while i < deltas.count {
+            let take = min(deltas.count - i, BitPacking.blockSize - positionChunk.count)
+            positionChunk.append(contentsOf: UnsafeBufferPointer(rebasing: deltas[i..<(i + take)]))
+            i += take
+            if positionChunk.count == BitPacking.blockSize {
+                writePositionBlock()
+                positionChunk.removeAll(keepingCapacity: true)
+            }
+        }
+        appendDocEntry(doc, freq: deltas.count)
+    }
+
     /// Ends a term to which no doc was added, writing nothing for it.
     public mutating func abandonEmptyTerm() {
         precondition(termOpen && termDocs == 0, "only a term without docs can be abandoned")
@@ -309,12 +335,18 @@ public struct PostingsWriter: Sendable {
                 positionChunk.removeAll(keepingCapacity: true)
             }
         }
+        appendDocEntry(doc, freq: docPositions.count)
+    }
+
+    /// The doc's entry, after its positions: the term's counts and the doc block.
+    @inline(__always)
+    mutating func appendDocEntry(_ doc: UInt32, freq: Int) {
         if termDocs == 0 { firstDoc = doc }
         termDocs += 1
-        termTTF += UInt64(docPositions.count)
+        termTTF += UInt64(freq)
         lastDoc = Int64(doc)
         blockDocs.append(doc)
-        blockFreqs.append(UInt32(docPositions.count))
+        blockFreqs.append(UInt32(freq))
         if blockDocs.count == BitPacking.blockSize { finishDocBlock() }
     }
 

@@ -507,6 +507,18 @@ public struct PostingsIterator {
     /// Memory: a corrupt freq can claim at most as many positions as the positions file can
     /// encode (128 per byte), and values are appended as decoded, never reserved up front.
     public mutating func positions(into out: inout [UInt32]) throws(IndexFormatError) {
+        try positions(into: &out, deltas: false)
+    }
+
+    /// The current doc's positions as stored: each one's distance from the one before (the
+    /// first from 0), for a merge that copies them (`PostingsWriter.addDoc(_:deltas:)`) without
+    /// summing and differencing them again. The same checks as `positions(into:)`.
+    public mutating func positionDeltas(into out: inout [UInt32]) throws(IndexFormatError) {
+        try positions(into: &out, deltas: true)
+    }
+
+    @inline(__always)
+    private mutating func positions(into out: inout [UInt32], deltas: Bool) throws(IndexFormatError) {
         out.removeAll(keepingCapacity: true)
         guard doc != Self.noMoreDocs else { return }
         if freqsPending { decodeFreqs() }
@@ -538,7 +550,7 @@ public struct PostingsIterator {
             for k in from..<(from + n) {
                 acc += UInt64(pBuf[k])  // ≤ 2^31 values < 2^32: fits
                 guard acc <= UInt64(UInt32.max) else { throw corrupt("position overflows 32 bits", positions: pFP) }
-                out.append(UInt32(acc))
+                out.append(deltas ? pBuf[k] : UInt32(acc))
             }
             remaining -= n
             target += UInt64(n)

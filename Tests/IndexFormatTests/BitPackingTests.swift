@@ -122,6 +122,52 @@ import TestSupport
         }
     }
 
+    /// The word-at-a-time encoder writes the bytes of the definition (one bit at a time,
+    /// from each byte's least significant bit), and `best` picks the k of the smallest cost
+    /// among log2(mean) - 2 ... + 1, as an exhaustive count over those gives.
+    @Test func encoderAndChoiceMatchTheDefinition() {
+        var rng = SplitMix64(seed: 77)
+        for round in 0..<600 {
+            let count = round % 7 == 0 ? Int(rng.next() % 130) : 128
+            let values: [UInt32] = (0..<count).map { _ in
+                switch round % 6 {
+                case 0: return UInt32(rng.next() % 8)
+                case 1: return UInt32(rng.next() % 2_000)
+                case 2: return rng.next() % 30 == 0 ? UInt32(rng.next() % 5_000_000) : UInt32(rng.next() % 40)
+                case 3: return UInt32(truncatingIfNeeded: rng.next())
+                case 4: return UInt32(rng.next() % 70)  // quotients around 32 at k = 1
+                default: return 0
+                }
+            }
+            for k in [0, 1, 3, 7, 12, 24] where k == 0 || round % 3 == 0 {
+                // Blocks of huge quotients (2^32 at k = 0) would take too long bit by bit.
+                guard RiceCoding.cost(values, k: k) < 1 << 16 else { continue }
+                var bits: [Bool] = []
+                for v in values {
+                    bits += [Bool](repeating: true, count: Int(v >> UInt32(k)))
+                    bits.append(false)
+                    for b in 0..<k { bits.append((v >> UInt32(b)) & 1 == 1) }
+                }
+                var expected = [UInt8](repeating: 0, count: (bits.count + 7) / 8)
+                for (i, bit) in bits.enumerated() where bit { expected[i / 8] |= 1 << UInt8(i % 8) }
+                var w = ByteWriter()
+                w.u8(0xAB)  // the encoder appends after what is there
+                RiceCoding.encode(values, k: k, into: &w)
+                #expect(w.bytes == [0xAB] + expected, "round \(round) k \(k)")
+            }
+            let sum = values.reduce(UInt64(0)) { $0 + UInt64($1) }
+            let mean = values.isEmpty ? 0 : sum / UInt64(values.count)
+            let guess = min(24, mean == 0 ? 0 : 63 - mean.leadingZeroBitCount)
+            var best = (k: 0, bytes: Int.max)
+            for k in max(0, guess - 2)...min(24, guess + 1) {
+                let bytes = (RiceCoding.cost(values, k: k) + 7) / 8
+                if bytes < best.bytes { best = (k, bytes) }
+            }
+            let chosen = RiceCoding.best(values)
+            #expect(chosen.k == best.k && chosen.bytes == best.bytes, "round \(round)")
+        }
+    }
+
     /// Positions shaped like mail (small deltas, a large first position per message) take
     /// Rice blocks and fewer bytes than one width per block, and read back the same.
     @Test func positionsFileUsesRiceWhenSmaller() throws {

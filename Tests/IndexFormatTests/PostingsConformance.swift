@@ -270,6 +270,47 @@ enum PostingsConformance {
         #expect(positions + s.positions == w.positions)
     }
 
+    /// The merge path: docs copied with their positions as stored deltas
+    /// (`positionDeltas` → `addDoc(_:deltas:)`) give the same files and infos as positions
+    /// added whole; the deltas are the differences of `positions(into:)`.
+    @Test func deltasCopyGivesTheSameFiles() throws {
+        var rng = SplitMix64(seed: 91)
+        let terms = (0..<200).map { i in
+            PostingsConformance.randomTerm(docFreq: [1, 2, 5, 127, 128, 129, 300, 1000][i % 8], space: 5000, rng: &rng)
+        }
+        var whole = PostingsWriter()
+        var infos: [TermPostingsInfo] = []
+        for t in terms { infos.append(try whole.add(docIDs: t.docIDs, freqs: t.freqs, positions: t.positions)) }
+        let w = whole.finish()
+        var copy = PostingsWriter()
+        try w.docs.withUnsafeBytes { d in
+            try w.positions.withUnsafeBytes { p in
+                let reader = try PostingsReader(docs: d, positions: p)
+                var positions: [UInt32] = [], deltas: [UInt32] = []
+                for info in infos {
+                    var it = try reader.iterator(info)
+                    copy.startTerm()
+                    while it.doc != PostingsIterator.noMoreDocs {
+                        try it.positions(into: &positions)
+                        try it.positionDeltas(into: &deltas)
+                        #expect(deltas == zip(positions, [0] + positions.dropLast()).map { $0 - $1 })
+                        try deltas.withUnsafeBufferPointer { buf throws(PostingsInputError) in try copy.addDoc(it.doc, deltas: buf) }
+                        _ = try it.next()
+                    }
+                    #expect(try copy.finishTerm() == info)
+                }
+            }
+        }
+        let c = copy.finish()
+        #expect(c.docs == w.docs)
+        #expect(c.positions == w.positions)
+        var e = PostingsWriter()
+        e.startTerm()
+        #expect(throws: PostingsInputError(.freqOutOfRange, index: 0)) {
+            try [UInt32]().withUnsafeBufferPointer { p throws(PostingsInputError) in try e.addDoc(1, deltas: p) }
+        }
+    }
+
     /// Bad streamed input is refused with the doc's index, and the writer stays refused.
     @Test func streamedInputIsChecked() throws {
         var w = PostingsWriter()
