@@ -99,16 +99,19 @@ public final class Analyzer {
     /// with their variant. `spans` (emptied first, its storage reused) gets every token's
     /// UTF-8 range in the text, left-out ones too.
     public func indexTerms(_ text: String, spans: inout [TokenSpan]) -> IndexedText {
-        spans.removeAll(keepingCapacity: true)
-        var sink = TermListSink(spans: spans)
-        spans = []  // the sink holds the only reference: appends do not copy
+        var sink = TermListSink(scratch: indexScratch)
         analyze(text, skipNoise: options.skipNoise, into: &sink)
-        spans = sink.spans
-        return sink.result
+        // `finish` hands the buffers (grown or not) back to the scratch: always called.
+        let result = sink.finish()
+        spans = indexScratch.spans.array()
+        return result
     }
 
+    /// The indexing sink's growable buffers, kept from call to call (emptied at each).
+    private let indexScratch = IndexScratch()
+
     /// A token's UTF-8 range in the analyzed text; `overlong`: its term was left out.
-    public struct TokenSpan: Sendable {
+    public struct TokenSpan: Sendable, BitwiseCopyable {
         public var start: Int
         public var end: Int
         public var overlong: Bool
@@ -455,17 +458,103 @@ struct MatchSink: TermSink {
     }
 }
 
-struct TermListSink: TermSink {
-    var result = Analyzer.IndexedText()
-    var spans: [Analyzer.TokenSpan]
+/// Memory that grows and is reused: appends write through a pointer (no uniqueness or
+/// capacity checks of an array per term). Owned by one analyzer, used by one thread.
+struct ScratchBuffer<Element: BitwiseCopyable> {
+    private(set) var base: UnsafeMutablePointer<Element>
+    private(set) var count = 0
+    private var capacity: Int
 
-    mutating func reserve(bytes: Int) {
-        // About one term per 6 bytes of text, a term about 5 bytes; at most 64 KiB of text's
-        // worth ahead (the lists live until the document is indexed, and a large body may be
-        // mostly noise without terms; past that they grow as they fill).
-        let text = min(bytes, 1 << 16)
-        result.terms.reserveCapacity(terms: result.terms.count + text / 6, bytes: result.terms.bytes.count + text)
+    init(capacity: Int) {
+        self.capacity = max(16, capacity)
+        base = .allocate(capacity: self.capacity)
     }
+
+    func deallocate() { base.deallocate() }
+
+    mutating func removeAll() { count = 0 }
+
+    mutating func reserve(_ extra: Int) {
+        guard count + extra > capacity else { return }
+        var c = capacity * 2
+        while c < count + extra { c *= 2 }
+        let p = UnsafeMutablePointer<Element>.allocate(capacity: c)
+        p.update(from: base, count: count)
+        base.deallocate()
+        base = p
+        capacity = c
+    }
+
+    @inline(__always) mutating func append(_ x: Element) {
+        if count == capacity { reserve(1) }
+        base[count] = x
+        count += 1
+    }
+
+    /// Appends `n` elements written by `body` into the space it is given.
+    @inline(__always) mutating func append(count n: Int, _ body: (UnsafeMutablePointer<Element>) -> Void) {
+        reserve(n)
+        body(base + count)
+        count += n
+    }
+
+    func array() -> [Element] { Array(UnsafeBufferPointer(start: base, count: count)) }
+}
+
+/// The indexing sink's buffers: terms (bytes, ends, positions), their variants, and spans.
+final class IndexScratch {
+    var bytes = ScratchBuffer<UInt8>(capacity: 1 << 16)
+    var ends = ScratchBuffer<UInt32>(capacity: 1 << 13)
+    var positions = ScratchBuffer<UInt32>(capacity: 1 << 13)
+    var spans = ScratchBuffer<Analyzer.TokenSpan>(capacity: 1 << 13)
+
+    func removeAll() {
+        bytes.removeAll()
+        ends.removeAll()
+        positions.removeAll()
+        spans.removeAll()
+    }
+
+    deinit {
+        bytes.deallocate()
+        ends.deallocate()
+        positions.deallocate()
+        spans.deallocate()
+    }
+}
+
+struct TermListSink: TermSink {
+    /// The terms and spans go to the analyzer's scratch buffers (held here while the analysis
+    /// runs, so appends reach them without going through the class); the rare variants and
+    /// the counters to `result`.
+    var scratch: IndexScratch
+    var bytes: ScratchBuffer<UInt8>
+    var ends: ScratchBuffer<UInt32>
+    var positions: ScratchBuffer<UInt32>
+    var spans: ScratchBuffer<Analyzer.TokenSpan>
+    var result = Analyzer.IndexedText()
+
+    init(scratch: IndexScratch) {
+        scratch.removeAll()
+        self.scratch = scratch
+        bytes = scratch.bytes
+        ends = scratch.ends
+        positions = scratch.positions
+        spans = scratch.spans
+    }
+
+    /// Hands the buffers back to the scratch (they may have grown, and the scratch's copies
+    /// then point at freed memory until this runs) and returns the terms.
+    mutating func finish() -> Analyzer.IndexedText {
+        scratch.bytes = bytes
+        scratch.ends = ends
+        scratch.positions = positions
+        scratch.spans = spans
+        result.terms = TermList(bytes: bytes.array(), ends: ends.array(), positions: positions.array())
+        return result
+    }
+
+    mutating func reserve(bytes n: Int) {}
 
     @inline(__always)
     private mutating func note(_ position: Int, _ start: Int, _ end: Int, overlong long: Bool) {
@@ -474,25 +563,49 @@ struct TermListSink: TermSink {
         if long { result.overlong = true }
     }
 
-    mutating func ascii(_ bytes: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind) {
-        let long = bytes.count > Analyzer.maxIndexedTermBytes
-        note(position, start, end, overlong: long)
-        if !long { result.terms.appendASCIILowercased(bytes, position: UInt32(clamping: position)) }
+    /// Past 4 GiB of term bytes a field takes no more terms (ends are 32-bit).
+    @inline(__always)
+    private func fits(_ n: Int) -> Bool { bytes.count + n <= Int(UInt32.max) }
+
+    @inline(__always)
+    private mutating func appendTerm(_ term: UnsafeBufferPointer<UInt8>, position: Int, lowercasingASCII: Bool) {
+        guard fits(term.count), let src = term.baseAddress else { return }
+        let n = term.count
+        bytes.append(count: n) { out in
+            if lowercasingASCII {
+                for i in 0..<n {
+                    let b = src[i]
+                    out[i] = b &+ ((b &- 0x41) < 26 ? 0x20 : 0)
+                }
+            } else {
+                out.update(from: src, count: n)
+            }
+        }
+        ends.append(UInt32(bytes.count))
+        positions.append(UInt32(clamping: position))
     }
 
-    mutating func asIs(_ bytes: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind) {
-        let long = bytes.count > Analyzer.maxIndexedTermBytes
+    mutating func ascii(_ term: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind) {
+        let long = term.count > Analyzer.maxIndexedTermBytes
         note(position, start, end, overlong: long)
-        if !long { result.terms.append(bytes, position: UInt32(clamping: position)) }
+        if !long { appendTerm(term, position: position, lowercasingASCII: true) }
+    }
+
+    mutating func asIs(_ term: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind) {
+        let long = term.count > Analyzer.maxIndexedTermBytes
+        note(position, start, end, overlong: long)
+        if !long { appendTerm(term, position: position, lowercasingASCII: false) }
     }
 
     mutating func normalized(_ term: String, folded: String?, position: Int, start: Int, end: Int, kind: Token.Kind) {
         let long = term.utf8.count > Analyzer.maxIndexedTermBytes
         note(position, start, end, overlong: long)
         guard !long else { return }
-        let p = UInt32(clamping: position)
-        result.terms.append(term, position: p)
-        if let folded, folded.utf8.count <= Analyzer.maxIndexedTermBytes { result.variants.append(folded, position: p) }
+        var t = term
+        t.withUTF8 { appendTerm($0, position: position, lowercasingASCII: false) }
+        if let folded, folded.utf8.count <= Analyzer.maxIndexedTermBytes {
+            result.variants.append(folded, position: UInt32(clamping: position))
+        }
     }
 }
 
