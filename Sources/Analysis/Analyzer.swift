@@ -472,7 +472,16 @@ struct ScratchBuffer<Element: BitwiseCopyable> {
 
     func deallocate() { base.deallocate() }
 
-    mutating func removeAll() { count = 0 }
+    /// Empties the buffer; one that grew past `keep` elements (a huge text) goes back to
+    /// `keep`, so an analyzer does not hold its largest text's worth for good.
+    mutating func removeAll(keep: Int) {
+        count = 0
+        if capacity > keep {
+            base.deallocate()
+            capacity = max(16, keep)
+            base = .allocate(capacity: capacity)
+        }
+    }
 
     mutating func reserve(_ extra: Int) {
         guard count + extra > capacity else { return }
@@ -507,12 +516,14 @@ final class IndexScratch {
     var ends = ScratchBuffer<UInt32>(capacity: 1 << 13)
     var positions = ScratchBuffer<UInt32>(capacity: 1 << 13)
     var spans = ScratchBuffer<Analyzer.TokenSpan>(capacity: 1 << 13)
+    // Kept at most: 1 MiB of term bytes, 256 Ki terms and spans (~11 MiB in all).
 
+    /// Empties the buffers, keeping up to 1 MiB of text's worth of each.
     func removeAll() {
-        bytes.removeAll()
-        ends.removeAll()
-        positions.removeAll()
-        spans.removeAll()
+        bytes.removeAll(keep: 1 << 20)
+        ends.removeAll(keep: 1 << 18)
+        positions.removeAll(keep: 1 << 18)
+        spans.removeAll(keep: 1 << 18)
     }
 
     deinit {
