@@ -23,7 +23,7 @@ enum ASCIIWordSegmenter {
     /// Appends to `out` the word segments of `utf8[range]`, which should hold only ASCII bytes
     /// (a byte ≥ 0x80 is treated as punctuation, so it never crashes, but the answer would then
     /// not be ICU's). Offsets are into `utf8`. The range is clamped to the buffer.
-    static func segments(_ utf8: UnsafeBufferPointer<UInt8>, range: Range<Int>, into out: inout [WordSegment]) {
+    static func segments<Out: SegmentAppender>(_ utf8: UnsafeBufferPointer<UInt8>, range: Range<Int>, into out: inout Out) {
         let lo = max(range.lowerBound, 0)
         let hi = min(range.upperBound, utf8.count)
         guard lo < hi, let p = utf8.baseAddress else { return }

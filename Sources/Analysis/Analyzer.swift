@@ -45,7 +45,10 @@ public final class Analyzer {
     // Scratch buffers reused across groups (swapped in and out, so no copy-on-write).
     private var coarseScratch: [Coarse] = []
     private var atomScratch: [Atom] = []
-    private var segmentScratch: [WordSegment] = []
+    /// The segments of the text being analyzed (reused; at most 64 Ki kept between texts).
+    private var segmentBuffer = ScratchBuffer<WordSegment>(capacity: 1 << 10)
+
+    deinit { segmentBuffer.deallocate() }
 
     public init(options: AnalyzerOptions = AnalyzerOptions()) {
         self.options = options
@@ -101,14 +104,13 @@ public final class Analyzer {
     public func indexTerms(_ text: String, spans: inout [TokenSpan]) -> IndexedText {
         var sink = TermListSink(scratch: indexScratch)
         analyze(text, skipNoise: options.skipNoise, into: &sink)
-        // `finish` hands the buffers (grown or not) back to the scratch: always called.
-        let result = sink.finish()
-        spans = indexScratch.spans.array()
-        return result
+        // `finish` hands the buffers (grown or not) back to the scratch.
+        return sink.finish(spans: &spans)
     }
 
-    /// The indexing sink's growable buffers, kept from call to call (emptied at each).
-    private let indexScratch = IndexScratch()
+    /// The indexing sink's growable buffers, kept from call to call (made on first use: a
+    /// query analyzer never needs them).
+    private lazy var indexScratch = IndexScratch()
 
     /// A token's UTF-8 range in the analyzed text; `overlong`: its term was left out.
     public struct TokenSpan: Sendable, BitwiseCopyable {
@@ -128,20 +130,19 @@ public final class Analyzer {
             var position = 0
             let keep = skipNoise ? NoiseFilter.keptRanges(buf, stats: &stats) : [0..<buf.count]
             for range in keep where !range.isEmpty {
-                var segments = segmenter.segments(utf8: UnsafeBufferPointer(rebasing: buf[range]))
-                if range.lowerBound != 0 {
-                    for k in segments.indices {
-                        segments[k].start += range.lowerBound
-                        segments[k].end += range.lowerBound
-                    }
-                }
-                emitGroups(buf, segments, position: &position, into: &out)
+                // Into the analyzer's reused memory (held here while the groups are emitted).
+                var segments = segmentBuffer
+                segmentBuffer = .empty
+                segments.removeAll(keep: 1 << 16)
+                segmenter.segments(utf8: buf, range: range, into: &segments)
+                emitGroups(buf, UnsafeBufferPointer(start: segments.base, count: segments.count), position: &position, into: &out)
+                segmentBuffer = segments
             }
         }
     }
 
     /// Joins adjacent segments into compounds and emits each group.
-    private func emitGroups<S: TermSink>(_ buf: UnsafeBufferPointer<UInt8>, _ segments: [WordSegment], position: inout Int, into out: inout S) {
+    private func emitGroups<S: TermSink>(_ buf: UnsafeBufferPointer<UInt8>, _ segments: UnsafeBufferPointer<WordSegment>, position: inout Int, into out: inout S) {
         var i = 0
         while i < segments.count {
             var j = i + 1
@@ -149,7 +150,7 @@ public final class Analyzer {
                   Self.isJoiner(buf, segments[j - 1].end, segments[j].start) {
                 j += 1
             }
-            emitGroup(buf, segments[i..<j], position: &position, into: &out)
+            emitGroup(buf, UnsafeBufferPointer(rebasing: segments[i..<j]), position: &position, into: &out)
             i = j
         }
     }
@@ -179,7 +180,7 @@ public final class Analyzer {
         var kind: Token.Kind
     }
 
-    private func emitGroup<S: TermSink>(_ buf: UnsafeBufferPointer<UInt8>, _ group: ArraySlice<WordSegment>, position: inout Int, into out: inout S) {
+    private func emitGroup<S: TermSink>(_ buf: UnsafeBufferPointer<UInt8>, _ group: UnsafeBufferPointer<WordSegment>, position: inout Int, into out: inout S) {
         // The common case, one plain ASCII word: no part splitting to do.
         if group.count == 1, let only = group.first, Self.isSimpleWord(buf, only) {
             emit(buf, only.start..<only.end, kind: only.kind == .number ? .number : .word, position: position,
@@ -470,14 +471,24 @@ struct ScratchBuffer<Element: BitwiseCopyable> {
         base = .allocate(capacity: self.capacity)
     }
 
-    func deallocate() { base.deallocate() }
+    /// A buffer without room (what a scratch holds while its buffers are lent out).
+    static var empty: ScratchBuffer { ScratchBuffer(emptyOf: ()) }
+
+    private init(emptyOf: Void) {
+        // Never read, written or freed: the first append reserves real memory.
+        capacity = 0
+        base = UnsafeMutablePointer(bitPattern: 64).unsafelyUnwrapped
+    }
+
+    /// Frees the memory (a buffer without room has none of its own).
+    func deallocate() { if capacity > 0 { base.deallocate() } }
 
     /// Empties the buffer; one that grew past `keep` elements (a huge text) goes back to
     /// `keep`, so an analyzer does not hold its largest text's worth for good.
     mutating func removeAll(keep: Int) {
         count = 0
         if capacity > keep {
-            base.deallocate()
+            deallocate()
             capacity = max(16, keep)
             base = .allocate(capacity: capacity)
         }
@@ -485,11 +496,11 @@ struct ScratchBuffer<Element: BitwiseCopyable> {
 
     mutating func reserve(_ extra: Int) {
         guard count + extra > capacity else { return }
-        var c = capacity * 2
+        var c = max(16, capacity * 2)
         while c < count + extra { c *= 2 }
         let p = UnsafeMutablePointer<Element>.allocate(capacity: c)
         p.update(from: base, count: count)
-        base.deallocate()
+        deallocate()
         base = p
         capacity = c
     }
@@ -510,7 +521,10 @@ struct ScratchBuffer<Element: BitwiseCopyable> {
     func array() -> [Element] { Array(UnsafeBufferPointer(start: base, count: count)) }
 }
 
-/// The indexing sink's buffers: terms (bytes, ends, positions), their variants, and spans.
+/// The indexing sink's buffers: terms (bytes, ends, positions) and spans. A sink takes them
+/// out for one analysis (leaving empty placeholders here) and puts them back when it
+/// finishes, so a buffer is only ever owned by one of the two: at worst, a sink that never
+/// finished would leak its buffers, never free them twice.
 final class IndexScratch {
     var bytes = ScratchBuffer<UInt8>(capacity: 1 << 16)
     var ends = ScratchBuffer<UInt32>(capacity: 1 << 13)
@@ -524,6 +538,28 @@ final class IndexScratch {
         ends.removeAll(keep: 1 << 18)
         positions.removeAll(keep: 1 << 18)
         spans.removeAll(keep: 1 << 18)
+    }
+
+    /// Lends the buffers out (emptied), leaving placeholders.
+    func take() -> (ScratchBuffer<UInt8>, ScratchBuffer<UInt32>, ScratchBuffer<UInt32>, ScratchBuffer<Analyzer.TokenSpan>) {
+        removeAll()
+        defer {
+            bytes = .empty
+            ends = .empty
+            positions = .empty
+            spans = .empty
+        }
+        return (bytes, ends, positions, spans)
+    }
+
+    /// Takes the lent buffers back (trimmed), freeing the placeholders.
+    func give(_ b: ScratchBuffer<UInt8>, _ e: ScratchBuffer<UInt32>, _ p: ScratchBuffer<UInt32>, _ s: ScratchBuffer<Analyzer.TokenSpan>) {
+        bytes.deallocate()
+        ends.deallocate()
+        positions.deallocate()
+        spans.deallocate()
+        (bytes, ends, positions, spans) = (b, e, p, s)
+        removeAll()
     }
 
     deinit {
@@ -546,22 +582,17 @@ struct TermListSink: TermSink {
     var result = Analyzer.IndexedText()
 
     init(scratch: IndexScratch) {
-        scratch.removeAll()
         self.scratch = scratch
-        bytes = scratch.bytes
-        ends = scratch.ends
-        positions = scratch.positions
-        spans = scratch.spans
+        (bytes, ends, positions, spans) = scratch.take()
     }
 
-    /// Hands the buffers back to the scratch (they may have grown, and the scratch's copies
-    /// then point at freed memory until this runs) and returns the terms.
-    mutating func finish() -> Analyzer.IndexedText {
-        scratch.bytes = bytes
-        scratch.ends = ends
-        scratch.positions = positions
-        scratch.spans = spans
+    /// Copies the terms out and `spans` into the caller's array (its storage reused), then
+    /// hands the buffers back to the scratch, which trims them. Call once.
+    mutating func finish(spans out: inout [Analyzer.TokenSpan]) -> Analyzer.IndexedText {
         result.terms = TermList(bytes: bytes.array(), ends: ends.array(), positions: positions.array())
+        out.removeAll(keepingCapacity: true)
+        out.append(contentsOf: UnsafeBufferPointer(start: spans.base, count: spans.count))
+        scratch.give(bytes, ends, positions, spans)
         return result
     }
 
@@ -580,9 +611,10 @@ struct TermListSink: TermSink {
 
     @inline(__always)
     private mutating func appendTerm(_ term: UnsafeBufferPointer<UInt8>, position: Int, lowercasingASCII: Bool) {
-        guard fits(term.count), let src = term.baseAddress else { return }
+        guard fits(term.count) else { return }
         let n = term.count
-        bytes.append(count: n) { out in
+        if n > 0, let src = term.baseAddress {
+            bytes.append(count: n) { out in
             if lowercasingASCII {
                 for i in 0..<n {
                     let b = src[i]
@@ -590,6 +622,7 @@ struct TermListSink: TermSink {
                 }
             } else {
                 out.update(from: src, count: n)
+            }
             }
         }
         ends.append(UInt32(bytes.count))

@@ -1,8 +1,8 @@
 import CICUShim
 
 /// A word found by UAX #29 segmentation: its UTF-8 byte range in the text and what it is.
-public struct WordSegment: Sendable, Hashable {
-    public enum Kind: UInt8, Sendable {
+public struct WordSegment: Sendable, Hashable, BitwiseCopyable {
+    public enum Kind: UInt8, Sendable, BitwiseCopyable {
         case number        // ICU rule status 100-199
         case letter        // 200-299 (words of alphabetic scripts, also letters mixed with digits)
         case kana          // 300-399
@@ -13,6 +13,14 @@ public struct WordSegment: Sendable, Hashable {
     public var end: Int
     public var kind: Kind
 }
+
+/// Where segmenters put segments: an array, or the analyzer's reused scratch memory.
+protocol SegmentAppender {
+    mutating func append(_ segment: WordSegment)
+}
+
+extension Array: SegmentAppender where Element == WordSegment {}
+extension ScratchBuffer: SegmentAppender where Element == WordSegment {}
 
 /// Splits text into words as ICU's word break iterator does (UAX #29 plus dictionary
 /// segmentation for Chinese, Japanese, Thai, Khmer, Lao and Burmese).
@@ -49,21 +57,28 @@ public final class WordSegmenter {
     /// segmenting the pieces separately gives the same words as segmenting the whole.
     public func segments(utf8: UnsafeBufferPointer<UInt8>) -> [WordSegment] {
         var out: [WordSegment] = []
-        guard let p = utf8.baseAddress, !utf8.isEmpty else { return out }
-        let n = utf8.count
         // Mail has about 7-9 bytes per word (Enron, LKML): one reservation saves most regrowth
         // without holding much more than the result needs.
-        out.reserveCapacity(n / 8 + 8)
+        out.reserveCapacity(utf8.count / 8 + 8)
+        segments(utf8: utf8, range: 0..<utf8.count, into: &out)
+        return out
+    }
+
+    /// The word segments of `utf8[range]` appended to `out`, with offsets into `utf8` (the
+    /// analyzer's path: into memory it reuses, no array per text).
+    func segments<Out: SegmentAppender>(utf8: UnsafeBufferPointer<UInt8>, range: Range<Int>, into out: inout Out) {
+        guard let p = utf8.baseAddress, range.lowerBound >= 0, range.upperBound <= utf8.count, !range.isEmpty else { return }
+        let n = range.upperBound
         // Most mail is all ASCII: one word-at-a-time check, then one fast-path call for everything.
-        if Self.isAllASCII(utf8) {
-            ASCIIWordSegmenter.segments(utf8, range: 0..<n, into: &out)
-            return out
+        if Self.isAllASCII(UnsafeBufferPointer(rebasing: utf8[range])) {
+            ASCIIWordSegmenter.segments(utf8, range: range, into: &out)
+            return
         }
         // Maximal runs of whitespace-separated stretches of the same kind (ASCII or not), with
         // the whitespace between them: one fast-path or ICU call per run, not per stretch.
-        var runStart = 0, runEnd = 0
+        var runStart = range.lowerBound, runEnd = range.lowerBound
         var runIsASCII = true
-        var i = 0
+        var i = range.lowerBound
         while i < n {
             while i < n && Self.isASCIIWhitespace(p[i]) { i &+= 1 }
             guard i < n else { break }
@@ -82,15 +97,14 @@ public final class WordSegmenter {
             runEnd = i
         }
         flush(utf8, run: runStart..<runEnd, ascii: runIsASCII, into: &out)
-        return out
     }
 
-    private func flush(_ utf8: UnsafeBufferPointer<UInt8>, run: Range<Int>, ascii: Bool, into out: inout [WordSegment]) {
+    private func flush<Out: SegmentAppender>(_ utf8: UnsafeBufferPointer<UInt8>, run: Range<Int>, ascii: Bool, into out: inout Out) {
         guard !run.isEmpty else { return }
         if ascii {
             ASCIIWordSegmenter.segments(utf8, range: run, into: &out)
         } else {
-            out.append(contentsOf: icuSegments(UnsafeBufferPointer(rebasing: utf8[run]), base: run.lowerBound))
+            for s in icuSegments(UnsafeBufferPointer(rebasing: utf8[run]), base: run.lowerBound) { out.append(s) }
         }
     }
 

@@ -169,16 +169,17 @@ struct SegmentBuilder {
         var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = []
         // Slots in key order are all over memory: each term's state, key and pool slices are
         // asked for a few terms ahead (the states 8 ahead, the slices they point to 4 ahead).
-        let stateBase = states.withUnsafeBufferPointer { $0.baseAddress }
         for (i, slot) in order.enumerated() {
-            if let stateBase {
-                if i + 8 < order.count { ms_prefetch(UnsafeRawPointer(stateBase + Int(order[i + 8]))) }
-                if i + 4 < order.count {
-                    let ahead = Int(order[i + 4])
-                    table.prefetchKey(ahead)
-                    pool.prefetch(stateBase[ahead].docStart)
-                    pool.prefetch(stateBase[ahead].positionStart)
+            if i + 8 < order.count {
+                states.withUnsafeBufferPointer { b in
+                    if let base = b.baseAddress { ms_prefetch(UnsafeRawPointer(base + Int(order[i + 8]))) }
                 }
+            }
+            if i + 4 < order.count {
+                let ahead = states[Int(order[i + 4])]
+                table.prefetchKey(Int(order[i + 4]))
+                pool.prefetch(ahead.docStart)
+                pool.prefetch(ahead.positionStart)
             }
             let k = table.key(Int(slot))
             key.removeAll(keepingCapacity: true)

@@ -223,13 +223,15 @@ public enum RiceCoding {
     }
 
     public static func encode(_ values: some Collection<UInt32>, k: Int, into w: inout ByteWriter) {
-        // The exact size first (`cost`), so the bytes are written through a pointer: whole
-        // 64-bit words while the accumulator fills, not one array append per byte.
+        // The exact size first (`cost`), so the bytes are written through a pointer: 32 bits
+        // at a time while the accumulator fills, not one array append per byte. Every store
+        // holds bits of the stream, so all of them land within `size`.
+        precondition((0...24).contains(k), "Rice parameter out of range")
         let bits = cost(values, k: k)
         let size = (bits + 7) / 8
         guard size > 0 else { return }
         let start = w.bytes.count
-        w.bytes.append(contentsOf: repeatElement(0, count: size + 8))  // 8 bytes of slack for word stores
+        w.bytes.append(contentsOf: repeatElement(0, count: size))
         w.bytes.withUnsafeMutableBytes { raw in
             guard let base = raw.baseAddress else { return }
             let out = base + start
@@ -265,8 +267,8 @@ public enum RiceCoding {
                 acc >>= 8
                 n -= 8
             }
+            assert(at == size)
         }
-        w.bytes.removeLast(8)
     }
 
     /// Decodes `count` values from `length` bytes at `src`; nil when the bits run out or a

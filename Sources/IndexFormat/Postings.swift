@@ -133,6 +133,7 @@ public struct PostingsInputError: Error, Sendable, Equatable, CustomStringConver
         case freqOutOfRange          // 0, or above PostingsFormat.maxFreq
         case positionsCountMismatch  // positions[i].count != freqs[i]
         case positionsDecreasing
+        case positionOverflow        // deltas adding up past UInt32.max
     }
 
     public var code: Code
@@ -273,6 +274,10 @@ public struct PostingsWriter: Sendable {
             failed = true
             throw PostingsInputError(.freqOutOfRange, index: index)
         }
+        // The positions the deltas add up to must be 32-bit, as read back.
+        var sum: UInt64 = 0
+        for d in deltas { sum &+= UInt64(d) }
+        guard sum <= UInt64(UInt32.max) else { failed = true; throw PostingsInputError(.positionOverflow, index: index) }
         var i = 0
         while i < deltas.count {
             let take = min(deltas.count - i, BitPacking.blockSize - positionChunk.count)

@@ -12,15 +12,15 @@ public struct TermList: Sendable {
 
     /// A list from its three arrays as `bytes`, `ends` and `positions` describe them (an
     /// analyzer fills them in scratch memory and hands them over at once). Ends must be
-    /// non-decreasing and at most `bytes.count`, with one position per end; otherwise the
-    /// list is empty.
+    /// non-decreasing, the last at `bytes.count` (no stray bytes a later append would glue
+    /// onto its term), with one position per end; otherwise the list is empty.
     public init(bytes: [UInt8], ends: [UInt32], positions: [UInt32]) {
         var previous: UInt32 = 0
         for end in ends {
             guard end >= previous else { return }
             previous = end
         }
-        guard ends.count == positions.count, Int(previous) <= bytes.count else { return }
+        guard ends.count == positions.count, Int(previous) == bytes.count else { return }
         self.bytes = bytes
         self.ends = ends
         self.positions = positions

@@ -309,6 +309,12 @@ enum PostingsConformance {
         #expect(throws: PostingsInputError(.freqOutOfRange, index: 0)) {
             try [UInt32]().withUnsafeBufferPointer { p throws(PostingsInputError) in try e.addDoc(1, deltas: p) }
         }
+        // Deltas adding up past 32 bits are refused (the reader would refuse the file).
+        var o = PostingsWriter()
+        o.startTerm()
+        #expect(throws: PostingsInputError(.positionOverflow, index: 0)) {
+            try [UInt32.max, 1].withUnsafeBufferPointer { p throws(PostingsInputError) in try o.addDoc(1, deltas: p) }
+        }
     }
 
     /// Bad streamed input is refused with the doc's index, and the writer stays refused.

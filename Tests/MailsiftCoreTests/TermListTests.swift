@@ -19,6 +19,8 @@ import Testing
         #expect(TermList(bytes: [0x61, 0x62], ends: [2, 1], positions: [0, 1]).isEmpty)  // ends decrease
         #expect(TermList(bytes: [0x61], ends: [2], positions: [0]).isEmpty)              // past the bytes
         #expect(TermList(bytes: [0x61, 0x62], ends: [1, 2], positions: [0]).isEmpty)     // a position missing
+        #expect(TermList(bytes: [0x61, 0x62, 0x63], ends: [1], positions: [0]).isEmpty)  // stray bytes after the last term
+        #expect(TermList(bytes: [0x61], ends: [], positions: []).isEmpty)
         #expect(TermList(bytes: [], ends: [], positions: []).isEmpty)
     }
 }
