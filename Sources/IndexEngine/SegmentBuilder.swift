@@ -167,6 +167,7 @@ struct SegmentBuilder {
         let order = sortedSlots()
         var key: [UInt8] = []
         var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = []
+        var deltaBuffer = [UInt32](repeating: 0, count: 256)
         // Slots in key order are all over memory: each term's state, key and pool slices are
         // asked for a few terms ahead (the states 8 ahead, the slices they point to 4 ahead).
         for (i, slot) in order.enumerated() {
@@ -198,11 +199,13 @@ struct SegmentBuilder {
                     while !d.atEnd {
                         let v = d.varint()
                         doc = doc &+ (v >> 1)
-                        let freq = v & 1 == 1 ? 1 : d.varint() &+ 2
-                        positions.removeAll(keepingCapacity: true)
-                        for _ in 0..<freq { positions.append(p.varint()) }
-                        try positions.withUnsafeBufferPointer { deltas throws(PostingsInputError) in
-                            try postings.addDoc(doc &- 1, deltas: deltas)
+                        let freq = Int(v & 1 == 1 ? 1 : d.varint() &+ 2)
+                        // The doc's deltas into a buffer that only grows (a freq is at most
+                        // the builder's own count of a term's positions in one doc).
+                        if deltaBuffer.count < freq { deltaBuffer = [UInt32](repeating: 0, count: max(freq, 2 * deltaBuffer.count)) }
+                        try deltaBuffer.withUnsafeMutableBufferPointer { buf throws(PostingsInputError) in
+                            for k in 0..<freq { buf[k] = p.varint() }
+                            try postings.addDoc(doc &- 1, deltas: UnsafeBufferPointer(rebasing: buf[0..<freq]))
                         }
                     }
                     try dictionary.add(key, try postings.finishTerm())

@@ -547,10 +547,17 @@ public struct PostingsIterator {
             }
             let from = Int(target - pStart)
             let n = min(remaining, pCount - from)
-            for k in from..<(from + n) {
-                acc += UInt64(pBuf[k])  // ≤ 2^31 values < 2^32: fits
+            if deltas {
+                // The block's stretch copied at once, after checking the sum.
+                for k in from..<(from + n) { acc += UInt64(pBuf[k]) }  // ≤ 2^31 values < 2^32: fits
                 guard acc <= UInt64(UInt32.max) else { throw corrupt("position overflows 32 bits", positions: pFP) }
-                out.append(deltas ? pBuf[k] : UInt32(acc))
+                pBuf.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[from..<(from + n)])) }
+            } else {
+                for k in from..<(from + n) {
+                    acc += UInt64(pBuf[k])  // ≤ 2^31 values < 2^32: fits
+                    guard acc <= UInt64(UInt32.max) else { throw corrupt("position overflows 32 bits", positions: pFP) }
+                    out.append(UInt32(acc))
+                }
             }
             remaining -= n
             target += UInt64(n)
