@@ -240,19 +240,27 @@ public struct PostingsWriter: Sendable {
         positionsFP = 0
     }
 
-    /// Adds the current term's next doc with its positions (freq = their count). Docs strictly
-    /// increasing, positions non-decreasing. After an error the writer is unusable (bytes of
-    /// the term may be written): the file being built must be discarded.
-    public mutating func addDoc(_ doc: UInt32, positions docPositions: UnsafeBufferPointer<UInt32>) throws(PostingsInputError) {
+    /// The checks every added doc passes (an open term, a usable writer, a doc id above the
+    /// last and not reserved, a freq in range); returns the doc's index in the term. A failed
+    /// check leaves the writer refused.
+    private mutating func checkDoc(_ doc: UInt32, freq: Int) throws(PostingsInputError) -> Int {
         precondition(termOpen, "startTerm() first")
         let index = termDocs
         guard !failed else { throw PostingsInputError(.countMismatch, index: index) }
         guard doc <= PostingsFormat.maxDocID else { failed = true; throw PostingsInputError(.docIDReserved, index: index) }
         guard Int64(doc) > lastDoc else { failed = true; throw PostingsInputError(.docIDsNotIncreasing, index: index) }
-        guard !docPositions.isEmpty, docPositions.count <= Int(PostingsFormat.maxFreq) else {
+        guard freq > 0, freq <= Int(PostingsFormat.maxFreq) else {
             failed = true
             throw PostingsInputError(.freqOutOfRange, index: index)
         }
+        return index
+    }
+
+    /// Adds the current term's next doc with its positions (freq = their count). Docs strictly
+    /// increasing, positions non-decreasing. After an error the writer is unusable (bytes of
+    /// the term may be written): the file being built must be discarded.
+    public mutating func addDoc(_ doc: UInt32, positions docPositions: UnsafeBufferPointer<UInt32>) throws(PostingsInputError) {
+        let index = try checkDoc(doc, freq: docPositions.count)
         var prev: UInt32 = 0
         for p in docPositions {
             if p < prev { failed = true; throw PostingsInputError(.positionsDecreasing, index: index) }
@@ -265,15 +273,7 @@ public struct PostingsWriter: Sendable {
     /// from 0), as `PostingsIterator.positionDeltas` reads them: a merge copies them as they
     /// are (non-negative by their type, so never decreasing).
     public mutating func addDoc(_ doc: UInt32, deltas: UnsafeBufferPointer<UInt32>) throws(PostingsInputError) {
-        precondition(termOpen, "startTerm() first")
-        let index = termDocs
-        guard !failed else { throw PostingsInputError(.countMismatch, index: index) }
-        guard doc <= PostingsFormat.maxDocID else { failed = true; throw PostingsInputError(.docIDReserved, index: index) }
-        guard Int64(doc) > lastDoc else { failed = true; throw PostingsInputError(.docIDsNotIncreasing, index: index) }
-        guard !deltas.isEmpty, deltas.count <= Int(PostingsFormat.maxFreq) else {
-            failed = true
-            throw PostingsInputError(.freqOutOfRange, index: index)
-        }
+        let index = try checkDoc(doc, freq: deltas.count)
         // The positions the deltas add up to must be 32-bit, as read back.
         var sum: UInt64 = 0
         for d in deltas { sum &+= UInt64(d) }
