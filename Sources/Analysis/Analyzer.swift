@@ -46,9 +46,15 @@ public final class Analyzer {
     private var coarseScratch: [Coarse] = []
     private var atomScratch: [Atom] = []
     /// The segments of the text being analyzed (reused; at most 64 Ki kept between texts).
-    private var segmentBuffer = ScratchBuffer<WordSegment>(capacity: 1 << 10)
+    /// Taken out while a text is analyzed, so it is only ever owned by one holder.
+    private var segmentBuffer: ScratchBuffer<WordSegment>?
+    /// The indexing sink's buffers, kept from call to call (taken out the same way).
+    private var termBuffers: TermBuffers?
 
-    deinit { segmentBuffer.deallocate() }
+    deinit {
+        segmentBuffer?.deallocate()
+        termBuffers?.deallocate()
+    }
 
     public init(options: AnalyzerOptions = AnalyzerOptions()) {
         self.options = options
@@ -102,15 +108,13 @@ public final class Analyzer {
     /// with their variant. `spans` (emptied first, its storage reused) gets every token's
     /// UTF-8 range in the text, left-out ones too.
     public func indexTerms(_ text: String, spans: inout [TokenSpan]) -> IndexedText {
-        var sink = TermListSink(scratch: indexScratch)
+        var sink = TermListSink(buffers: termBuffers.take() ?? TermBuffers())
         analyze(text, skipNoise: options.skipNoise, into: &sink)
-        // `finish` hands the buffers (grown or not) back to the scratch.
-        return sink.finish(spans: &spans)
+        let result = sink.finish(spans: &spans)
+        sink.buffers.removeAll()
+        termBuffers = sink.buffers
+        return result
     }
-
-    /// The indexing sink's growable buffers, kept from call to call (made on first use: a
-    /// query analyzer never needs them).
-    private lazy var indexScratch = IndexScratch()
 
     /// A token's UTF-8 range in the analyzed text; `overlong`: its term was left out.
     public struct TokenSpan: Sendable, BitwiseCopyable {
@@ -131,11 +135,10 @@ public final class Analyzer {
             let keep = skipNoise ? NoiseFilter.keptRanges(buf, stats: &stats) : [0..<buf.count]
             for range in keep where !range.isEmpty {
                 // Into the analyzer's reused memory (held here while the groups are emitted).
-                var segments = segmentBuffer
-                segmentBuffer = .empty
-                segments.removeAll(keep: 1 << 16)
+                var segments = segmentBuffer.take() ?? ScratchBuffer(capacity: 1 << 10)
                 segmenter.segments(utf8: buf, range: range, into: &segments)
                 emitGroups(buf, UnsafeBufferPointer(start: segments.base, count: segments.count), position: &position, into: &out)
+                segments.removeAll(keep: 1 << 16)
                 segmentBuffer = segments
             }
         }
@@ -471,17 +474,7 @@ struct ScratchBuffer<Element: BitwiseCopyable> {
         base = .allocate(capacity: self.capacity)
     }
 
-    /// A buffer without room (what a scratch holds while its buffers are lent out).
-    static var empty: ScratchBuffer { ScratchBuffer(emptyOf: ()) }
-
-    private init(emptyOf: Void) {
-        // Never read, written or freed: the first append reserves real memory.
-        capacity = 0
-        base = UnsafeMutablePointer(bitPattern: 64).unsafelyUnwrapped
-    }
-
-    /// Frees the memory (a buffer without room has none of its own).
-    func deallocate() { if capacity > 0 { base.deallocate() } }
+    func deallocate() { base.deallocate() }
 
     /// Empties the buffer; one that grew past `keep` elements (a huge text) goes back to
     /// `keep`, so an analyzer does not hold its largest text's worth for good.
@@ -496,7 +489,7 @@ struct ScratchBuffer<Element: BitwiseCopyable> {
 
     mutating func reserve(_ extra: Int) {
         guard count + extra > capacity else { return }
-        var c = max(16, capacity * 2)
+        var c = capacity * 2
         while c < count + extra { c *= 2 }
         let p = UnsafeMutablePointer<Element>.allocate(capacity: c)
         p.update(from: base, count: count)
@@ -521,48 +514,23 @@ struct ScratchBuffer<Element: BitwiseCopyable> {
     func array() -> [Element] { Array(UnsafeBufferPointer(start: base, count: count)) }
 }
 
-/// The indexing sink's buffers: terms (bytes, ends, positions) and spans. A sink takes them
-/// out for one analysis (leaving empty placeholders here) and puts them back when it
-/// finishes, so a buffer is only ever owned by one of the two: at worst, a sink that never
-/// finished would leak its buffers, never free them twice.
-final class IndexScratch {
+/// The indexing sink's buffers: terms (bytes, ends, positions) and spans. An analyzer keeps
+/// one set and lends it to each analysis (see `Analyzer.termBuffers`).
+struct TermBuffers {
     var bytes = ScratchBuffer<UInt8>(capacity: 1 << 16)
     var ends = ScratchBuffer<UInt32>(capacity: 1 << 13)
     var positions = ScratchBuffer<UInt32>(capacity: 1 << 13)
     var spans = ScratchBuffer<Analyzer.TokenSpan>(capacity: 1 << 13)
-    // Kept at most: 1 MiB of term bytes, 256 Ki terms and spans (~11 MiB in all).
 
-    /// Empties the buffers, keeping up to 1 MiB of text's worth of each.
-    func removeAll() {
+    /// Empties the buffers, keeping up to 1 MiB of text's worth of each (~11 MiB in all).
+    mutating func removeAll() {
         bytes.removeAll(keep: 1 << 20)
         ends.removeAll(keep: 1 << 18)
         positions.removeAll(keep: 1 << 18)
         spans.removeAll(keep: 1 << 18)
     }
 
-    /// Lends the buffers out (emptied), leaving placeholders.
-    func take() -> (ScratchBuffer<UInt8>, ScratchBuffer<UInt32>, ScratchBuffer<UInt32>, ScratchBuffer<Analyzer.TokenSpan>) {
-        removeAll()
-        defer {
-            bytes = .empty
-            ends = .empty
-            positions = .empty
-            spans = .empty
-        }
-        return (bytes, ends, positions, spans)
-    }
-
-    /// Takes the lent buffers back (trimmed), freeing the placeholders.
-    func give(_ b: ScratchBuffer<UInt8>, _ e: ScratchBuffer<UInt32>, _ p: ScratchBuffer<UInt32>, _ s: ScratchBuffer<Analyzer.TokenSpan>) {
-        bytes.deallocate()
-        ends.deallocate()
-        positions.deallocate()
-        spans.deallocate()
-        (bytes, ends, positions, spans) = (b, e, p, s)
-        removeAll()
-    }
-
-    deinit {
+    func deallocate() {
         bytes.deallocate()
         ends.deallocate()
         positions.deallocate()
@@ -571,29 +539,18 @@ final class IndexScratch {
 }
 
 struct TermListSink: TermSink {
-    /// The terms and spans go to the analyzer's scratch buffers (held here while the analysis
-    /// runs, so appends reach them without going through the class); the rare variants and
-    /// the counters to `result`.
-    var scratch: IndexScratch
-    var bytes: ScratchBuffer<UInt8>
-    var ends: ScratchBuffer<UInt32>
-    var positions: ScratchBuffer<UInt32>
-    var spans: ScratchBuffer<Analyzer.TokenSpan>
+    /// The terms and spans go to the analyzer's buffers (held here while the analysis runs);
+    /// the rare variants and the counters to `result`.
+    var buffers: TermBuffers
     var result = Analyzer.IndexedText()
 
-    init(scratch: IndexScratch) {
-        self.scratch = scratch
-        (bytes, ends, positions, spans) = scratch.take()
-    }
-
-    /// Copies the terms out and `spans` into the caller's array (its storage reused), then
-    /// hands the buffers back to the scratch, which trims them. Call once.
-    mutating func finish(spans out: inout [Analyzer.TokenSpan]) -> Analyzer.IndexedText {
-        result.terms = TermList(bytes: bytes.array(), ends: ends.array(), positions: positions.array())
+    /// Copies the terms out, and the spans into the caller's array (its storage reused).
+    func finish(spans out: inout [Analyzer.TokenSpan]) -> Analyzer.IndexedText {
+        var r = result
+        r.terms = TermList(bytes: buffers.bytes.array(), ends: buffers.ends.array(), positions: buffers.positions.array())
         out.removeAll(keepingCapacity: true)
-        out.append(contentsOf: UnsafeBufferPointer(start: spans.base, count: spans.count))
-        scratch.give(bytes, ends, positions, spans)
-        return result
+        out.append(contentsOf: UnsafeBufferPointer(start: buffers.spans.base, count: buffers.spans.count))
+        return r
     }
 
     mutating func reserve(bytes n: Int) {}
@@ -601,32 +558,32 @@ struct TermListSink: TermSink {
     @inline(__always)
     private mutating func note(_ position: Int, _ start: Int, _ end: Int, overlong long: Bool) {
         result.lastPosition = position
-        spans.append(Analyzer.TokenSpan(start: start, end: end, overlong: long))
+        buffers.spans.append(Analyzer.TokenSpan(start: start, end: end, overlong: long))
         if long { result.overlong = true }
     }
 
     /// Past 4 GiB of term bytes a field takes no more terms (ends are 32-bit).
     @inline(__always)
-    private func fits(_ n: Int) -> Bool { bytes.count + n <= Int(UInt32.max) }
+    private func fits(_ n: Int) -> Bool { buffers.bytes.count + n <= Int(UInt32.max) }
 
     @inline(__always)
     private mutating func appendTerm(_ term: UnsafeBufferPointer<UInt8>, position: Int, lowercasingASCII: Bool) {
         guard fits(term.count) else { return }
         let n = term.count
         if n > 0, let src = term.baseAddress {
-            bytes.append(count: n) { out in
-            if lowercasingASCII {
-                for i in 0..<n {
-                    let b = src[i]
-                    out[i] = b &+ ((b &- 0x41) < 26 ? 0x20 : 0)
+            buffers.bytes.append(count: n) { out in
+                if lowercasingASCII {
+                    for i in 0..<n {
+                        let b = src[i]
+                        out[i] = b &+ ((b &- 0x41) < 26 ? 0x20 : 0)
+                    }
+                } else {
+                    out.update(from: src, count: n)
                 }
-            } else {
-                out.update(from: src, count: n)
-            }
             }
         }
-        ends.append(UInt32(bytes.count))
-        positions.append(UInt32(clamping: position))
+        buffers.ends.append(UInt32(buffers.bytes.count))
+        buffers.positions.append(UInt32(clamping: position))
     }
 
     mutating func ascii(_ term: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind) {

@@ -166,8 +166,8 @@ struct SegmentBuilder {
         var dictionary = TermDictionaryWriter()
         let order = sortedSlots()
         var key: [UInt8] = []
-        var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = []
         var deltaBuffer = [UInt32](repeating: 0, count: 256)
+        var merged: [UInt32] = []
         // Slots in key order are all over memory: each term's state, key and pool slices are
         // asked for a few terms ahead (the states 8 ahead, the slices they point to 4 ahead).
         for (i, slot) in order.enumerated() {
@@ -190,50 +190,44 @@ struct SegmentBuilder {
             Self.writeDoc(&s, pool: pool)
             var d = ByteSlicePool.Reader(pool: pool, start: s.docStart, end: s.docUpto)
             var p = ByteSlicePool.Reader(pool: pool, start: s.positionStart, end: s.positionUpto)
+            // Positions that arrived out of order (rare), by doc, merged into their docs below.
+            let late = latePositions[slot].map { $0.sorted { ($0.doc, $0.position) < ($1.doc, $1.position) } } ?? []
+            var nextLate = 0
             var doc: UInt32 = 0
-            guard let late = latePositions[slot] else {
-                // The usual term: its docs go to the writer as they are read, their positions
-                // as the deltas the pool holds (restarting at each doc).
-                postings.startTerm()
-                do {
-                    while !d.atEnd {
-                        let v = d.varint()
-                        doc = doc &+ (v >> 1)
-                        let freq = Int(v & 1 == 1 ? 1 : d.varint() &+ 2)
-                        // The doc's deltas into a buffer that only grows (a freq is at most
-                        // the builder's own count of a term's positions in one doc).
-                        if deltaBuffer.count < freq { deltaBuffer = [UInt32](repeating: 0, count: max(freq, 2 * deltaBuffer.count)) }
-                        try deltaBuffer.withUnsafeMutableBufferPointer { buf throws(PostingsInputError) in
-                            for k in 0..<freq { buf[k] = p.varint() }
-                            try postings.addDoc(doc &- 1, deltas: UnsafeBufferPointer(rebasing: buf[0..<freq]))
-                        }
-                    }
-                    try dictionary.add(key, try postings.finishTerm())
-                } catch {
-                    throw MailsiftError(.corrupt, "building segment \(out.name): \(error)")
-                }
-                try out.drainIfFull(&postings, &dictionary)
-                continue
-            }
-            docs.removeAll(keepingCapacity: true)
-            freqs.removeAll(keepingCapacity: true)
-            positions.removeAll(keepingCapacity: true)
-            while !d.atEnd {
-                let v = d.varint()
-                doc = doc &+ (v >> 1)  // gap from the previous doc + 1 (docs are written + 1)
-                let freq = v & 1 == 1 ? 1 : d.varint() &+ 2
-                docs.append(doc &- 1)
-                freqs.append(freq)
-                var position: UInt32 = 0
-                for _ in 0..<freq {
-                    position = position &+ p.varint()
-                    positions.append(position)
-                }
-            }
-            Self.merge(late, docs: docs, freqs: &freqs, positions: &positions)
+            postings.startTerm()
             do {
-                let info = try postings.add(docIDs: docs, freqs: freqs, flatPositions: positions)
-                try dictionary.add(key, info)
+                // Each doc goes to the writer as it is read, its positions as the deltas the
+                // pool holds (restarting at each doc).
+                while !d.atEnd {
+                    let v = d.varint()
+                    doc = doc &+ (v >> 1)  // gap from the previous doc + 1 (docs are written + 1)
+                    let freq = Int(v & 1 == 1 ? 1 : d.varint() &+ 2)
+                    // A buffer that only grows (a freq is at most the builder's own count of a
+                    // term's positions in one doc).
+                    if deltaBuffer.count < freq { deltaBuffer = [UInt32](repeating: 0, count: max(freq, 2 * deltaBuffer.count)) }
+                    while nextLate < late.count, late[nextLate].doc < doc &- 1 { nextLate += 1 }
+                    if nextLate < late.count, late[nextLate].doc == doc &- 1 {
+                        var position: UInt32 = 0
+                        merged.removeAll(keepingCapacity: true)
+                        for _ in 0..<freq {
+                            position = position &+ p.varint()
+                            merged.append(position)
+                        }
+                        while nextLate < late.count, late[nextLate].doc == doc &- 1 {
+                            Self.insert(late[nextLate].position, into: &merged)
+                            nextLate += 1
+                        }
+                        try merged.withUnsafeBufferPointer { positions throws(PostingsInputError) in
+                            try postings.addDoc(doc &- 1, positions: positions)
+                        }
+                        continue
+                    }
+                    try deltaBuffer.withUnsafeMutableBufferPointer { buf throws(PostingsInputError) in
+                        for k in 0..<freq { buf[k] = p.varint() }
+                        try postings.addDoc(doc &- 1, deltas: UnsafeBufferPointer(rebasing: buf[0..<freq]))
+                    }
+                }
+                try dictionary.add(key, try postings.finishTerm())
             } catch {
                 throw MailsiftError(.corrupt, "building segment \(out.name): \(error)")
             }
@@ -246,33 +240,12 @@ struct SegmentBuilder {
         try out.write(4, values.finish())
     }
 
-    /// Puts late positions into a term's decoded postings: each into its doc's positions, in
-    /// order, unless already there. Their docs are always present (a late position is below
-    /// one of its doc's positions).
-    static func merge(_ late: [(doc: UInt32, position: UInt32)], docs: [UInt32], freqs: inout [UInt32], positions: inout [UInt32]) {
-        var starts: [Int] = []
-        starts.reserveCapacity(docs.count + 1)
-        var at = 0
-        for f in freqs {
-            starts.append(at)
-            at += Int(f)
-        }
-        starts.append(at)
-        // Later docs first, so earlier docs' start offsets stay valid while inserting.
-        for (doc, position) in late.sorted(by: { $0.doc > $1.doc }) {
-            var lo = 0, hi = docs.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if docs[mid] < doc { lo = mid + 1 } else { hi = mid }
-            }
-            guard lo < docs.count, docs[lo] == doc else { continue }
-            let range = starts[lo]..<(starts[lo] + Int(freqs[lo]))
-            var i = range.lowerBound
-            while i < range.upperBound, positions[i] < position { i += 1 }
-            if i < range.upperBound, positions[i] == position { continue }
-            positions.insert(position, at: i)
-            freqs[lo] += 1
-        }
+    /// Puts a late position into its doc's sorted positions, unless already there.
+    static func insert(_ position: UInt32, into positions: inout [UInt32]) {
+        var i = 0
+        while i < positions.count, positions[i] < position { i += 1 }
+        if i < positions.count, positions[i] == position { return }
+        positions.insert(position, at: i)
     }
 
     /// Frees the term table, postings and stored text after `write` (the ids and the

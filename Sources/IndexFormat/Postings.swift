@@ -278,19 +278,14 @@ public struct PostingsWriter: Sendable {
         var sum: UInt64 = 0
         for d in deltas { sum &+= UInt64(d) }
         guard sum <= UInt64(UInt32.max) else { failed = true; throw PostingsInputError(.positionOverflow, index: index) }
-        if positionChunk.count + deltas.count < BitPacking.blockSize {
-            // The usual doc: a few positions, all into the block being filled.
-            positionChunk.append(contentsOf: deltas)
-        } else {
-            var i = 0
-            while i < deltas.count {
-                let take = min(deltas.count - i, BitPacking.blockSize - positionChunk.count)
-                positionChunk.append(contentsOf: UnsafeBufferPointer(rebasing: deltas[i..<(i + take)]))
-                i += take
-                if positionChunk.count == BitPacking.blockSize {
-                    writePositionBlock()
-                    positionChunk.removeAll(keepingCapacity: true)
-                }
+        var i = 0
+        while i < deltas.count {
+            let take = min(deltas.count - i, BitPacking.blockSize - positionChunk.count)
+            positionChunk.append(contentsOf: UnsafeBufferPointer(rebasing: deltas[i..<(i + take)]))
+            i += take
+            if positionChunk.count == BitPacking.blockSize {
+                writePositionBlock()
+                positionChunk.removeAll(keepingCapacity: true)
             }
         }
         appendDocEntry(doc, freq: deltas.count)

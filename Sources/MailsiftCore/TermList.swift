@@ -43,12 +43,6 @@ public struct TermList: Sendable {
         String(decoding: bytes[range(i)], as: UTF8.self)
     }
 
-    public mutating func reserveCapacity(terms: Int, bytes byteCount: Int) {
-        bytes.reserveCapacity(byteCount)
-        ends.reserveCapacity(terms)
-        positions.reserveCapacity(terms)
-    }
-
     /// Past 4 GiB of term bytes a field takes no more terms (offsets are 32-bit; no message
     /// the parser lets through comes near).
     @inline(__always)
@@ -63,22 +57,6 @@ public struct TermList: Sendable {
     public mutating func append(_ term: UnsafeBufferPointer<UInt8>, position: UInt32) {
         guard fits(term.count) else { return }
         bytes.append(contentsOf: term)
-        ends.append(UInt32(bytes.count))
-        positions.append(position)
-    }
-
-    /// Appends ASCII bytes lowercased (A-Z → a-z, other bytes as they are).
-    @inline(__always)
-    public mutating func appendASCIILowercased(_ term: UnsafeBufferPointer<UInt8>, position: UInt32) {
-        guard fits(term.count) else { return }
-        let start = bytes.count
-        bytes.append(contentsOf: term)
-        bytes.withUnsafeMutableBufferPointer { all in
-            for i in start..<all.count {
-                let b = all[i]
-                all[i] = b &+ ((b &- 0x41) < 26 ? 0x20 : 0)
-            }
-        }
         ends.append(UInt32(bytes.count))
         positions.append(position)
     }
