@@ -16,22 +16,28 @@ import Glibc
 /// compressed doc blocks; never the inputs' or the output's files.
 ///
 /// Threads: stored text and values (recompressed with LZ4-HC) are written on their own thread
-/// while this one merges the terms and postings; a large merge also splits the terms at a key
-/// (`TermDictionary.blockKey(nearPositionsOffset:)`, half the largest input's positions below
-/// it): the terms above it are merged on a third thread into scratch files, which this one
-/// appends after its own, shifting their offsets. The files are the same, byte for byte, as
-/// one thread writes (a term's encoding never depends on the terms before it).
+/// while this one merges the terms and postings; a large merge also splits the terms at keys
+/// (`TermDictionary.blockKey(nearPositionsOffset:)`, equal shares of the largest input's
+/// positions between them) into ranges: this thread merges the first, then it and one more
+/// thread per other core claim the others one at a time into scratch files, which this one
+/// appends after its own in key order, shifting their offsets. The files are the same, byte
+/// for byte, as one thread writes (a term's encoding never depends on the terms before it).
 enum SegmentMerger {
     /// Inputs with fewer positions bytes than this merge their terms on one thread.
     static let defaultSplitAbove = 4 << 20
+    /// Ranges a split terms pass is cut into: enough that threads claiming them one at a
+    /// time finish together, few enough that each range's scratch files stay large.
+    static let defaultParts = 8
 
-    /// `parallel`: split the terms pass (above `splitAbove` positions bytes) and compress
-    /// stored blocks on every core; otherwise two threads (stored text and the terms).
+    /// `parallel`: split the terms pass (above `splitAbove` positions bytes, into `parts`
+    /// ranges merged by this thread and one more per other core) and compress stored blocks
+    /// on every core; otherwise two threads (stored text and the terms).
     static func merge(_ inputs: [(reader: SegmentReader, deletions: Deletions)], storedCompressionLevel: Int32,
-                      into out: SegmentOutput, parallel: Bool = true, splitAbove: Int = defaultSplitAbove) throws(MailsiftError) -> UInt32 {
+                      into out: SegmentOutput, parallel: Bool = true, splitAbove: Int = defaultSplitAbove,
+                      parts: Int = defaultParts) throws(MailsiftError) -> UInt32 {
         do {
             return try run(inputs, storedCompressionLevel: storedCompressionLevel, out: out, parallel: parallel,
-                           splitAbove: parallel ? splitAbove : .max)
+                           splitAbove: parallel ? splitAbove : .max, parts: parts)
         } catch let e as MailsiftError {
             throw e
         } catch {
@@ -40,7 +46,7 @@ enum SegmentMerger {
     }
 
     private static func run(_ inputs: [(reader: SegmentReader, deletions: Deletions)], storedCompressionLevel: Int32,
-                            out: SegmentOutput, parallel: Bool, splitAbove: Int) throws -> UInt32 {
+                            out: SegmentOutput, parallel: Bool, splitAbove: Int, parts: Int) throws -> UInt32 {
         // New doc numbers: live docs of each input, in order.
         var remap: [[UInt32]] = []
         var next: UInt32 = 0
@@ -83,7 +89,8 @@ enum SegmentMerger {
             try out.write(4, values.finish())
         }
         do {
-            try mergeTerms(inputs, remap: remap, out: out, splitAbove: splitAbove)
+            try mergeTerms(inputs, remap: remap, out: out, splitAbove: splitAbove, parts: parts,
+                           helpers: max(1, ProcessInfo.processInfo.activeProcessorCount - 1))
         } catch {
             // The stored pass writes to the same output: it ends before the output is dropped.
             try? storedPass.wait()
@@ -93,40 +100,85 @@ enum SegmentMerger {
         return next
     }
 
-    /// The terms pass: dictionaries merged key by key, postings renumbered; split in two
-    /// threads when the inputs are large and the output is on disk.
+    /// The terms pass: dictionaries merged key by key, postings renumbered. Large inputs with
+    /// the output on disk split it at `parts - 1` keys into ranges of about equal positions
+    /// bytes: this thread merges the first straight into `out`; it and `helpers` other threads
+    /// then claim the rest one at a time (so an uneven range does not leave a core idle) into
+    /// scratch files, appended by this thread in key order as they are done.
     private static func mergeTerms(_ inputs: [(reader: SegmentReader, deletions: Deletions)], remap: [[UInt32]],
-                                   out: SegmentOutput, splitAbove: Int) throws {
+                                   out: SegmentOutput, splitAbove: Int, parts: Int, helpers: Int) throws {
         var postings = PostingsWriter()
         var dictionary = TermDictionaryWriter()
-        var split: [UInt8]?
-        let positionsBytes = inputs.reduce(0) { $0 + $1.reader.postings.positions.count }
-        if positionsBytes >= splitAbove, out.directory != nil,
-           let largest = inputs.max(by: { $0.reader.postings.positions.count < $1.reader.postings.positions.count }) {
-            split = try largest.reader.terms.blockKey(nearPositionsOffset: UInt64(largest.reader.postings.positions.count / 2))
-        }
-        var upper: (pass: BackgroundPass, half: UpperHalf)?
-        if let split, let directory = out.directory {
-            let half = try UpperHalf(directory: directory, name: out.name)
-            upper = (BackgroundPass(Unchecked((inputs, remap, split, half))) { captured in
-                let (inputs, remap, split, half) = captured.value
-                try half.run(inputs, remap: remap, from: split)
-            }, half)
-        }
-        do {
-            try mergeRange(inputs, remap: remap, from: nil, below: split, into: &postings) { key, info, postings in
+        let keys = try splitKeys(inputs, splitAbove: splitAbove, parts: parts)
+        guard let first = keys.first, let directory = out.directory else {
+            try mergeRange(inputs, remap: remap, from: nil, below: nil, into: &postings) { key, info, postings in
                 try dictionary.add(key, info)
                 try out.drainIfFull(&postings, &dictionary)
             }
+            try out.finish(postings, &dictionary)
+            return
+        }
+        // Part j + 1 of the split: [keys[j], keys[j + 1]), the last one unbounded.
+        let scratch = (0..<keys.count).map { j in
+            TermsPart(directory: directory, name: out.name + ".split-\(j + 1)", from: keys[j], below: j + 1 < keys.count ? keys[j + 1] : nil)
+        }
+        let claims = Locked((next: 0, failed: false))
+        let work = Unchecked((inputs, remap, scratch, claims))
+        @Sendable func claimAndRun(_ captured: Unchecked<([(reader: SegmentReader, deletions: Deletions)], [[UInt32]], [TermsPart], Locked<(next: Int, failed: Bool)>)>) throws {
+            let (inputs, remap, scratch, claims) = captured.value
+            while let j = claims.withLock({ c -> Int? in
+                guard !c.failed, c.next < scratch.count else { return nil }
+                c.next += 1
+                return c.next - 1
+            }) {
+                // Every claimed part signals, run or failed: the appending thread waits on it.
+                defer { scratch[j].finished.signal() }
+                do { try scratch[j].run(inputs, remap: remap) } catch {
+                    claims.withLock { $0.failed = true }
+                    throw error
+                }
+            }
+        }
+        let passes = (0..<min(helpers, scratch.count)).map { _ in BackgroundPass(work, claimAndRun) }
+        var failure: Error?
+        do {
+            try mergeRange(inputs, remap: remap, from: nil, below: first, into: &postings) { key, info, postings in
+                try dictionary.add(key, info)
+                try out.drainIfFull(&postings, &dictionary)
+            }
+            try claimAndRun(work)
+            // Every part is claimed now: each is appended as soon as it and those before it are
+            // done, while other threads may still be merging later ones.
+            for part in scratch {
+                part.finished.wait()
+                if claims.withLock({ $0.failed }) { break }
+                try part.append(into: &postings, &dictionary, out: out)
+            }
         } catch {
-            try? upper?.pass.wait()
-            throw error
+            claims.withLock { $0.failed = true }
+            failure = error
         }
-        if let upper {
-            try upper.pass.wait()
-            try upper.half.append(into: &postings, &dictionary, out: out)
+        for pass in passes {
+            do { try pass.wait() } catch { failure = failure ?? error }
         }
+        if let failure { throw failure }
         try out.finish(postings, &dictionary)
+    }
+
+    /// Keys splitting the terms pass into up to `parts` ranges of about equal positions bytes
+    /// (taken from the largest input's dictionary), increasing; none below `splitAbove` bytes.
+    static func splitKeys(_ inputs: [(reader: SegmentReader, deletions: Deletions)], splitAbove: Int, parts: Int) throws -> [[UInt8]] {
+        let positionsBytes = inputs.reduce(0) { $0 + $1.reader.postings.positions.count }
+        guard parts > 1, positionsBytes >= splitAbove,
+              let largest = inputs.max(by: { $0.reader.postings.positions.count < $1.reader.postings.positions.count }) else { return [] }
+        let total = largest.reader.postings.positions.count
+        var keys: [[UInt8]] = []
+        for i in 1..<parts {
+            guard let key = try largest.reader.terms.blockKey(nearPositionsOffset: UInt64(total / parts * i)) else { continue }
+            if let last = keys.last, last.withUnsafeBytes({ a in key.withUnsafeBytes { termKeyCompare(a, $0) } }) >= 0 { continue }
+            keys.append(key)
+        }
+        return keys
     }
 
     /// Merges the terms in [from, below) (nil: unbounded) of every input, in key order, into
@@ -186,21 +238,32 @@ enum SegmentMerger {
     }
 }
 
-/// The upper half of a split terms pass: its postings and positions content and its
-/// dictionary entries (key, info relative to its own content), in scratch files next to the
-/// segment. Each is unlinked as soon as it is created: a crash leaves nothing behind.
-final class UpperHalf: @unchecked Sendable {
-    let docs: ScratchFile
-    let positions: ScratchFile
-    let terms: ScratchFile
+/// One range of a split terms pass ([from, below), nil: unbounded): its postings and
+/// positions content and its dictionary entries (key, info relative to its own content), in
+/// scratch files next to the segment, created when the range is claimed. Each is unlinked as
+/// soon as it is created: a crash leaves nothing behind.
+final class TermsPart: @unchecked Sendable {
+    let directory: String
+    let name: String
+    let from: [UInt8]
+    let below: [UInt8]?
+    /// Signalled once when the claiming thread is done with the range (merged or failed).
+    let finished = DispatchSemaphore(value: 0)
+    private var files: (docs: ScratchFile, positions: ScratchFile, terms: ScratchFile)?
 
-    init(directory: String, name: String) throws(MailsiftError) {
-        docs = try ScratchFile(directory + "/" + name + ".split-docs")
-        positions = try ScratchFile(directory + "/" + name + ".split-pos")
-        terms = try ScratchFile(directory + "/" + name + ".split-terms")
+    init(directory: String, name: String, from: [UInt8], below: [UInt8]?) {
+        self.directory = directory
+        self.name = name
+        self.from = from
+        self.below = below
     }
 
-    func run(_ inputs: [(reader: SegmentReader, deletions: Deletions)], remap: [[UInt32]], from: [UInt8]) throws {
+    /// Merges the range (on the thread that claimed it).
+    func run(_ inputs: [(reader: SegmentReader, deletions: Deletions)], remap: [[UInt32]]) throws {
+        let docs = try ScratchFile(directory + "/" + name + "-docs")
+        let positions = try ScratchFile(directory + "/" + name + "-pos")
+        let terms = try ScratchFile(directory + "/" + name + "-terms")
+        files = (docs, positions, terms)
         var postings = PostingsWriter()
         var headers = postings.headerCounts  // header bytes still to drop from the output
         var entries = ByteWriter()
@@ -210,7 +273,7 @@ final class UpperHalf: @unchecked Sendable {
             try docs.append(dropD == 0 ? d : Array(d[dropD...]))
             try positions.append(dropP == 0 ? p : Array(p[dropP...]))
         }
-        try SegmentMerger.mergeRange(inputs, remap: remap, from: from, below: nil, into: &postings) { key, info, postings in
+        try SegmentMerger.mergeRange(inputs, remap: remap, from: from, below: below, into: &postings) { key, info, postings in
             entries.varint(UInt64(key.count))
             entries.bytes += key
             info.encode(into: &entries)
@@ -225,10 +288,11 @@ final class UpperHalf: @unchecked Sendable {
         try terms.append(entries.drain())
     }
 
-    /// Appends the upper half after the lower one: its content through `postings` (so the
+    /// Appends the range after those before it: its content through `postings` (so the
     /// footers' checksums cover it), its terms into `dictionary` with offsets shifted past the
-    /// lower half's content.
+    /// content before it, then drops its scratch files. (Called once, after `finished`.)
     func append(into postings: inout PostingsWriter, _ dictionary: inout TermDictionaryWriter, out: SegmentOutput) throws {
+        guard let (docs, positions, terms) = files else { throw MailsiftError(.corrupt, "merging into \(out.name): a part of the terms pass never ran") }
         let shift = postings.contentCounts
         for (file, isDocs) in [(docs, true), (positions, false)] {
             let bytes = try file.map()
@@ -254,6 +318,9 @@ final class UpperHalf: @unchecked Sendable {
             try dictionary.add(key, info)
             try out.drainIfFull(&postings, &dictionary)
         }
+        // Closed (unmapped, gone) now: the parts' mappings would otherwise all count in the
+        // process's memory until the last one is appended.
+        files = nil
     }
 }
 

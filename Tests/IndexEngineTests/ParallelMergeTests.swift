@@ -5,7 +5,7 @@ import Ingest
 import MailsiftCore
 import Testing
 
-/// A large merge splits its terms pass at a key and runs the upper half on another thread,
+/// A large merge splits its terms pass at keys into ranges that threads claim one at a time,
 /// and compresses stored blocks several at a time: the files must be the very bytes one
 /// thread writes, on real mail with deletions.
 @Suite struct ParallelMergeTests {
@@ -39,22 +39,30 @@ import Testing
         let reader = try IndexReader(directory: dir)
         #expect(reader.segments.count > 1)
         let inputs = reader.segments.map { (reader: $0.reader, deletions: $0.deletions) }
-        // The split key exists: the upper half really runs.
-        let largest = try #require(inputs.max { $0.reader.postings.positions.count < $1.reader.postings.positions.count })
-        #expect(try largest.reader.terms.blockKey(nearPositionsOffset: UInt64(largest.reader.postings.positions.count / 2)) != nil)
+        // The split keys exist: several ranges really run on other threads and are appended.
+        let keys = try SegmentMerger.splitKeys(inputs, splitAbove: 0, parts: 4)
+        #expect(keys.count >= 2)
+        for (a, b) in zip(keys, keys.dropFirst()) {
+            #expect(a.withUnsafeBytes { x in b.withUnsafeBytes { termKeyCompare(x, $0) } } < 0)
+        }
 
-        func merged(_ name: String, parallel: Bool) throws -> [[UInt8]] {
+        func merged(_ name: String, parallel: Bool, parts: Int = SegmentMerger.defaultParts) throws -> [[UInt8]] {
             let output = try SegmentOutput(directory: out, name: name)
-            let count = try SegmentMerger.merge(inputs, storedCompressionLevel: 4, into: output, parallel: parallel, splitAbove: 0)
+            let count = try SegmentMerger.merge(inputs, storedCompressionLevel: 4, into: output, parallel: parallel, splitAbove: 0, parts: parts)
             try output.finish()
             #expect(Int(count) == reader.documentCount)
             return try SegmentFiles.kinds.map { kind in Array(try Data(contentsOf: URL(fileURLWithPath: SegmentFiles.path(out, name, kind)))) }
         }
         let one = try merged("seg_one", parallel: false)
         let split = try merged("seg_split", parallel: true)
+        // Two ranges (one scratch part) and more ranges than the ham's dictionary has blocks.
+        let halves = try merged("seg_halves", parallel: true, parts: 2)
+        let many = try merged("seg_many", parallel: true, parts: 64)
         for (k, kind) in SegmentFiles.kinds.enumerated() {
-            let same = one[k] == split[k]  // (a Bool: the arrays are megabytes)
-            #expect(same, "\(kind): \(one[k].count) vs \(split[k].count) bytes")
+            for (label, other) in [("split", split), ("halves", halves), ("many", many)] {
+                let same = one[k] == other[k]  // (a Bool: the arrays are megabytes)
+                #expect(same, "\(label) \(kind): \(one[k].count) vs \(other[k].count) bytes")
+            }
         }
         // And the split segment reads back: every live document's terms are found.
         let entry = Manifest.SegmentEntry(name: "seg_split", documentCount: UInt32(reader.documentCount), deletionsGeneration: 0,
