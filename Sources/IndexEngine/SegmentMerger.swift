@@ -192,6 +192,7 @@ enum SegmentMerger {
         var live = [Bool](repeating: false, count: inputs.count)
         for k in cursors.indices { live[k] = try from.map { try cursors[k].seek($0) } ?? cursors[k].next() }
         var scratch: [UInt32] = []
+        var docs: [UInt32] = [], freqs: [UInt32] = []
         var key: [UInt8] = []
         var sources: [Int] = []
         var spare = PostingsIterator.Buffers()
@@ -213,18 +214,22 @@ enum SegmentMerger {
             for k in sources {
                 var it = try inputs[k].reader.postings.iterator(cursors[k].info, recycling: &spare)
                 defer { it.recycle(into: &spare) }
-                var d = it.doc
-                while d != PostingsIterator.noMoreDocs {
-                    guard Int(d) < remap[k].count else {
-                        throw IndexFormatError(.corrupt, "a posting names document \(d) of a \(remap[k].count)-document segment")
+                // A decoded block of docs at a time, with all their positions: renumbered,
+                // deleted docs (and their positions) dropped, handed over in one call.
+                while true {
+                    let (n, count) = try it.nextDocs(docs: &docs, freqs: &freqs, deltas: &scratch)
+                    guard n > 0 else { break }
+                    let kept = try Self.renumber(n, count, remap: remap[k], docs: &docs, freqs: &freqs, deltas: &scratch)
+                    guard kept.docs > 0 else { continue }
+                    try docs.withUnsafeBufferPointer { (d) throws(PostingsInputError) in
+                        try freqs.withUnsafeBufferPointer { (f) throws(PostingsInputError) in
+                            try scratch.withUnsafeBufferPointer { (p) throws(PostingsInputError) in
+                                try postings.addDocs(UnsafeBufferPointer(rebasing: d[0..<kept.docs]), freqs: UnsafeBufferPointer(rebasing: f[0..<kept.docs]),
+                                                     deltas: UnsafeBufferPointer(rebasing: p[0..<kept.positions]))
+                            }
+                        }
                     }
-                    let newDoc = remap[k][Int(d)]
-                    if newDoc != .max {
-                        try it.positionDeltas(into: &scratch)
-                        try scratch.withUnsafeBufferPointer { p throws(PostingsInputError) in try postings.addDoc(newDoc, deltas: p) }
-                        any = true
-                    }
-                    d = try it.next()
+                    any = true
                 }
             }
             for k in sources { live[k] = try cursors[k].next() }
@@ -234,6 +239,44 @@ enum SegmentMerger {
                 continue
             }
             try emit(key, try postings.finishTerm(), &postings)
+        }
+    }
+}
+
+extension SegmentMerger {
+    /// Maps the first `n` docs in `docs` (with their freqs and `count` position deltas) to
+    /// their numbers in the merged segment, in place, dropping deleted ones (`.max` in
+    /// `remap`) with their positions. Returns how many docs and positions are left.
+    static func renumber(_ n: Int, _ count: Int, remap: [UInt32], docs: inout [UInt32], freqs: inout [UInt32],
+                         deltas: inout [UInt32]) throws(IndexFormatError) -> (docs: Int, positions: Int) {
+        try remap.withUnsafeBufferPointer { (map) throws(IndexFormatError) -> (docs: Int, positions: Int) in
+            try docs.withUnsafeMutableBufferPointer { (d) throws(IndexFormatError) -> (docs: Int, positions: Int) in
+                try freqs.withUnsafeMutableBufferPointer { (f) throws(IndexFormatError) -> (docs: Int, positions: Int) in
+                    try deltas.withUnsafeMutableBufferPointer { (p) throws(IndexFormatError) -> (docs: Int, positions: Int) in
+                        var kept = 0, read = 0, written = 0
+                        for j in 0..<n {
+                            let old = Int(d[j]), freq = Int(f[j])
+                            guard old < map.count else {
+                                throw IndexFormatError(.corrupt, "a posting names document \(old) of a \(map.count)-document segment")
+                            }
+                            let new = map[old]
+                            if new != .max {
+                                d[kept] = new
+                                f[kept] = f[j]
+                                guard freq <= count - read else { throw IndexFormatError(.corrupt, "a block's freqs add up to more than \(count) positions") }
+                                if written != read, let base = p.baseAddress {
+                                    (base + written).update(from: base + read, count: freq)  // overlapping moves are allowed
+                                }
+                                written += freq
+                                kept += 1
+                            }
+                            read += freq
+                        }
+                        guard read == count else { throw IndexFormatError(.corrupt, "a block's freqs add up to \(read) positions, not \(count)") }
+                        return (kept, written)
+                    }
+                }
+            }
         }
     }
 }

@@ -291,6 +291,59 @@ public struct PostingsWriter: Sendable {
         appendDocEntry(doc, freq: deltas.count)
     }
 
+    /// The bulk form of `addDoc(_:deltas:)`, as `PostingsIterator.nextDocs` reads them: doc
+    /// `docs[i]` with `freqs[i]` positions, their deltas concatenated in `deltas` (each doc's
+    /// restarting from 0). The same checks, errors and bytes as adding the docs one at a
+    /// time; a stretch of docs is checked, then its positions and its entries are appended
+    /// up to the end of the doc block being filled (whose skip entry records where the
+    /// positions file stands after its last doc).
+    public mutating func addDocs(_ docs: UnsafeBufferPointer<UInt32>, freqs: UnsafeBufferPointer<UInt32>,
+                                 deltas: UnsafeBufferPointer<UInt32>) throws(PostingsInputError) {
+        precondition(termOpen, "startTerm() first")
+        guard !failed else { throw PostingsInputError(.countMismatch, index: termDocs) }
+        guard docs.count == freqs.count else { failed = true; throw PostingsInputError(.countMismatch, index: termDocs) }
+        var i = 0
+        var at = 0
+        while i < docs.count {
+            let stretch = min(docs.count - i, BitPacking.blockSize - blockDocs.count)
+            let from = at
+            var last = lastDoc
+            for j in i..<(i + stretch) {
+                let index = termDocs + (j - i)
+                let doc = docs[j], freq = Int(freqs[j])
+                guard doc <= PostingsFormat.maxDocID else { failed = true; throw PostingsInputError(.docIDReserved, index: index) }
+                guard Int64(doc) > last else { failed = true; throw PostingsInputError(.docIDsNotIncreasing, index: index) }
+                guard freq > 0, freq <= Int(PostingsFormat.maxFreq) else { failed = true; throw PostingsInputError(.freqOutOfRange, index: index) }
+                guard freq <= deltas.count - at else { failed = true; throw PostingsInputError(.positionsCountMismatch, index: index) }
+                // The positions the deltas add up to must be 32-bit, as read back.
+                var sum: UInt64 = 0
+                for k in at..<(at + freq) { sum &+= UInt64(deltas[k]) }
+                guard sum <= UInt64(UInt32.max) else { failed = true; throw PostingsInputError(.positionOverflow, index: index) }
+                at += freq
+                last = Int64(doc)
+            }
+            var k = from
+            while k < at {
+                let take = min(at - k, BitPacking.blockSize - positionChunk.count)
+                positionChunk.append(contentsOf: UnsafeBufferPointer(rebasing: deltas[k..<(k + take)]))
+                k += take
+                if positionChunk.count == BitPacking.blockSize {
+                    writePositionBlock()
+                    positionChunk.removeAll(keepingCapacity: true)
+                }
+            }
+            if termDocs == 0 { firstDoc = docs[i] }
+            termDocs += stretch
+            termTTF += UInt64(at - from)
+            lastDoc = last
+            blockDocs.append(contentsOf: UnsafeBufferPointer(rebasing: docs[i..<(i + stretch)]))
+            blockFreqs.append(contentsOf: UnsafeBufferPointer(rebasing: freqs[i..<(i + stretch)]))
+            if blockDocs.count == BitPacking.blockSize { finishDocBlock() }
+            i += stretch
+        }
+        guard at == deltas.count else { failed = true; throw PostingsInputError(.positionsCountMismatch, index: termDocs) }
+    }
+
     /// Ends a term to which no doc was added, writing nothing for it.
     public mutating func abandonEmptyTerm() {
         precondition(termOpen && termDocs == 0, "only a term without docs can be abandoned")

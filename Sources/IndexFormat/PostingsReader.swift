@@ -517,6 +517,81 @@ public struct PostingsIterator {
         try positions(into: &out, deltas: true)
     }
 
+    /// The bulk form of `positionDeltas` for a merge: copies the current doc and the rest of
+    /// its decoded block (at most 128 docs) into `docs` and `freqs`, and all their positions
+    /// as stored deltas (each doc's restarting from 0), concatenated, into `deltas`; moves
+    /// past them. The arrays grow as needed and never shrink (their contents past the counts
+    /// returned are unspecified). Returns how many docs and positions were copied, (0, 0) at
+    /// the end. The same checks as `positionDeltas(into:)`, with no per-doc call.
+    ///
+    /// Memory: `deltas` grows to the docs' claimed freqs only after checking that they fit
+    /// in the term's totalTermFreq, itself bounded by what the positions file can encode.
+    public mutating func nextDocs(docs: inout [UInt32], freqs: inout [UInt32], deltas: inout [UInt32]) throws(IndexFormatError) -> (docs: Int, positions: Int) {
+        guard doc != Self.noMoreDocs else { return (0, 0) }
+        if freqsPending { decodeFreqs() }
+        let first = upto, end = count  // ≤ 128
+        let n = end - first
+        if docs.count < n { docs = [UInt32](repeating: 0, count: 128) }
+        if freqs.count < n { freqs = [UInt32](repeating: 0, count: 128) }
+        // Position index of the first doc's positions, as in positions(into:deltas:).
+        if fsumCount > first || fsumEpoch != blockEpoch {
+            fsumCount = 0
+            fsumValue = curPosIndex
+            fsumEpoch = blockEpoch
+        }
+        while fsumCount < first {
+            fsumValue += UInt64(freqBuf[fsumCount])
+            fsumCount += 1
+        }
+        var total: UInt64 = 0
+        for j in first..<end { total += UInt64(freqBuf[j]) }  // ≤ 128 × 2^31: fits
+        let start = fsumValue
+        guard start <= totalTermFreq, total <= totalTermFreq - start, total <= UInt64(posData.count) * 128 else {
+            throw corrupt("docs' positions run past the term's totalTermFreq", positions: curPosFP)
+        }
+        let positionCount = Int(total)
+        if deltas.count < positionCount { deltas = [UInt32](repeating: 0, count: max(positionCount, 2 * deltas.count)) }
+        docBuf.withUnsafeBufferPointer { src in
+            docs.withUnsafeMutableBufferPointer { dst in
+                if let s = src.baseAddress, let d = dst.baseAddress { d.update(from: s + first, count: n) }
+            }
+        }
+        freqBuf.withUnsafeBufferPointer { src in
+            freqs.withUnsafeMutableBufferPointer { dst in
+                if let s = src.baseAddress, let d = dst.baseAddress { d.update(from: s + first, count: n) }
+            }
+        }
+        try seekPositions(to: start)
+        var target = start
+        var written = 0
+        for j in first..<end {
+            var remaining = Int(freqBuf[j])
+            var acc: UInt64 = 0
+            while remaining > 0 {
+                if pCount == 0 || target >= pNext { try decodePositionsBlock() }
+                let from = Int(target - pStart)
+                let m = min(remaining, pCount - from)
+                let w = written
+                pBuf.withUnsafeBufferPointer { p in
+                    deltas.withUnsafeMutableBufferPointer { out in
+                        for k in 0..<m {
+                            let v = p[from + k]
+                            acc += UInt64(v)  // ≤ 2^31 values < 2^32: fits
+                            out[w + k] = v
+                        }
+                    }
+                }
+                guard acc <= UInt64(UInt32.max) else { throw corrupt("position overflows 32 bits", positions: pFP) }
+                written += m
+                remaining -= m
+                target += UInt64(m)
+            }
+        }
+        upto = end - 1
+        _ = try nextSlow()
+        return (n, positionCount)
+    }
+
     @inline(__always)
     private mutating func positions(into out: inout [UInt32], deltas: Bool) throws(IndexFormatError) {
         out.removeAll(keepingCapacity: true)

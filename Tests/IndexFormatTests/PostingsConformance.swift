@@ -317,6 +317,95 @@ enum PostingsConformance {
         }
     }
 
+    /// A merge's bulk path: `nextDocs` reads a block of docs with all their position deltas,
+    /// `addDocs` takes them (here in uneven stretches, so a stretch crosses the writer's doc
+    /// blocks): the same data as the per-doc calls and the same files.
+    @Test func bulkCopyGivesTheSameFiles() throws {
+        var rng = SplitMix64(seed: 92)
+        let terms = (0..<200).map { i in
+            PostingsConformance.randomTerm(docFreq: [1, 2, 5, 127, 128, 129, 300, 1000][i % 8], space: 5000, rng: &rng)
+        }
+        var whole = PostingsWriter()
+        var infos: [TermPostingsInfo] = []
+        for t in terms { infos.append(try whole.add(docIDs: t.docIDs, freqs: t.freqs, positions: t.positions)) }
+        let w = whole.finish()
+        var copy = PostingsWriter()
+        try w.docs.withUnsafeBytes { d in
+            try w.positions.withUnsafeBytes { p in
+                let reader = try PostingsReader(docs: d, positions: p)
+                var docs: [UInt32] = [], freqs: [UInt32] = [], deltas: [UInt32] = []
+                for (info, t) in zip(infos, terms) {
+                    var it = try reader.iterator(info)
+                    copy.startTerm()
+                    var seen: [UInt32] = [], seenFreqs: [UInt32] = [], seenDeltas: [UInt32] = []
+                    var cut = 0
+                    while true {
+                        let (n, count) = try it.nextDocs(docs: &docs, freqs: &freqs, deltas: &deltas)
+                        if n == 0 { break }
+                        let sum = freqs[0..<n].reduce(0) { $0 + Int($1) }
+                        #expect(sum == count)
+                        seen += docs[0..<n]
+                        seenFreqs += freqs[0..<n]
+                        seenDeltas += deltas[0..<count]
+                        // Handed over in two pieces, cut at a doc that varies.
+                        let m = n == 1 ? 1 : 1 + cut % (n - 1)
+                        cut += 37
+                        let split = freqs[0..<m].reduce(0) { $0 + Int($1) }
+                        try docs.withUnsafeBufferPointer { (db) throws(PostingsInputError) in
+                            try freqs.withUnsafeBufferPointer { (fb) throws(PostingsInputError) in
+                                try deltas.withUnsafeBufferPointer { (pb) throws(PostingsInputError) in
+                                    try copy.addDocs(UnsafeBufferPointer(rebasing: db[0..<m]), freqs: UnsafeBufferPointer(rebasing: fb[0..<m]),
+                                                     deltas: UnsafeBufferPointer(rebasing: pb[0..<split]))
+                                    try copy.addDocs(UnsafeBufferPointer(rebasing: db[m..<n]), freqs: UnsafeBufferPointer(rebasing: fb[m..<n]),
+                                                     deltas: UnsafeBufferPointer(rebasing: pb[split..<count]))
+                                }
+                            }
+                        }
+                    }
+                    var expected: [UInt32] = []
+                    for ps in t.positions {
+                        var prev: UInt32 = 0
+                        for p in ps {
+                            expected.append(p - prev)
+                            prev = p
+                        }
+                    }
+                    #expect(seen == t.docIDs)
+                    #expect(seenFreqs == t.freqs)
+                    #expect(seenDeltas == expected)
+                    #expect(try copy.finishTerm() == info)
+                }
+            }
+        }
+        let c = copy.finish()
+        #expect(c.docs == w.docs)
+        #expect(c.positions == w.positions)
+
+        // The per-doc checks, with the doc's index in the term.
+        func refused(_ docs: [UInt32], _ freqs: [UInt32], _ deltas: [UInt32], before: [UInt32] = []) -> PostingsInputError? {
+            var x = PostingsWriter()
+            x.startTerm()
+            do {
+                for d in before { try [UInt32(0)].withUnsafeBufferPointer { (p) throws(PostingsInputError) in try x.addDoc(d, deltas: p) } }
+                try docs.withUnsafeBufferPointer { (db) throws(PostingsInputError) in
+                    try freqs.withUnsafeBufferPointer { (fb) throws(PostingsInputError) in
+                        try deltas.withUnsafeBufferPointer { (pb) throws(PostingsInputError) in try x.addDocs(db, freqs: fb, deltas: pb) }
+                    }
+                }
+                return nil
+            } catch { return error }
+        }
+        #expect(refused([1, 2], [1, 1], [0, 0]) == nil)
+        #expect(refused([1, 1], [1, 1], [0, 0]) == PostingsInputError(.docIDsNotIncreasing, index: 1))
+        #expect(refused([4], [1], [0], before: [2, 4]) == PostingsInputError(.docIDsNotIncreasing, index: 2))
+        #expect(refused([1, 2], [1, 0], [0]) == PostingsInputError(.freqOutOfRange, index: 1))
+        #expect(refused([PostingsFormat.maxDocID + 1], [1], [0]) == PostingsInputError(.docIDReserved, index: 0))
+        #expect(refused([1, 2], [1, 2], [0, 0]) == PostingsInputError(.positionsCountMismatch, index: 1))
+        #expect(refused([1], [1], [0, 0]) == PostingsInputError(.positionsCountMismatch, index: 1))
+        #expect(refused([1], [2], [UInt32.max, 1]) == PostingsInputError(.positionOverflow, index: 0))
+        #expect(refused([1, 2], [1], [0]) == PostingsInputError(.countMismatch, index: 0))
+    }
+
     /// Bad streamed input is refused with the doc's index, and the writer stays refused.
     @Test func streamedInputIsChecked() throws {
         var w = PostingsWriter()
