@@ -270,18 +270,24 @@ enum PostingsConformance {
         #expect(positions + s.positions == w.positions)
     }
 
-    /// The merge path: docs copied with their positions as stored deltas
-    /// (`positionDeltas` → `addDoc(_:deltas:)`) give the same files and infos as positions
-    /// added whole; the deltas are the differences of `positions(into:)`.
-    @Test func deltasCopyGivesTheSameFiles() throws {
-        var rng = SplitMix64(seed: 91)
+    /// 200 random terms of assorted doc freqs (around the 128-doc block size) written whole:
+    /// the terms, their infos and the two files.
+    static func writtenTerms(seed: UInt64) throws -> (terms: [TermInput], infos: [TermPostingsInfo], files: (docs: [UInt8], positions: [UInt8])) {
+        var rng = SplitMix64(seed: seed)
         let terms = (0..<200).map { i in
             PostingsConformance.randomTerm(docFreq: [1, 2, 5, 127, 128, 129, 300, 1000][i % 8], space: 5000, rng: &rng)
         }
         var whole = PostingsWriter()
         var infos: [TermPostingsInfo] = []
         for t in terms { infos.append(try whole.add(docIDs: t.docIDs, freqs: t.freqs, positions: t.positions)) }
-        let w = whole.finish()
+        return (terms, infos, whole.finish())
+    }
+
+    /// The merge path: docs copied with their positions as stored deltas
+    /// (`positionDeltas` → `addDoc(_:deltas:)`) give the same files and infos as positions
+    /// added whole; the deltas are the differences of `positions(into:)`.
+    @Test func deltasCopyGivesTheSameFiles() throws {
+        let (_, infos, w) = try Self.writtenTerms(seed: 91)
         var copy = PostingsWriter()
         try w.docs.withUnsafeBytes { d in
             try w.positions.withUnsafeBytes { p in
@@ -321,14 +327,7 @@ enum PostingsConformance {
     /// `addDocs` takes them (here in uneven stretches, so a stretch crosses the writer's doc
     /// blocks): the same data as the per-doc calls and the same files.
     @Test func bulkCopyGivesTheSameFiles() throws {
-        var rng = SplitMix64(seed: 92)
-        let terms = (0..<200).map { i in
-            PostingsConformance.randomTerm(docFreq: [1, 2, 5, 127, 128, 129, 300, 1000][i % 8], space: 5000, rng: &rng)
-        }
-        var whole = PostingsWriter()
-        var infos: [TermPostingsInfo] = []
-        for t in terms { infos.append(try whole.add(docIDs: t.docIDs, freqs: t.freqs, positions: t.positions)) }
-        let w = whole.finish()
+        let (terms, infos, w) = try Self.writtenTerms(seed: 92)
         var copy = PostingsWriter()
         try w.docs.withUnsafeBytes { d in
             try w.positions.withUnsafeBytes { p in
