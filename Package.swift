@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "CByteSearch"),
 
         .target(name: "MailsiftCore"),
-        .target(name: "Analysis", dependencies: ["MailsiftCore", "CICUShim"]),
+        .target(name: "Analysis", dependencies: ["MailsiftCore", "CICUShim", "CByteSearch"]),
         .target(name: "IndexFormat", dependencies: ["MailsiftCore", "CLZ4", "CCRC32C", "CByteSearch"]),
         .target(name: "Catalog", dependencies: ["MailsiftCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(

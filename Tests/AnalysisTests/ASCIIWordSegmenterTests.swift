@@ -124,6 +124,51 @@ import TestSupport
         #expect(mismatches.isEmpty, "\(mismatches.joined(separator: "\n"))")
     }
 
+    /// The bit-mask segmenter against the byte-at-a-time definition (itself checked against
+    /// ICU above) on texts past its 64-byte windows: words and middle characters across
+    /// window edges, ranges starting and ending anywhere, and bytes ≥ 0x80.
+    @Test func bitMaskVersionMatchesTheScalarOne() {
+        var rng = SplitMix64(seed: 0x6269_746D_6173_6B73)
+        var bytes: [UInt8] = []
+        var mismatches: [String] = []
+        var words = 0
+        for round in 0..<20_000 {
+            bytes.removeAll(keepingCapacity: true)
+            let length = Int(rng.next() % 300)
+            // Long runs of one byte sometimes, so words and gaps span whole windows.
+            let runny = round % 3 == 0
+            var last: UInt8 = 0x61
+            for _ in 0..<length {
+                let r = rng.next()
+                let b: UInt8
+                if runny && r % 4 != 0 {
+                    b = last
+                } else if round % 5 == 4 {
+                    b = UInt8(truncatingIfNeeded: r >> 8)  // any byte, ≥ 0x80 included
+                } else {
+                    b = Self.classAlphabet[Int(r % UInt64(Self.classAlphabet.count))]
+                }
+                bytes.append(b)
+                last = b
+            }
+            let a = length == 0 ? 0 : Int(rng.next() % UInt64(length + 1))
+            let b = a + Int(rng.next() % UInt64(length - a + 1))
+            for range in [0..<length, a..<b, a..<(length + 5)] {
+                bytes.withUnsafeBufferPointer { buf in
+                    var fast: [WordSegment] = [], scalar: [WordSegment] = []
+                    ASCIIWordSegmenter.segments(buf, range: range, into: &fast)
+                    ASCIIWordSegmenter.segmentsScalar(buf, range: range, into: &scalar)
+                    words += scalar.count
+                    if fast != scalar, mismatches.count < 3 {
+                        mismatches.append("\(bytes) \(range): \(fast) vs \(scalar)")
+                    }
+                }
+            }
+        }
+        #expect(words > 500_000)
+        #expect(mismatches.isEmpty, "\(mismatches.joined(separator: "\n"))")
+    }
+
     // MARK: Mixed ASCII / non-ASCII: segments(utf8:) vs ICU on the whole text
 
     static let pieces: [String] = [
