@@ -29,8 +29,12 @@ public final class UserIndexer {
     public let catalog: Catalog
     private let writer: IndexWriter
     private let parser: MessageParser
-    /// One analyzer per build thread (an analyzer holds ICU iterators: one thread at a time).
+    /// One analyzer per build thread (an analyzer holds ICU iterators: one thread at a time);
+    /// with several threads, two such sets, for alternate batches: a batch's threads start
+    /// while the last messages of the one before are still being parsed.
     private let analyzers: [Analyzer]
+    /// Batches started so far (which analyzer set the next one takes).
+    private var batchesStarted = 0
     /// With build threads: the indexing thread's own, for the messages it parses while it
     /// would otherwise wait for a batch.
     private let helperAnalyzer: Analyzer?
@@ -55,8 +59,9 @@ public final class UserIndexer {
         var limits = ParserLimits()
         limits.extractAttachments = extractAttachments
         parser = MessageParser(limits: limits)
-        analyzers = (0..<max(1, min(threads, 64))).map { _ in Analyzer() }
-        helperAnalyzer = analyzers.count > 1 ? Analyzer() : nil
+        let buildThreads = max(1, min(threads, 64))
+        analyzers = (0..<(buildThreads > 1 ? 2 * buildThreads : 1)).map { _ in Analyzer() }
+        helperAnalyzer = buildThreads > 1 ? Analyzer() : nil
         try reconcile()
     }
 
@@ -111,11 +116,11 @@ public final class UserIndexer {
             // The batch being parsed and analyzed while the walk reads the next one.
             var building: BuildJob?
             func submit() throws(MailsiftError) {
-                // The analyzers are free once the previous batch is built (this thread parses
-                // what is left of it rather than wait); it is then added to the index while
-                // this one builds.
+                // This thread parses what is left of the previous batch rather than wait; the
+                // next one starts at once on the other analyzer set (a slow last message of
+                // the previous batch, an attachment being extracted, no longer idles the other
+                // cores), and the previous one is added to the index (once built) meanwhile.
                 if let building, let helperAnalyzer { building.work(parser: parser, analyzer: helperAnalyzer, part: building.helper) }
-                building?.done.wait()
                 let job = try startBuilding(batch, uids: uids, replacing: replaced)
                 batch.removeAll(keepingCapacity: true)
                 uids.removeAll(keepingCapacity: true)
@@ -201,7 +206,10 @@ public final class UserIndexer {
                 }
             }
             if !batch.isEmpty || !replaced.isEmpty { try submit() }
-            if let last = building { try finish(last) }
+            if let last = building {
+                if let helperAnalyzer { last.work(parser: parser, analyzer: helperAnalyzer, part: last.helper) }
+                try finish(last)
+            }
             // Whatever the catalog knows under this source but the walk did not see: gone.
             let vanished = Set(known.values.map(\.docid))
             if !vanished.isEmpty {
@@ -267,12 +275,18 @@ public final class UserIndexer {
     /// Starts parsing and analyzing a batch: on this thread with one analyzer, otherwise on
     /// `analyzers.count` threads, each with its own analyzer.
     private func startBuilding(_ batch: [BuildJob.Item], uids: [Int64?], replacing replaced: [Int64]) throws(MailsiftError) -> BuildJob {
-        let threads = batch.count < 2 * analyzers.count ? 1 : analyzers.count
+        let buildThreads = analyzers.count > 1 ? analyzers.count / 2 : 1
+        let threads = batch.count < 2 * buildThreads ? 1 : buildThreads
         let job = BuildJob(batch, uids: uids, replaced: replaced, threads: threads)
         let parser = self.parser
+        // Alternate sets: the previous batch's threads may still be on their last messages
+        // (the one before it is done: it was added to the index). A batch small enough for
+        // one thread runs here, with its set's first analyzer.
+        let set = batchesStarted % 2
+        batchesStarted += 1
         for k in 0..<threads {
             // Each analyzer is used by one thread at a time: the batch's thread k.
-            nonisolated(unsafe) let analyzer = analyzers[k]
+            nonisolated(unsafe) let analyzer = analyzers[analyzers.count == 1 ? 0 : set * buildThreads + k]
             let part = job.parts[k]
             let work: @Sendable () -> Void = { job.work(parser: parser, analyzer: analyzer, part: part) }
             if threads == 1 { work() } else { DispatchQueue.global().async(group: job.done, execute: work) }
