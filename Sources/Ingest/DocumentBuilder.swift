@@ -114,7 +114,9 @@ public enum DocumentBuilder {
     }
 
     static func oneLine(_ value: String) -> String {
-        guard value.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) else { return value }
+        // Through the contiguous bytes: iterating the UTF8View took 2% of an LKML index run.
+        var copy = value
+        guard copy.withUTF8({ $0.contains { $0 == 0x0A || $0 == 0x0D } }) else { return value }
         return String(String.UnicodeScalarView(value.unicodeScalars.map { $0 == "\n" || $0 == "\r" ? " " : $0 }))
     }
 
