@@ -109,18 +109,13 @@ enum SegmentMerger {
                                    out: SegmentOutput, splitAbove: Int, parts: Int, helpers: Int) throws {
         var postings = PostingsWriter()
         var dictionary = TermDictionaryWriter()
-        let keys = try splitKeys(inputs, splitAbove: splitAbove, parts: parts)
-        guard let first = keys.first, let directory = out.directory else {
-            try mergeRange(inputs, remap: remap, from: nil, below: nil, into: &postings) { key, info, postings in
-                try dictionary.add(key, info)
-                try out.drainIfFull(&postings, &dictionary)
-            }
-            try out.finish(postings, &dictionary)
-            return
-        }
-        // Part j + 1 of the split: [keys[j], keys[j + 1]), the last one unbounded.
-        let scratch = (0..<keys.count).map { j in
-            TermsPart(directory: directory, name: out.name + ".split-\(j + 1)", from: keys[j], below: j + 1 < keys.count ? keys[j + 1] : nil)
+        // Only an output on disk has a directory for the other ranges' scratch files.
+        let keys = out.directory == nil ? [] : try splitKeys(inputs, splitAbove: splitAbove, parts: parts)
+        // Part j + 1 of the split: [keys[j], keys[j + 1]), the last one unbounded. Unsplit:
+        // none, and the first range (below keys.first) is everything.
+        let scratch = keys.indices.map { j in
+            TermsPart(directory: out.directory ?? "", name: out.name + ".split-\(j + 1)", from: keys[j],
+                      below: j + 1 < keys.count ? keys[j + 1] : nil)
         }
         let claims = Locked((next: 0, failed: false))
         let work = Unchecked((inputs, remap, scratch, claims))
@@ -142,7 +137,7 @@ enum SegmentMerger {
         let passes = (0..<min(helpers, scratch.count)).map { _ in BackgroundPass(work, claimAndRun) }
         var failure: Error?
         do {
-            try mergeRange(inputs, remap: remap, from: nil, below: first, into: &postings) { key, info, postings in
+            try mergeRange(inputs, remap: remap, from: nil, below: keys.first, into: &postings) { key, info, postings in
                 try dictionary.add(key, info)
                 try out.drainIfFull(&postings, &dictionary)
             }
@@ -221,14 +216,7 @@ enum SegmentMerger {
                     guard n > 0 else { break }
                     let kept = try Self.renumber(n, count, remap: remap[k], docs: &docs, freqs: &freqs, deltas: &scratch)
                     guard kept.docs > 0 else { continue }
-                    try docs.withUnsafeBufferPointer { (d) throws(PostingsInputError) in
-                        try freqs.withUnsafeBufferPointer { (f) throws(PostingsInputError) in
-                            try scratch.withUnsafeBufferPointer { (p) throws(PostingsInputError) in
-                                try postings.addDocs(UnsafeBufferPointer(rebasing: d[0..<kept.docs]), freqs: UnsafeBufferPointer(rebasing: f[0..<kept.docs]),
-                                                     deltas: UnsafeBufferPointer(rebasing: p[0..<kept.positions]))
-                            }
-                        }
-                    }
+                    try postings.addDocs(docs, freqs: freqs, count: kept.docs, deltas: scratch, positions: kept.positions)
                     any = true
                 }
             }

@@ -240,20 +240,43 @@ public struct PostingsWriter: Sendable {
         positionsFP = 0
     }
 
-    /// The checks every added doc passes (an open term, a usable writer, a doc id above the
-    /// last and not reserved, a freq in range); returns the doc's index in the term. A failed
-    /// check leaves the writer refused.
-    private mutating func checkDoc(_ doc: UInt32, freq: Int) throws(PostingsInputError) -> Int {
+    /// The checks every added doc passes (an open term, a usable writer, a doc id above
+    /// `last` (by default the term's last doc) and not reserved, a freq in range); returns the
+    /// doc's index in the term (`index`, by default the next one). A failed check leaves the
+    /// writer refused.
+    @discardableResult
+    private mutating func checkDoc(_ doc: UInt32, freq: Int, after last: Int64? = nil, index: Int? = nil) throws(PostingsInputError) -> Int {
         precondition(termOpen, "startTerm() first")
-        let index = termDocs
+        let index = index ?? termDocs
         guard !failed else { throw PostingsInputError(.countMismatch, index: index) }
         guard doc <= PostingsFormat.maxDocID else { failed = true; throw PostingsInputError(.docIDReserved, index: index) }
-        guard Int64(doc) > lastDoc else { failed = true; throw PostingsInputError(.docIDsNotIncreasing, index: index) }
+        guard Int64(doc) > (last ?? lastDoc) else { failed = true; throw PostingsInputError(.docIDsNotIncreasing, index: index) }
         guard freq > 0, freq <= Int(PostingsFormat.maxFreq) else {
             failed = true
             throw PostingsInputError(.freqOutOfRange, index: index)
         }
         return index
+    }
+
+    /// A doc's position deltas must add up to a 32-bit position, as read back.
+    private mutating func checkDeltas(_ deltas: UnsafeBufferPointer<UInt32>, index: Int) throws(PostingsInputError) {
+        var sum: UInt64 = 0
+        for d in deltas { sum &+= UInt64(d) }
+        guard sum <= UInt64(UInt32.max) else { failed = true; throw PostingsInputError(.positionOverflow, index: index) }
+    }
+
+    /// Appends checked position deltas to the term's positions blocks.
+    private mutating func appendDeltas(_ deltas: UnsafeBufferPointer<UInt32>) {
+        var i = 0
+        while i < deltas.count {
+            let take = min(deltas.count - i, BitPacking.blockSize - positionChunk.count)
+            positionChunk.append(contentsOf: UnsafeBufferPointer(rebasing: deltas[i..<(i + take)]))
+            i += take
+            if positionChunk.count == BitPacking.blockSize {
+                writePositionBlock()
+                positionChunk.removeAll(keepingCapacity: true)
+            }
+        }
     }
 
     /// Adds the current term's next doc with its positions (freq = their count). Docs strictly
@@ -273,21 +296,8 @@ public struct PostingsWriter: Sendable {
     /// from 0), as `PostingsIterator.positionDeltas` reads them: a merge copies them as they
     /// are (non-negative by their type, so never decreasing).
     public mutating func addDoc(_ doc: UInt32, deltas: UnsafeBufferPointer<UInt32>) throws(PostingsInputError) {
-        let index = try checkDoc(doc, freq: deltas.count)
-        // The positions the deltas add up to must be 32-bit, as read back.
-        var sum: UInt64 = 0
-        for d in deltas { sum &+= UInt64(d) }
-        guard sum <= UInt64(UInt32.max) else { failed = true; throw PostingsInputError(.positionOverflow, index: index) }
-        var i = 0
-        while i < deltas.count {
-            let take = min(deltas.count - i, BitPacking.blockSize - positionChunk.count)
-            positionChunk.append(contentsOf: UnsafeBufferPointer(rebasing: deltas[i..<(i + take)]))
-            i += take
-            if positionChunk.count == BitPacking.blockSize {
-                writePositionBlock()
-                positionChunk.removeAll(keepingCapacity: true)
-            }
-        }
+        try checkDeltas(deltas, index: try checkDoc(doc, freq: deltas.count))
+        appendDeltas(deltas)
         appendDocEntry(doc, freq: deltas.count)
     }
 
@@ -309,29 +319,14 @@ public struct PostingsWriter: Sendable {
             let from = at
             var last = lastDoc
             for j in i..<(i + stretch) {
-                let index = termDocs + (j - i)
-                let doc = docs[j], freq = Int(freqs[j])
-                guard doc <= PostingsFormat.maxDocID else { failed = true; throw PostingsInputError(.docIDReserved, index: index) }
-                guard Int64(doc) > last else { failed = true; throw PostingsInputError(.docIDsNotIncreasing, index: index) }
-                guard freq > 0, freq <= Int(PostingsFormat.maxFreq) else { failed = true; throw PostingsInputError(.freqOutOfRange, index: index) }
+                let index = try checkDoc(docs[j], freq: Int(freqs[j]), after: last, index: termDocs + (j - i))
+                let freq = Int(freqs[j])
                 guard freq <= deltas.count - at else { failed = true; throw PostingsInputError(.positionsCountMismatch, index: index) }
-                // The positions the deltas add up to must be 32-bit, as read back.
-                var sum: UInt64 = 0
-                for k in at..<(at + freq) { sum &+= UInt64(deltas[k]) }
-                guard sum <= UInt64(UInt32.max) else { failed = true; throw PostingsInputError(.positionOverflow, index: index) }
+                try checkDeltas(UnsafeBufferPointer(rebasing: deltas[at..<(at + freq)]), index: index)
                 at += freq
-                last = Int64(doc)
+                last = Int64(docs[j])
             }
-            var k = from
-            while k < at {
-                let take = min(at - k, BitPacking.blockSize - positionChunk.count)
-                positionChunk.append(contentsOf: UnsafeBufferPointer(rebasing: deltas[k..<(k + take)]))
-                k += take
-                if positionChunk.count == BitPacking.blockSize {
-                    writePositionBlock()
-                    positionChunk.removeAll(keepingCapacity: true)
-                }
-            }
+            appendDeltas(UnsafeBufferPointer(rebasing: deltas[from..<at]))
             if termDocs == 0 { firstDoc = docs[i] }
             termDocs += stretch
             termTTF += UInt64(at - from)
@@ -342,6 +337,19 @@ public struct PostingsWriter: Sendable {
             i += stretch
         }
         guard at == deltas.count else { failed = true; throw PostingsInputError(.positionsCountMismatch, index: termDocs) }
+    }
+
+    /// `addDocs` with the first `count` docs and freqs of arrays and the first `positions`
+    /// deltas of another (a merge's reused buffers).
+    public mutating func addDocs(_ docs: [UInt32], freqs: [UInt32], count: Int, deltas: [UInt32], positions: Int) throws(PostingsInputError) {
+        try docs.withUnsafeBufferPointer { (d) throws(PostingsInputError) in
+            try freqs.withUnsafeBufferPointer { (f) throws(PostingsInputError) in
+                try deltas.withUnsafeBufferPointer { (p) throws(PostingsInputError) in
+                    try addDocs(UnsafeBufferPointer(rebasing: d[0..<count]), freqs: UnsafeBufferPointer(rebasing: f[0..<count]),
+                                deltas: UnsafeBufferPointer(rebasing: p[0..<positions]))
+                }
+            }
+        }
     }
 
     /// Ends a term to which no doc was added, writing nothing for it.

@@ -533,58 +533,27 @@ public struct PostingsIterator {
         let n = end - first
         if docs.count < n { docs = [UInt32](repeating: 0, count: 128) }
         if freqs.count < n { freqs = [UInt32](repeating: 0, count: 128) }
-        // Position index of the first doc's positions, as in positions(into:deltas:).
-        if fsumCount > first || fsumEpoch != blockEpoch {
-            fsumCount = 0
-            fsumValue = curPosIndex
-            fsumEpoch = blockEpoch
-        }
-        while fsumCount < first {
-            fsumValue += UInt64(freqBuf[fsumCount])
-            fsumCount += 1
-        }
         var total: UInt64 = 0
         for j in first..<end { total += UInt64(freqBuf[j]) }  // ≤ 128 × 2^31: fits
-        let start = fsumValue
-        guard start <= totalTermFreq, total <= totalTermFreq - start, total <= UInt64(posData.count) * 128 else {
+        var target = positionIndex(ofDoc: first)
+        guard target <= totalTermFreq, total <= totalTermFreq - target, total <= UInt64(posData.count) * 128 else {
             throw corrupt("docs' positions run past the term's totalTermFreq", positions: curPosFP)
         }
         let positionCount = Int(total)
         if deltas.count < positionCount { deltas = [UInt32](repeating: 0, count: max(positionCount, 2 * deltas.count)) }
-        docBuf.withUnsafeBufferPointer { src in
-            docs.withUnsafeMutableBufferPointer { dst in
-                if let s = src.baseAddress, let d = dst.baseAddress { d.update(from: s + first, count: n) }
-            }
+        for j in first..<end {
+            docs[j - first] = docBuf[j]
+            freqs[j - first] = freqBuf[j]
         }
-        freqBuf.withUnsafeBufferPointer { src in
-            freqs.withUnsafeMutableBufferPointer { dst in
-                if let s = src.baseAddress, let d = dst.baseAddress { d.update(from: s + first, count: n) }
-            }
-        }
-        try seekPositions(to: start)
-        var target = start
+        try seekPositions(to: target)
         var written = 0
         for j in first..<end {
-            var remaining = Int(freqBuf[j])
-            var acc: UInt64 = 0
-            while remaining > 0 {
-                if pCount == 0 || target >= pNext { try decodePositionsBlock() }
-                let from = Int(target - pStart)
-                let m = min(remaining, pCount - from)
+            try readDeltas(from: &target, count: Int(freqBuf[j])) { stretch in
                 let w = written
-                pBuf.withUnsafeBufferPointer { p in
-                    deltas.withUnsafeMutableBufferPointer { out in
-                        for k in 0..<m {
-                            let v = p[from + k]
-                            acc += UInt64(v)  // ≤ 2^31 values < 2^32: fits
-                            out[w + k] = v
-                        }
-                    }
+                deltas.withUnsafeMutableBufferPointer { out in
+                    for (k, v) in stretch.enumerated() { out[w + k] = v }
                 }
-                guard acc <= UInt64(UInt32.max) else { throw corrupt("position overflows 32 bits", positions: pFP) }
-                written += m
-                remaining -= m
-                target += UInt64(m)
+                written += stretch.count
             }
         }
         upto = end - 1
@@ -592,47 +561,61 @@ public struct PostingsIterator {
         return (n, positionCount)
     }
 
-    @inline(__always)
     private mutating func positions(into out: inout [UInt32], deltas: Bool) throws(IndexFormatError) {
         out.removeAll(keepingCapacity: true)
         guard doc != Self.noMoreDocs else { return }
         if freqsPending { decodeFreqs() }
-        // Position index of the current doc: continue the running freq sum of this block
-        // (linear per block, not per doc) unless the cursor is behind it.
-        if fsumCount > upto || fsumEpoch != blockEpoch {
-            fsumCount = 0
-            fsumValue = curPosIndex
-            fsumEpoch = blockEpoch
-        }
-        while fsumCount < upto {
-            fsumValue += UInt64(freqBuf[fsumCount])  // ≤ ttf (≤ 2^63) + 128 × 2^31
-            fsumCount += 1
-        }
-        var target = fsumValue
+        var target = positionIndex(ofDoc: upto)
         let f = UInt64(freqBuf[upto])
         guard target <= totalTermFreq, f <= totalTermFreq - target else {
             throw corrupt("doc's positions run past the term's totalTermFreq", positions: curPosFP)
         }
         try seekPositions(to: target)
-        var remaining = Int(f)
+        var acc: UInt32 = 0  // the sum is checked to stay 32-bit
+        try readDeltas(from: &target, count: Int(f)) { stretch in
+            if deltas {
+                out.append(contentsOf: stretch)
+            } else {
+                for v in stretch {
+                    acc &+= v
+                    out.append(acc)
+                }
+            }
+        }
+    }
+
+    /// The position index of the current block's doc `index`: the running freq sum of this
+    /// block, continued (linear per block, not per doc) unless the cursor is behind it.
+    private mutating func positionIndex(ofDoc index: Int) -> UInt64 {
+        if fsumCount > index || fsumEpoch != blockEpoch {
+            fsumCount = 0
+            fsumValue = curPosIndex
+            fsumEpoch = blockEpoch
+        }
+        while fsumCount < index {
+            fsumValue += UInt64(freqBuf[fsumCount])  // ≤ ttf (≤ 2^63) + 128 × 2^31
+            fsumCount += 1
+        }
+        return fsumValue
+    }
+
+    /// One doc's `count` stored deltas from position index `target` on (after
+    /// `seekPositions`), handed to `body` a decoded block's stretch at a time; `target` moves
+    /// past them. Throws when the doc's positions would pass 32 bits.
+    @inline(__always)
+    private mutating func readDeltas(from target: inout UInt64, count: Int,
+                                     _ body: (UnsafeBufferPointer<UInt32>) -> Void) throws(IndexFormatError) {
+        var remaining = count
         var acc: UInt64 = 0
         while remaining > 0 {
-            if pCount == 0 || target >= pNext {
-                try decodePositionsBlock()
-            }
+            if pCount == 0 || target >= pNext { try decodePositionsBlock() }
             let from = Int(target - pStart)
             let n = min(remaining, pCount - from)
-            if deltas {
-                // The block's stretch copied at once, after checking the sum.
-                for k in from..<(from + n) { acc += UInt64(pBuf[k]) }  // ≤ 2^31 values < 2^32: fits
+            try pBuf.withUnsafeBufferPointer { (b) throws(IndexFormatError) in
+                let stretch = UnsafeBufferPointer(rebasing: b[from..<(from + n)])
+                for v in stretch { acc += UInt64(v) }  // ≤ 2^31 values < 2^32: fits
                 guard acc <= UInt64(UInt32.max) else { throw corrupt("position overflows 32 bits", positions: pFP) }
-                pBuf.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[from..<(from + n)])) }
-            } else {
-                for k in from..<(from + n) {
-                    acc += UInt64(pBuf[k])  // ≤ 2^31 values < 2^32: fits
-                    guard acc <= UInt64(UInt32.max) else { throw corrupt("position overflows 32 bits", positions: pFP) }
-                    out.append(UInt32(acc))
-                }
+                body(stretch)
             }
             remaining -= n
             target += UInt64(n)

@@ -56,7 +56,7 @@ struct IndexCommand: ParsableCommand {
     }
 
     func run() throws {
-        MallocTuning.padHeaps(32 << 20)
+        IndexWriter.padHeaps(32 << 20)
         let indexer = try UserIndexer(dataRoot: options.dataRoot, user: options.user, ramBudget: ramBudget << 20,
                                       extractAttachments: !noExtract, threads: threads)
         let r = try indexer.index(sources, merge: !compact)
@@ -399,7 +399,7 @@ struct CompactCommand: ParsableCommand {
     func run() throws {
         let dir = try options.directory()
         guard dir.exists else { throw ValidationError("no index for user \(options.user) under \(options.dataRoot)") }
-        MallocTuning.padHeaps(32 << 20)
+        IndexWriter.padHeaps(32 << 20)
         let writer = try IndexWriter(directory: dir)
         let before = writer.manifest.segments.count
         let start = ContinuousClock.now

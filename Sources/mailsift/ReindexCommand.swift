@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IndexEngine
 import Ingest
 import Server
 #if canImport(Glibc)
@@ -72,7 +73,7 @@ struct ReindexCommand: ParsableCommand {
     func run() throws {
         // A 32nd of the memory budget (32 MiB at the default 1 GiB): the heaps' pads stay a
         // small part of the budget whatever the number of jobs.
-        MallocTuning.padHeaps(min(32 << 20, max(1 << 20, (memory << 20) / 32)))
+        IndexWriter.padHeaps(min(32 << 20, max(1 << 20, (memory << 20) / 32)))
         var options = BulkReindex.Options(dataRoot: data ?? ProcessInfo.processInfo.environment["MAILSIFT_DATA"] ?? "", usersRoot: usersRoot)
         options.layout = MailServerLayout(rawValue: layout) ?? .dovecot
         options.jobs = jobs

@@ -283,28 +283,32 @@ enum PostingsConformance {
         return (terms, infos, whole.finish())
     }
 
+    /// A reader over written files, for `body`.
+    static func withReader(_ files: (docs: [UInt8], positions: [UInt8]), _ body: (PostingsReader) throws -> Void) throws {
+        try files.docs.withUnsafeBytes { d in
+            try files.positions.withUnsafeBytes { p in try body(try PostingsReader(docs: d, positions: p)) }
+        }
+    }
+
     /// The merge path: docs copied with their positions as stored deltas
     /// (`positionDeltas` → `addDoc(_:deltas:)`) give the same files and infos as positions
     /// added whole; the deltas are the differences of `positions(into:)`.
     @Test func deltasCopyGivesTheSameFiles() throws {
         let (_, infos, w) = try Self.writtenTerms(seed: 91)
         var copy = PostingsWriter()
-        try w.docs.withUnsafeBytes { d in
-            try w.positions.withUnsafeBytes { p in
-                let reader = try PostingsReader(docs: d, positions: p)
-                var positions: [UInt32] = [], deltas: [UInt32] = []
-                for info in infos {
-                    var it = try reader.iterator(info)
-                    copy.startTerm()
-                    while it.doc != PostingsIterator.noMoreDocs {
-                        try it.positions(into: &positions)
-                        try it.positionDeltas(into: &deltas)
-                        #expect(deltas == zip(positions, [0] + positions.dropLast()).map { $0 - $1 })
-                        try deltas.withUnsafeBufferPointer { buf throws(PostingsInputError) in try copy.addDoc(it.doc, deltas: buf) }
-                        _ = try it.next()
-                    }
-                    #expect(try copy.finishTerm() == info)
+        try Self.withReader(w) { reader in
+            var positions: [UInt32] = [], deltas: [UInt32] = []
+            for info in infos {
+                var it = try reader.iterator(info)
+                copy.startTerm()
+                while it.doc != PostingsIterator.noMoreDocs {
+                    try it.positions(into: &positions)
+                    try it.positionDeltas(into: &deltas)
+                    #expect(deltas == zip(positions, [0] + positions.dropLast()).map { $0 - $1 })
+                    try deltas.withUnsafeBufferPointer { buf throws(PostingsInputError) in try copy.addDoc(it.doc, deltas: buf) }
+                    _ = try it.next()
                 }
+                #expect(try copy.finishTerm() == info)
             }
         }
         let c = copy.finish()
@@ -329,51 +333,48 @@ enum PostingsConformance {
     @Test func bulkCopyGivesTheSameFiles() throws {
         let (terms, infos, w) = try Self.writtenTerms(seed: 92)
         var copy = PostingsWriter()
-        try w.docs.withUnsafeBytes { d in
-            try w.positions.withUnsafeBytes { p in
-                let reader = try PostingsReader(docs: d, positions: p)
-                var docs: [UInt32] = [], freqs: [UInt32] = [], deltas: [UInt32] = []
-                for (info, t) in zip(infos, terms) {
-                    var it = try reader.iterator(info)
-                    copy.startTerm()
-                    var seen: [UInt32] = [], seenFreqs: [UInt32] = [], seenDeltas: [UInt32] = []
-                    var cut = 0
-                    while true {
-                        let (n, count) = try it.nextDocs(docs: &docs, freqs: &freqs, deltas: &deltas)
-                        if n == 0 { break }
-                        let sum = freqs[0..<n].reduce(0) { $0 + Int($1) }
-                        #expect(sum == count)
-                        seen += docs[0..<n]
-                        seenFreqs += freqs[0..<n]
-                        seenDeltas += deltas[0..<count]
-                        // Handed over in two pieces, cut at a doc that varies.
-                        let m = n == 1 ? 1 : 1 + cut % (n - 1)
-                        cut += 37
-                        let split = freqs[0..<m].reduce(0) { $0 + Int($1) }
-                        try docs.withUnsafeBufferPointer { (db) throws(PostingsInputError) in
-                            try freqs.withUnsafeBufferPointer { (fb) throws(PostingsInputError) in
-                                try deltas.withUnsafeBufferPointer { (pb) throws(PostingsInputError) in
-                                    try copy.addDocs(UnsafeBufferPointer(rebasing: db[0..<m]), freqs: UnsafeBufferPointer(rebasing: fb[0..<m]),
-                                                     deltas: UnsafeBufferPointer(rebasing: pb[0..<split]))
-                                    try copy.addDocs(UnsafeBufferPointer(rebasing: db[m..<n]), freqs: UnsafeBufferPointer(rebasing: fb[m..<n]),
-                                                     deltas: UnsafeBufferPointer(rebasing: pb[split..<count]))
-                                }
+        try Self.withReader(w) { reader in
+            var docs: [UInt32] = [], freqs: [UInt32] = [], deltas: [UInt32] = []
+            for (info, t) in zip(infos, terms) {
+                var it = try reader.iterator(info)
+                copy.startTerm()
+                var seen: [UInt32] = [], seenFreqs: [UInt32] = [], seenDeltas: [UInt32] = []
+                var cut = 0
+                while true {
+                    let (n, count) = try it.nextDocs(docs: &docs, freqs: &freqs, deltas: &deltas)
+                    if n == 0 { break }
+                    let sum = freqs[0..<n].reduce(0) { $0 + Int($1) }
+                    #expect(sum == count)
+                    seen += docs[0..<n]
+                    seenFreqs += freqs[0..<n]
+                    seenDeltas += deltas[0..<count]
+                    // Handed over in two pieces, cut at a doc that varies.
+                    let m = n == 1 ? 1 : 1 + cut % (n - 1)
+                    cut += 37
+                    let split = freqs[0..<m].reduce(0) { $0 + Int($1) }
+                    try docs.withUnsafeBufferPointer { (db) throws(PostingsInputError) in
+                        try freqs.withUnsafeBufferPointer { (fb) throws(PostingsInputError) in
+                            try deltas.withUnsafeBufferPointer { (pb) throws(PostingsInputError) in
+                                try copy.addDocs(UnsafeBufferPointer(rebasing: db[0..<m]), freqs: UnsafeBufferPointer(rebasing: fb[0..<m]),
+                                                 deltas: UnsafeBufferPointer(rebasing: pb[0..<split]))
+                                try copy.addDocs(UnsafeBufferPointer(rebasing: db[m..<n]), freqs: UnsafeBufferPointer(rebasing: fb[m..<n]),
+                                                 deltas: UnsafeBufferPointer(rebasing: pb[split..<count]))
                             }
                         }
                     }
-                    var expected: [UInt32] = []
-                    for ps in t.positions {
-                        var prev: UInt32 = 0
-                        for p in ps {
-                            expected.append(p - prev)
-                            prev = p
-                        }
-                    }
-                    #expect(seen == t.docIDs)
-                    #expect(seenFreqs == t.freqs)
-                    #expect(seenDeltas == expected)
-                    #expect(try copy.finishTerm() == info)
                 }
+                var expected: [UInt32] = []
+                for ps in t.positions {
+                    var prev: UInt32 = 0
+                    for p in ps {
+                        expected.append(p - prev)
+                        prev = p
+                    }
+                }
+                #expect(seen == t.docIDs)
+                #expect(seenFreqs == t.freqs)
+                #expect(seenDeltas == expected)
+                #expect(try copy.finishTerm() == info)
             }
         }
         let c = copy.finish()
