@@ -115,7 +115,9 @@ def main():
     p("## Indexing\n")
     p("Each engine indexes the same staged Maildir from scratch, page cache warm, one at a time. "
       "CPU = user + sys; peak RSS = GNU time's maximum resident set size; index MB = 10^6 bytes "
-      "on disk.\n")
+      "on disk." + (f" Each engine indexed {meta['index_runs']} times from scratch; the row is "
+                    "the run with the median wall time (all the runs' wall times are in the "
+                    "notes)." if meta.get("index_runs", 1) > 1 else "") + "\n")
     p("| engine | messages | wall s | CPU s | msg/s | peak RSS MiB | index MB | % of mail | notes |")
     p("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     errors = []
@@ -135,6 +137,17 @@ def main():
         if r.get("error"):
             errors.append((e, r["error"]))
     p("")
+    # Mailsift against the fastest peer and the smallest peer index, as ratios.
+    ours = res.get("mailsift", {}).get("index")
+    peers = [(e, res[e]["index"]) for e in res if e != "mailsift" and res[e].get("index")]
+    if ours and peers and ours.get("msg_per_s"):
+        fast = max(peers, key=lambda x: x[1].get("msg_per_s") or 0)
+        small = min(peers, key=lambda x: x[1]["index_bytes"])
+        if fast[1].get("msg_per_s"):
+            p(f"Mailsift indexed {ours['msg_per_s'] / fast[1]['msg_per_s']:.1f}× the messages/s "
+              f"of the fastest peer ({fast[0]}, {fast[1]['msg_per_s']:,.0f} msg/s); its index is "
+              f"{100 * ours['index_bytes'] / small[1]['index_bytes']:.0f}% of the smallest peer "
+              f"index ({small[0]}, {small[1]['index_bytes'] / 1e6:,.1f} MB).\n")
 
     # ---- queries
     rows = [q for e in res for q in res[e].get("queries", [])]

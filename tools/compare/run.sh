@@ -6,6 +6,8 @@
 #        ENGINES="..."    subset/order (default: mailsift notmuch mu dovecot-fts-xapian sqlite-fts5)
 #        RUNS=20          timed CLI runs per query and engine (after one warm-up)
 #        INPROC_RUNS=200  Mailsift's in-process --repeat-count
+#        INDEX_RUNS=1     index each engine this many times from scratch and report the run
+#                         with the median wall time (all the runs' times are kept in the notes)
 #        MAILSIFT_BIN     the Mailsift binary (default: ./mailsift-bin here, else the repo's
 #                         .build/release/mailsift; this script never builds it)
 #        MAILSIFT_CORPUS_CACHE  where the corpora are unpacked (default /tmp/mailsift-corpus)
@@ -29,6 +31,7 @@ limit=${LIMIT:-}
 engines=${ENGINES:-mailsift notmuch mu dovecot-fts-xapian sqlite-fts5}
 runs=${RUNS:-20}
 inproc_runs=${INPROC_RUNS:-200}
+index_runs=${INDEX_RUNS:-1}
 tag=$corpus${limit:+-limit$limit}
 cache=${MAILSIFT_CORPUS_CACHE:-/tmp/mailsift-corpus}
 src=$cache/$src_name/maildir
@@ -85,7 +88,7 @@ json.dump({
   "corpus": "$corpus", "source": "$src", "limit": "${limit}" or None, "stage": "$mail",
   "files": $files, "mail_bytes": $mail_bytes,
   "mail_bytes_how": "sum of the message files' sizes (du -sb of the files, without directories)",
-  "runs": $runs, "inproc_runs": $inproc_runs, "engines": "$engines".split(),
+  "runs": $runs, "inproc_runs": $inproc_runs, "index_runs": $index_runs, "engines": "$engines".split(),
   "mailsift_bin": "$MAILSIFT_BIN",
   "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(),
   "kernel": platform.release(), "cpus": os.cpu_count(),
@@ -104,6 +107,7 @@ for engine in $engines; do
   start=$(date +%s)
   if ! python3 "$here/bench.py" --engine "$engine" --stage "$mail" --work "$work" --out "$out" \
       --queries "$here/queries-$corpus.tsv" --runs "$runs" --inproc-runs "$inproc_runs" \
+      --index-runs "$index_runs" \
       --mailsift-bin "$MAILSIFT_BIN" --index-timeout "${INDEX_TIMEOUT:-7200}" "${compact[@]}"; then
     # bench.py records its own failures; this is for a crash of bench.py itself
     python3 -c 'import json,sys; json.dump({"engine": sys.argv[2], "error": "bench.py crashed (see the log)"}, open(sys.argv[1], "w"))' \
