@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compare Mailsift with peer mail search tools on one corpus: indexing cost and query latency.
 #
-# Usage: run.sh CORPUS_NAME          (enron | lkml)
+# Usage: run.sh CORPUS_NAME          (enron | lkml | synthetic)
 # Env:   LIMIT=N          only the first N messages (sorted by path) — a quick run
 #        ENGINES="..."    subset/order (default: mailsift notmuch mu dovecot-fts-xapian sqlite-fts5)
 #        RUNS=20          timed CLI runs per query and engine (after one warm-up)
@@ -25,7 +25,8 @@ corpus=${1:-}
 case "$corpus" in
   enron) src_name=enron-inbox ;;
   lkml) src_name=lkml-linux-btrfs ;;
-  *) echo "usage: $0 enron|lkml   (env LIMIT=N for a quick run)" >&2; exit 2 ;;
+  synthetic) src_name=synthetic ;;
+  *) echo "usage: $0 enron|lkml|synthetic   (env LIMIT=N for a quick run)" >&2; exit 2 ;;
 esac
 limit=${LIMIT:-}
 engines=${ENGINES:-mailsift notmuch mu dovecot-fts-xapian sqlite-fts5}
@@ -35,6 +36,9 @@ index_runs=${INDEX_RUNS:-1}
 tag=$corpus${limit:+-limit$limit}
 cache=${MAILSIFT_CORPUS_CACHE:-/tmp/mailsift-corpus}
 src=$cache/$src_name/maildir
+# synthetic: one user's Maildir (INBOX and folders) of 50,000 messages from tools/gen-mail.py,
+# seed 1 (made on first use, ~5 minutes; the vocabulary comes from ../shared/corpus)
+[ "$corpus" = synthetic ] && src=$cache/synthetic/tree/user00000/Maildir
 
 log() { echo "[run.sh] $*" >&2; }
 
@@ -63,6 +67,11 @@ fi
 id mscompare >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin mscompare
 
 # ---- the corpus
+if [ "$corpus" = synthetic ] && [ ! -d "$src" ]; then
+  log "generating the synthetic mailbox with tools/gen-mail.py"
+  rm -rf "$cache/synthetic/tree"
+  python3 "$here/../gen-mail.py" "$cache/synthetic/tree" --users 1 --messages 50000 --seed 1 >&2
+fi
 if [ ! -d "$src" ] && [ -f "$here/../corpus-cache.sh" ]; then
   log "unpacking the corpora with tools/corpus-cache.sh"
   (cd "$here/../.." && MAILSIFT_CORPUS_CACHE=$cache bash -c 'source tools/corpus-cache.sh')

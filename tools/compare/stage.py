@@ -4,7 +4,7 @@
 Usage: stage.py CORPUS_NAME SOURCE_DIR STAGE_DIR [LIMIT]
 
 The messages are the regular files under SOURCE_DIR (recursively; for a Maildir source
-its cur/ and new/), sorted by relative path; with LIMIT only the first LIMIT of them.
+the files in its cur/ and new/ and those of its Maildir++ folders), sorted by relative path; with LIMIT only the first LIMIT of them.
 Each becomes STAGE_DIR/cur/<name>, hard-linked to the original when both are on one
 filesystem (else copied). The name is Maildir-shaped and unique:
   <6-digit sequence>.<flattened relative path>:2,<flags>
@@ -26,8 +26,8 @@ def source_files(src):
         dirs.sort()
         rel_root = os.path.relpath(root, src)
         parts = rel_root.split(os.sep)
-        if "tmp" in parts and os.path.isdir(os.path.join(src, "cur")):
-            continue  # a Maildir's tmp/ holds no delivered mail
+        if os.path.isdir(os.path.join(src, "cur")) and parts[-1] not in ("cur", "new"):
+            continue  # a Maildir (with Maildir++ folders): mail is in cur/ and new/ only
         for f in files:
             p = os.path.join(root, f)
             if os.path.isfile(p) and not os.path.islink(p) and not f.startswith("."):
