@@ -644,18 +644,13 @@ final class Execution {
                 var narrowed = true
                 for f in Self.indexFields(field) {
                     for (s, segment) in segments.enumerated() {
-                        let text = try segment.termText(f.rawValue)
-                        let found = text.terms(containing: Array(piece.utf8), limit: termLimit)
-                        if found.count > termLimit { narrowed = false; break }
-                        // Found in dictionary order: looked up in one forward walk.
-                        let infos: [TermPostingsInfo?]
-                        do { infos = try segment.terms.lookupSorted(found.map { [f.rawValue] + text.term($0) }) } catch {
-                            throw MailsiftError(.corrupt, "segment \(segment.name): \(error)")
+                        guard let found = try segment.terms(f.rawValue, containing: Array(piece.utf8), limit: termLimit) else {
+                            narrowed = false
+                            break
                         }
                         try checkDeadline()
-                        for (n, info) in infos.enumerated() {
+                        for (n, (_, info)) in found.enumerated() {
                             if n & 1023 == 1023 { try checkDeadline() }
-                            guard let info else { continue }
                             try addPostings(info, segment: s, into: &hits, within: candidates)
                         }
                         if let marker = try lookup(segment, key: [f.rawValue] + Array(Self.marker.utf8)) { try addPostings(marker, segment: s, into: &markers, within: candidates) }

@@ -3,6 +3,7 @@ import Catalog
 import Foundation
 import IndexEngine
 import Ingest
+import MIME
 import MailsiftCore
 import Query
 
@@ -189,8 +190,7 @@ struct SearchCommand: ParsableCommand {
                 let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
                 print(String(decoding: data, as: UTF8.self))
             } else {
-                let date = Date(timeIntervalSince1970: TimeInterval(h.sentDate ?? h.internalDate))
-                print("\(h.mailbox)\t\(h.uid)\t\(ISO8601DateFormatter().string(from: date))\t\(h.from.prefix(40))\t\(h.subject.prefix(80))")
+                print("\(h.mailbox)\t\(h.uid)\t\(MailDate.utcTimestamp(h.sentDate ?? h.internalDate))\t\(h.from.prefix(40))\t\(h.subject.prefix(80))")
                 if let sn = h.snippet, !sn.text.isEmpty {
                     // The passage with the matches in [brackets], on one line.
                     let bytes = Array(sn.text.utf8)
@@ -319,7 +319,7 @@ struct StatsCommand: ParsableCommand {
         print("user\tmessages\tqueued\tmailboxes\tsegments\tindex bytes\tcatalog bytes\tlast commit")
         for r in rows + [total] {
             let index = r.bytes.filter { $0.key != "catalog" }.values.reduce(0, +)
-            let when = r.lastCommit.map { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval($0))) } ?? "-"
+            let when = r.lastCommit.map { MailDate.utcTimestamp(Int64($0)) } ?? "-"
             print("\(r.user)\t\(r.messages)\t\(r.queued)\t\(r.mailboxes)\t\(r.segments)\t\(index)\t\(r.bytes["catalog"] ?? 0)\t\(r.error.map { "error: \($0)" } ?? when)")
         }
     }
@@ -407,3 +407,4 @@ struct CompactCommand: ParsableCommand {
         print("compacted \(before) segment\(before == 1 ? "" : "s") into \(writer.manifest.segments.count) in \(ContinuousClock.now - start)")
     }
 }
+

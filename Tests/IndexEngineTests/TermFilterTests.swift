@@ -1,12 +1,14 @@
 import Foundation
 import IndexEngine
 import IndexFormat
+import MailsiftCore
 import Ingest
 import Testing
 import TestSupport
 
-/// The per-segment term filter never hides a term the segment has (every key of a real
-/// segment's dictionary passes) and turns most absent ones away (the lookups it saves).
+/// The per-segment term filter is built once the segment's dictionary searches pay for it,
+/// never hides a term the segment has (every key of a real segment's dictionary passes) and
+/// turns most absent ones away (the lookups it saves).
 @Suite struct TermFilterTests {
     static let corpus = spamAssassinFolder("easy_ham")
 
@@ -17,12 +19,19 @@ import TestSupport
         _ = try UserIndexer(dataRoot: tmp, user: "f").index(try corpusMessages(Self.corpus, count: 300))
         let reader = try IndexReader(directory: try UserDirectory(dataRoot: tmp, user: "f"))
         let segment = try #require(reader.segments.first?.reader)
-        let filter = try #require(segment.termFilter())
-        func mayContainTerm(_ key: [UInt8]) -> Bool { filter.mayContain(TermKeyHashes(key)) }
         var keys: [[UInt8]] = []
         let cursor = TermCursor(segment.terms)
         while try cursor.next() { keys.append(Array(cursor.key)) }
         #expect(keys.count > 10_000)
+        // No filter until the segment has searched its dictionary a 64th of its keys' times
+        // (a one-shot query does not pay for reading every key); then one.
+        #expect(segment.filterAfterLookups == keys.count / 64)
+        #expect(segment.termFilter() == nil)
+        for k in keys.prefix(segment.filterAfterLookups - 1) { _ = try segment.lookup(k, hashes: TermKeyHashes(k)) }
+        #expect(segment.termFilter() == nil)
+        _ = try segment.lookup(keys[keys.count - 1], hashes: TermKeyHashes(keys[keys.count - 1]))
+        let filter = try #require(segment.termFilter())
+        func mayContainTerm(_ key: [UInt8]) -> Bool { filter.mayContain(TermKeyHashes(key)) }
         #expect(keys.allSatisfy { mayContainTerm($0) })
         // Absent keys: each present key with a byte appended that makes it new.
         let present = Set(keys)
@@ -63,6 +72,40 @@ import TestSupport
             }
             #expect(found >= keys.count, "round \(round)")
             #expect(segment.rememberedLookups > 0 && segment.rememberedLookups <= 16_384)
+        }
+    }
+
+    /// Substring search of a segment's terms answers the same on its first searches (the
+    /// dictionary scanned) as once the term text is built, limits included (nil past it).
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: corpus)))
+    func substringTermsAreTheSameScannedOrFromTheTermText() throws {
+        let tmp = scratchPath("substring-terms")
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        _ = try UserIndexer(dataRoot: tmp, user: "f").index(try corpusMessages(Self.corpus, count: 200))
+        let reader = try IndexReader(directory: try UserDirectory(dataRoot: tmp, user: "f"))
+        let segment = try #require(reader.segments.first?.reader)
+        let body = Field.body.rawValue
+        var keys: [[UInt8]] = []
+        let cursor = TermCursor(segment.terms)
+        while try cursor.next() { if cursor.key.first == body { keys.append(Array(cursor.key)) } }
+        #expect(keys.count > 5_000)
+        let needles: [[UInt8]] = ["e", "th", "mail", "spam", "zzzqx", "ing", "http", ""].map { Array($0.utf8) } + [[0x61, 0]]
+        for round in 0..<(SegmentReader.termTextAfterScans + 2) {
+            for needle in needles {
+                let want = needle.contains(0) ? [] : keys.filter { k in
+                    needle.isEmpty || k.count > needle.count && (1...(k.count - needle.count)).contains { Array(k[$0..<($0 + needle.count)]) == needle }
+                }
+                for limit in [Int.max, 50, 3] {
+                    let got = try segment.terms(body, containing: needle, limit: limit)
+                    if want.count > limit {
+                        #expect(got == nil, "round \(round), \(needle), limit \(limit)")
+                    } else {
+                        let found = try #require(got, "round \(round), \(needle), limit \(limit)")
+                        #expect(found.map(\.0) == want, "round \(round), \(needle), limit \(limit)")
+                        #expect(try found.allSatisfy { try segment.terms.lookup($0.0) == $0.1 })
+                    }
+                }
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import MIME
 import TestSupport
@@ -177,6 +178,18 @@ private let wallClock: Int64 = 1_029_147_072
             #expect(d.zoneKnown || d.offsetMinutes == 0)
             #expect(d.secondsSinceEpoch >= -30_610_224_000 - 86_400 && d.secondsSinceEpoch <= 253_402_300_799 + 86_400)
             #expect(d.iso8601.utf8.count == 25)
+        }
+    }
+
+    /// The CLI's UTC timestamps equal Foundation's `ISO8601DateFormatter` output (what they
+    /// replaced) across 1970-2100, leap days and the ends of days included.
+    @Test func utcTimestampEqualsFoundationsFormatter() {
+        let f = ISO8601DateFormatter()
+        var rng = SplitMix64(seed: 7)
+        var samples: [Int64] = [0, 86_399, 86_400, wallClock, 951_782_400, 951_868_799, 4_102_444_799]
+        for _ in 0..<2_000 { samples.append(Int64(rng.next() % 4_102_444_800)) }
+        for s in samples {
+            #expect(MailDate.utcTimestamp(s) == f.string(from: Date(timeIntervalSince1970: TimeInterval(s))), "\(s)")
         }
     }
 }
