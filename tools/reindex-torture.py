@@ -100,7 +100,7 @@ def index_content(args, data, user):
     for line in p.stdout.splitlines():
         if line.startswith("{"):
             r = json.loads(line)
-            key = (r["mailbox"], os.path.basename(r["path"]).split(":2,")[0])
+            key = (r["mailbox"], os.path.basename(r.get("path", "(no path)")).split(":2,")[0])
             docs[key] = docs.get(key, 0) + 1
     return docs
 
@@ -114,7 +114,7 @@ def answers(args, data, user, queries, imap=False):
         if p.returncode != 0:
             out.append(("error", p.returncode))
             continue
-        keys = sorted((r["mailbox"], os.path.basename(r["path"]).split(":2,")[0])
+        keys = sorted((r["mailbox"], os.path.basename(r.get("path", "(no path)")).split(":2,")[0])
                       for r in (json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")))
         out.append(keys)
     return out
@@ -125,7 +125,7 @@ def pick_queries(root, user, rng):
     files = mail_files(root)[user]
     words = []
     for path in rng.sample(files, k=min(4, len(files))):
-        text = open(path, "rb").read().decode("utf-8", "replace").split("\n\n", 1)[-1]
+        text = open(path, "rb").read().decode("utf-8", "replace").replace("\r\n", "\n").split("\n\n", 1)[-1]
         ws = [w for w in text.split() if w.isalpha() and 3 <= len(w) <= 12]
         if len(ws) >= 2:
             i = rng.randrange(len(ws) - 1)
@@ -179,8 +179,9 @@ def main():
         sig = signal.SIGINT if rng.random() < 0.2 else signal.SIGKILL
         # A job already under way (or not) decides how much work there is left to cut.
         delay = rng.uniform(0.02, (span if full or rng.random() < 0.3 else 3 * rescan) * 1.1)
+        errlog = open(os.path.join(work, "reindex.err"), "w+b")  # a file: a pipe could fill and block it
         proc = subprocess.Popen(reindex_cmd(args, data, root, jobs, full, commit_every),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                stdout=subprocess.DEVNULL, stderr=errlog)
         try:
             proc.wait(timeout=delay)
             outcome = f"finished first, exit {proc.returncode}"
@@ -194,8 +195,9 @@ def main():
                 failures.append(f"round {r}: no exit within 60 s of {sig.name}")
             killed += 1
             outcome = f"{sig.name} after {delay:.2f} s, exit {proc.returncode}"
-        err = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
+        errlog.seek(0)
+        err = errlog.read().decode(errors="replace")
+        errlog.close()
         if proc.returncode not in (0, -signal.SIGKILL, -signal.SIGINT, 130, 3) or "Fatal error" in err:
             failures.append(f"round {r}: exit {proc.returncode}: {err.strip()[-400:]}")
         print(f"round {r:3}: jobs {jobs}{' full' if full else ''} commit-every {commit_every}: "

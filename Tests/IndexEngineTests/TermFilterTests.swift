@@ -90,19 +90,25 @@ import TestSupport
         while try cursor.next() { if cursor.key.first == body { keys.append(Array(cursor.key)) } }
         #expect(keys.count > 5_000)
         let needles: [[UInt8]] = ["e", "th", "mail", "spam", "zzzqx", "ing", "http", ""].map { Array($0.utf8) } + [[0x61, 0]]
-        for round in 0..<(SegmentReader.termTextAfterScans + 2) {
-            for needle in needles {
-                let want = needle.contains(0) ? [] : keys.filter { k in
-                    needle.isEmpty || k.count > needle.count && (1...(k.count - needle.count)).contains { Array(k[$0..<($0 + needle.count)]) == needle }
-                }
-                for limit in [Int.max, 50, 3] {
-                    let got = try segment.terms(body, containing: needle, limit: limit)
+        // Each (needle, limit) on a segment opened afresh: its first searches scan the
+        // dictionary, the next ones use the term text; all must give `want`.
+        let directory = try UserDirectory(dataRoot: tmp, user: "f")
+        for needle in needles {
+            let want = needle.contains(0) ? [] : keys.filter { k in
+                needle.isEmpty || k.count > needle.count && (1...(k.count - needle.count)).contains { Array(k[$0..<($0 + needle.count)]) == needle }
+            }
+            for limit in [Int.max, 50, 3] {
+                let fresh = try #require(try IndexReader(directory: directory).segments.first?.reader)
+                for round in 0..<(SegmentReader.termTextAfterScans + 2) {
+                    let got = try fresh.terms(body, containing: needle, limit: limit)
+                    let what = "round \(round), \(String(decoding: needle, as: UTF8.self)), limit \(limit)"
                     if want.count > limit {
-                        #expect(got == nil, "round \(round), \(needle), limit \(limit)")
+                        #expect(got == nil, "\(what)")
                     } else {
-                        let found = try #require(got, "round \(round), \(needle), limit \(limit)")
-                        #expect(found.map(\.0) == want, "round \(round), \(needle), limit \(limit)")
-                        #expect(try found.allSatisfy { try segment.terms.lookup($0.0) == $0.1 })
+                        let found = try #require(got, "\(what)")
+                        let same = found.map(\.0) == want
+                        #expect(same, "\(what): \(found.count) terms, \(want.count) wanted")
+                        #expect(try found.allSatisfy { try fresh.terms.lookup($0.0) == $0.1 })
                     }
                 }
             }

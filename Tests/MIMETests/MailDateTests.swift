@@ -182,12 +182,14 @@ private let wallClock: Int64 = 1_029_147_072
     }
 
     /// The CLI's UTC timestamps equal Foundation's `ISO8601DateFormatter` output (what they
-    /// replaced) across 1970-2100, leap days and the ends of days included.
+    /// replaced) across 1583-2099, leap days and the ends of days included.
     @Test func utcTimestampEqualsFoundationsFormatter() {
         let f = ISO8601DateFormatter()
         var rng = SplitMix64(seed: 7)
-        var samples: [Int64] = [0, 86_399, 86_400, wallClock, 951_782_400, 951_868_799, 4_102_444_799]
-        for _ in 0..<2_000 { samples.append(Int64(rng.next() % 4_102_444_800)) }
+        // 1583-01-01 (Foundation's formatter is Julian before the 1582 reform; this is proleptic
+        // Gregorian) to 2099-12-31, before and after 1970.
+        var samples: [Int64] = [0, -1, 86_399, 86_400, wallClock, 951_782_400, 951_868_799, 4_102_444_799, -12_212_553_600]
+        for _ in 0..<2_000 { samples.append(Int64(rng.next() % (4_102_444_800 + 12_212_553_600)) - 12_212_553_600) }
         for s in samples {
             #expect(MailDate.utcTimestamp(s) == f.string(from: Date(timeIntervalSince1970: TimeInterval(s))), "\(s)")
         }

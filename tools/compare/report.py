@@ -139,15 +139,15 @@ def main():
     p("")
     # Mailsift against the fastest peer and the smallest peer index, as ratios.
     ours = res.get("mailsift", {}).get("index")
-    peers = [(e, res[e]["index"]) for e in res if e != "mailsift" and res[e].get("index")]
+    peers = [(e, res[e]["index"]) for e in res if e != "mailsift" and res[e].get("index")
+             and res[e]["index"].get("index_bytes", 0) > 0 and res[e]["index"].get("msg_per_s")]
     if ours and peers and ours.get("msg_per_s"):
         fast = max(peers, key=lambda x: x[1].get("msg_per_s") or 0)
         small = min(peers, key=lambda x: x[1]["index_bytes"])
-        if fast[1].get("msg_per_s"):
-            p(f"Mailsift indexed {ours['msg_per_s'] / fast[1]['msg_per_s']:.1f}× the messages/s "
-              f"of the fastest peer ({fast[0]}, {fast[1]['msg_per_s']:,.0f} msg/s); its index is "
-              f"{100 * ours['index_bytes'] / small[1]['index_bytes']:.0f}% of the smallest peer "
-              f"index ({small[0]}, {small[1]['index_bytes'] / 1e6:,.1f} MB).\n")
+        p(f"Mailsift indexed {ours['msg_per_s'] / fast[1]['msg_per_s']:.1f}× the messages/s "
+          f"of the fastest peer ({fast[0]}, {fast[1]['msg_per_s']:,.0f} msg/s); its index is "
+          f"{100 * ours['index_bytes'] / small[1]['index_bytes']:.0f}% of the smallest peer "
+          f"index ({small[0]}, {small[1]['index_bytes'] / 1e6:,.1f} MB).\n")
 
     # ---- queries
     rows = [q for e in res for q in res[e].get("queries", [])]

@@ -69,8 +69,10 @@ id mscompare >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/s
 # ---- the corpus
 if [ "$corpus" = synthetic ] && [ ! -d "$src" ]; then
   log "generating the synthetic mailbox with tools/gen-mail.py"
-  rm -rf "$cache/synthetic/tree"
-  python3 "$here/../gen-mail.py" "$cache/synthetic/tree" --users 1 --messages 50000 --seed 1 >&2
+  rm -rf "$cache/synthetic/tree" "$cache/synthetic/tree.tmp"
+  # into a temporary tree first: an interrupted generation leaves no partial corpus behind
+  python3 "$here/../gen-mail.py" "$cache/synthetic/tree.tmp" --users 1 --messages 50000 --seed 1 >&2
+  mv "$cache/synthetic/tree.tmp" "$cache/synthetic/tree"
 fi
 if [ ! -d "$src" ] && [ -f "$here/../corpus-cache.sh" ]; then
   log "unpacking the corpora with tools/corpus-cache.sh"
