@@ -10,12 +10,92 @@ holds: the same messages (mailbox and file, none twice, none missing) and the sa
 to word, phrase and header queries. Prints one line per round and a summary; exits 1 on any
 failure, keeping the work directory for a look.
 
+With --daemon, `mailsift serve` runs on the same data directory throughout (reindex asks it
+to release each user it holds) while two clients search random users' words through it: a
+search may be refused as busy (429) while a reindex holds the user, never fail otherwise.
+
 Usage: reindex-torture.py --mailsift BIN [--rounds 30] [--users 8] [--messages 300]
-                          [--seed S] [--work DIR]
+                          [--seed S] [--work DIR] [--daemon]
 """
-import argparse, json, os, random, shutil, signal, subprocess, sys, tempfile, time
+import argparse, http.client, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class UnixHTTP(http.client.HTTPConnection):
+    def __init__(self, path, timeout=10):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def call(sock, method, path, body=None, timeout=10):
+    c = UnixHTTP(sock, timeout)
+    try:
+        c.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+class Daemon:
+    """`mailsift serve` on the data directory, with clients searching through it."""
+
+    def __init__(self, args, data, work, users, rng):
+        # At DATA/mailsift.sock, where reindex looks for a daemon to ask for its users.
+        self.sock, self.log = os.path.join(data, "mailsift.sock"), os.path.join(work, "daemon.log")
+        self.proc = subprocess.Popen([args.mailsift, "serve", "--data", data, "--socket", self.sock,
+                                      "--log-level", "warning"],
+                                     stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+        for _ in range(400):
+            try:
+                if call(self.sock, "GET", "/health", timeout=2)[0] == 200:
+                    break
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the daemon did not start (see {self.log})")
+            time.sleep(0.05)
+        self.statuses, self.errors = {}, []
+        self.stop = threading.Event()
+        words = ["mail", "list", "linux", "the", "people", "spam", "from:example", '"of the"']
+        seeds = [rng.randrange(1 << 30) for _ in range(2)]
+
+        def client(seed):
+            r = random.Random(seed)
+            while not self.stop.is_set():
+                user = r.choice(users)
+                body = json.dumps({"query": r.choice(words), "limit": 10}).encode()
+                try:
+                    status, answer = call(self.sock, "POST", f"/v1/users/{user}/search", body=body, timeout=30)
+                except OSError as e:
+                    self.errors.append(f"search for {user}: {e}")
+                    return
+                self.statuses[status] = self.statuses.get(status, 0) + 1
+                if status not in (200, 404, 429):
+                    self.errors.append(f"search for {user}: HTTP {status}: {answer[:300]!r}")
+        self.threads = [threading.Thread(target=client, args=(s,)) for s in seeds]
+        for t in self.threads:
+            t.start()
+
+    def close(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            self.errors.append("the daemon did not stop within 60 s of SIGTERM")
+        if self.proc.returncode not in (0, -signal.SIGTERM):
+            self.errors.append(f"the daemon exited {self.proc.returncode} (see {self.log})")
 
 
 def run(cmd, **kw):
@@ -143,6 +223,7 @@ def main():
     ap.add_argument("--messages", type=int, default=300)
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--work")
+    ap.add_argument("--daemon", action="store_true", help="run `mailsift serve` on the data throughout")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     work = args.work or tempfile.mkdtemp(prefix="mailsift-reindex-torture-")
@@ -169,6 +250,8 @@ def main():
     print(f"an uninterrupted run takes {span:.2f} s, a rescan of nothing new {rescan:.2f} s", flush=True)
 
     counter = [0]
+    os.makedirs(data, exist_ok=True)
+    daemon = Daemon(args, data, work, sorted(os.listdir(root)), rng) if args.daemon else None
     failures = []
     killed = 0
     for r in range(1, args.rounds + 1):
@@ -209,7 +292,11 @@ def main():
     for what in ("resumed", "next"):
         p = run(reindex_cmd(args, data, root, 2, False, 5000))
         if p.returncode != 0:
-            failures.append(f"the {what} run exited {p.returncode}: {p.stderr.strip()[-600:]}")
+            failures.append(f"the {what} run exited {p.returncode}: {(p.stdout + p.stderr).strip()[-800:]}")
+    if daemon:
+        daemon.close()
+        failures += daemon.errors
+        print(f"daemon: searches answered {dict(sorted(daemon.statuses.items()))}", flush=True)
     v = run([args.mailsift, "verify", "--data", data])
     if v.returncode != 0:
         failures.append(f"verify exited {v.returncode}: {(v.stdout + v.stderr).strip()[-800:]}")

@@ -39,6 +39,9 @@ public final class BulkReindex: Sendable {
         /// Asks the writer holding a busy user (a running daemon) to let go of it; true when
         /// it will (its lock is then free once its requests in flight end).
         public var release: (@Sendable (String) -> Bool)?
+        /// Tells that writer the job is done with a user it released (it reopens the user at
+        /// once instead of waiting out its hold).
+        public var reopen: (@Sendable (String) -> Void)?
 
         public init(dataRoot: String, usersRoot: String) {
             self.dataRoot = dataRoot
@@ -219,9 +222,11 @@ public final class BulkReindex: Sendable {
             seen = (messages, r.added, r.bytes)
             FaultInjection.afterMessages(state.withLock { $0.added })
         }
+        // Whether the daemon was asked for this user: then it is told when the job is done.
+        var asked = false
+        defer { if asked { options.reopen?(user.name) } }
         do throws(MailsiftError) {
             let r: UserIndexer.Report
-            var asked = false
             var attempt = 0
             while true {
                 do throws(MailsiftError) {

@@ -160,6 +160,14 @@ public final class MailsiftServer: Sendable {
             }
             return Self.json("{\"released\":true}")
         }
+        v1.post("reopen") { _, context in
+            // The external writer is done with a user it had released: requests open it again
+            // at once (else only once the writer's lock has been seen taken and let go, or the
+            // hold of `UserRegistry.holdTime` is over).
+            let user = try self.user(context)
+            self.registry.endHold(user)
+            return Self.json("{\"reopened\":true}")
+        }
         let solr = router.group("solr/:core")
         solr.get("select") { request, context in try await self.solrSelect(request, context) }
         solr.post("update") { request, context in try await self.solrUpdate(request, context) }
@@ -598,7 +606,7 @@ struct ErrorAndMetricsMiddleware: RouterMiddleware {
     }
 
     static let routeNames: Set<String> = ["health", "metrics", "v1_user", "v1_messages", "v1_expunge", "v1_flags", "v1_mailboxes_rename",
-                                           "v1_mailboxes_delete", "v1_search", "v1_status", "v1_release", "solr_select", "solr_update"]
+                                           "v1_mailboxes_delete", "v1_search", "v1_status", "v1_release", "v1_reopen", "solr_select", "solr_update"]
 }
 
 /// TCP clients must present the token: `Authorization: Bearer <token>`, or HTTP Basic with the

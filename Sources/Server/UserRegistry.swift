@@ -29,7 +29,25 @@ final class UserRegistry: Sendable {
         var clock: UInt64 = 0
         /// Users being opened: a second request for one waits for the first.
         var opening: Set<String> = []
+        /// Users released for an external writer (`release`), not reopened until it has had
+        /// their lock.
+        var held: [String: Hold] = [:]
     }
+
+    /// A released user's hold: until `until`, or until the external writer has taken the
+    /// lock and let it go, requests are refused as busy instead of reopening the user. (Under
+    /// steady searches the daemon reopened a released user within a millisecond, and `reindex`,
+    /// trying the lock every 100 ms, never had it.)
+    private struct Hold {
+        var until: ContinuousClock.Instant
+        /// The index the daemon released: its own lock is held until the requests using it
+        /// end, so the lock tells nothing about the external writer before then.
+        var released: Weak?
+        var sawWriter = false
+    }
+
+    /// How long a released user waits for the external writer to take its lock.
+    static let holdTime: Duration = .seconds(5)
 
     private let state = Locked(State())
     private let opened = NSCondition()
@@ -90,6 +108,9 @@ final class UserRegistry: Sendable {
                 opened.broadcast()
                 opened.unlock()
             }
+            if stillHeld(user) {
+                throw MailsiftError(.limitExceeded, "another writer is using this index (released to it)")
+            }
             if !create, !(try exists(user)) { throw MailsiftError(.notFound, "no index for user \(user)") }
             let idx = try LiveIndex(dataRoot: dataRoot, user: user, ramBudget: ramBudget)
             state.withLock { s in
@@ -119,10 +140,38 @@ final class UserRegistry: Sendable {
         state.withLock { s in
             if let e = s.open[user], e.index.queuedCount > 0 { return false }
             if let w = s.evicted[user], let idx = w.index, idx.queuedCount > 0 { return false }
+            let released = s.open[user].map { Weak($0.index) } ?? s.evicted[user]
             s.open[user] = nil
             s.evicted[user] = nil
+            s.held[user] = Hold(until: .now + Self.holdTime, released: released)
             return true
         }
+    }
+
+    /// Whether a released user must still be refused (see `Hold`); clears a hold that is over.
+    /// Called by the one request opening the user, so its lock probe races no other of ours.
+    private func stillHeld(_ user: String) -> Bool {
+        guard var hold = state.withLock({ $0.held[user] }) else { return false }
+        if hold.released?.index != nil { return ContinuousClock.now < hold.until }  // our own lock, still
+        var free = true
+        if let path = try? UserDirectory(dataRoot: dataRoot, user: user).lockPath {
+            do { try WriteLock(path: path).unlock() } catch { free = error.code != .limitExceeded }
+        }
+        if !free {
+            hold.sawWriter = true
+            state.withLock { $0.held[user] = hold }
+            return true
+        }
+        if hold.sawWriter || ContinuousClock.now >= hold.until {
+            state.withLock { $0.held[user] = nil }
+            return false
+        }
+        return true
+    }
+
+    /// Ends a released user's hold (the external writer is done): the next request opens it.
+    func endHold(_ user: String) {
+        state.withLock { _ = $0.held.removeValue(forKey: user) }
     }
 
     /// Forgets a user (after its directory was deleted).
@@ -130,6 +179,7 @@ final class UserRegistry: Sendable {
         state.withLock { s in
             s.open[user] = nil
             s.evicted[user] = nil
+            s.held[user] = nil
         }
     }
 

@@ -93,6 +93,13 @@ struct ReindexCommand: ParsableCommand {
                 let path = "/v1/users/" + (user.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? user) + "/release"
                 return (try? client.post(path, json: "{}"))?.status == 200
             }
+            options.reopen = { user in
+                // POST /v1/users/{user}/reopen: the daemon may open the user again at once.
+                let client = HTTPClient(.unix(socket))
+                defer { client.close() }
+                let path = "/v1/users/" + (user.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? user) + "/reopen"
+                _ = try? client.post(path, json: "{}")
+            }
         }
         let job = BulkReindex(options)
         let tty = isatty(STDERR_FILENO) != 0

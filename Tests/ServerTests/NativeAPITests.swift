@@ -465,6 +465,56 @@ final class Atomic: @unchecked Sendable {
     }
 }
 
+extension ReindexWithDaemonTests {
+    /// Clients searching the user without pause all through the reindex: the daemon must not
+    /// reopen the released user before the reindex has had its lock (it did, within a
+    /// millisecond, and the reindex gave up with "busy"). Searches meanwhile are answered or
+    /// refused as busy (429), nothing else.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: NativeAPITests.corpus)))
+    func reindexGetsTheUserUnderSteadySearches() throws {
+        let daemon = try Daemon(name: "reindex-busy")
+        let raws = try NativeAPITests.messages(30)
+        let r = try daemon.client().postJSON("/v1/users/alice/messages", NativeAPITests.batch(Array(raws[0..<10]), mailbox: "Archive", firstUID: 1))
+        #expect(r.status == 202, "\(r.text)")
+        try daemon.waitIndexed("alice")
+        let root = daemon.base + "/vmail"
+        let cur = root + "/alice/Maildir/cur"
+        try FileManager.default.createDirectory(atPath: cur, withIntermediateDirectories: true)
+        for k in 10..<30 { try Data(raws[k]).write(to: URL(fileURLWithPath: cur + "/\(1_700_000_000 + k).M\(k)P1.host:2,S")) }
+        let stop = Atomic(0), answered = Atomic(0), refused = Atomic(0), other = Atomic(0)
+        let group = DispatchGroup()
+        let socket = daemon.socket
+        for _ in 0..<2 {
+            DispatchQueue.global().async(group: group) {
+                let c = HTTPClient(.unix(socket))
+                while stop.load() == 0 {
+                    switch (try? c.postJSON("/v1/users/alice/search", ["query": "the", "limit": 5, "snippets": false]))?.status {
+                    case 200: answered.add(1)
+                    case 429: refused.add(1)
+                    default: other.add(1)
+                    }
+                }
+            }
+        }
+        // The clients are searching before the reindex starts.
+        while answered.load() < 20 { usleep(1_000) }
+        let result = try runProgram(mailsiftBinary, ["reindex", "--data", daemon.data, "--users-root", root, "--json", "--daemon-socket", socket])
+        stop.add(1)
+        group.wait()
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("\"status\" : \"done\""), "\(result.output)")
+        #expect(other.load() == 0, "\(answered.load()) answered, \(refused.load()) refused, \(other.load()) other")
+        // Reopened at once when it saw the reindex's lock come and go, else when the hold
+        // (5 s) is over.
+        var all = try daemon.client().postJSON("/v1/users/alice/search", ["query": "", "limit": 100, "snippets": false])
+        for _ in 0..<100 where all.status == 429 {
+            usleep(100_000)
+            all = try daemon.client().postJSON("/v1/users/alice/search", ["query": "", "limit": 100, "snippets": false])
+        }
+        #expect(all.json["total"] as? Int == 30, "\(all.text)")
+    }
+}
+
 /// `mailsift load` (the load benchmark's client, tools/bench-serve.sh) against a real daemon:
 /// closed and open loop, searches and adds, and an error is counted and makes it fail.
 @Suite struct LoadToolTests {

@@ -12,6 +12,7 @@ import Testing
             ("/v1/users/u/flags", "v1_flags"), ("/v1/users/u/mailboxes/rename", "v1_mailboxes_rename"),
             ("/v1/users/u/mailboxes/delete", "v1_mailboxes_delete"), ("/v1/users/u/search", "v1_search"),
             ("/v1/users/u/status", "v1_status"), ("/v1/users/u/release", "v1_release"),
+            ("/v1/users/u/reopen", "v1_reopen"),
             ("/solr/dovecot/select", "solr_select"), ("/solr/any-core/update", "solr_update"),
         ]
         for (path, name) in named { #expect(ErrorAndMetricsMiddleware.routeName(path) == name, "\(path)") }
