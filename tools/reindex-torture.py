@@ -17,30 +17,13 @@ search may be refused as busy (429) while a reindex holds the user, never fail o
 Usage: reindex-torture.py --mailsift BIN [--rounds 30] [--users 8] [--messages 300]
                           [--seed S] [--work DIR] [--daemon]
 """
-import argparse, http.client, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+import argparse, json, os, random, shutil, signal, subprocess, sys, tempfile, threading, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-class UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path, timeout=10):
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.path)
-
-
-def call(sock, method, path, body=None, timeout=10):
-    c = UnixHTTP(sock, timeout)
-    try:
-        c.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
-        r = c.getresponse()
-        return r.status, r.read()
-    finally:
-        c.close()
+sys.path.insert(0, HERE)
+from torture import call  # noqa: E402  (the daemon torture's HTTP over a Unix socket)
 
 
 class Daemon:
@@ -72,7 +55,8 @@ class Daemon:
                 user = r.choice(users)
                 body = json.dumps({"query": r.choice(words), "limit": 10}).encode()
                 try:
-                    status, answer = call(self.sock, "POST", f"/v1/users/{user}/search", body=body, timeout=30)
+                    status, answer = call(self.sock, "POST", f"/v1/users/{user}/search", body=body,
+                                          headers={"Content-Type": "application/json"}, timeout=30)
                 except OSError as e:
                     self.errors.append(f"search for {user}: {e}")
                     return

@@ -12,13 +12,18 @@ import TestSupport
 @Suite struct TermFilterTests {
     static let corpus = spamAssassinFolder("easy_ham")
 
+    /// The one segment of an index of the corpus's first `count` messages, made at `path`.
+    static func segment(of count: Int, at path: String) throws -> SegmentReader {
+        _ = try UserIndexer(dataRoot: path, user: "f").index(try corpusMessages(corpus, count: count))
+        let reader = try IndexReader(directory: try UserDirectory(dataRoot: path, user: "f"))
+        return try #require(reader.segments.first?.reader)
+    }
+
     @Test(.enabled(if: FileManager.default.fileExists(atPath: corpus)))
     func presentKeysPassAbsentOnesMostlyDoNot() throws {
         let tmp = scratchPath("termfilter")
         defer { try? FileManager.default.removeItem(atPath: tmp) }
-        _ = try UserIndexer(dataRoot: tmp, user: "f").index(try corpusMessages(Self.corpus, count: 300))
-        let reader = try IndexReader(directory: try UserDirectory(dataRoot: tmp, user: "f"))
-        let segment = try #require(reader.segments.first?.reader)
+        let segment = try Self.segment(of: 300, at: tmp)
         var keys: [[UInt8]] = []
         let cursor = TermCursor(segment.terms)
         while try cursor.next() { keys.append(Array(cursor.key)) }
@@ -53,9 +58,7 @@ import TestSupport
     func rememberedLookupsEqualTheDictionary() throws {
         let tmp = scratchPath("lookups")
         defer { try? FileManager.default.removeItem(atPath: tmp) }
-        _ = try UserIndexer(dataRoot: tmp, user: "f").index(try corpusMessages(Self.corpus, count: 300))
-        let reader = try IndexReader(directory: try UserDirectory(dataRoot: tmp, user: "f"))
-        let segment = try #require(reader.segments.first?.reader)
+        let segment = try Self.segment(of: 300, at: tmp)
         var keys: [[UInt8]] = []
         let cursor = TermCursor(segment.terms)
         while try cursor.next() { keys.append(Array(cursor.key)) }
@@ -81,9 +84,7 @@ import TestSupport
     func substringTermsAreTheSameScannedOrFromTheTermText() throws {
         let tmp = scratchPath("substring-terms")
         defer { try? FileManager.default.removeItem(atPath: tmp) }
-        _ = try UserIndexer(dataRoot: tmp, user: "f").index(try corpusMessages(Self.corpus, count: 200))
-        let reader = try IndexReader(directory: try UserDirectory(dataRoot: tmp, user: "f"))
-        let segment = try #require(reader.segments.first?.reader)
+        let segment = try Self.segment(of: 200, at: tmp)
         let body = Field.body.rawValue
         var keys: [[UInt8]] = []
         let cursor = TermCursor(segment.terms)

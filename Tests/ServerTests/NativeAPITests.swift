@@ -432,20 +432,25 @@ final class Atomic: @unchecked Sendable {
 /// user's writer; the reindex asks it to release the user (POST /release), indexes it, and
 /// the daemon's next search sees the reindexed mail.
 @Suite struct ReindexWithDaemonTests {
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: NativeAPITests.corpus)))
-    func reindexReleasesTheDaemonsUser() throws {
-        let daemon = try Daemon(name: "reindex")
-        let c = daemon.client()
+    /// A daemon that has opened alice (10 messages added through the API, indexed) and the
+    /// root of a mail tree where alice's Maildir holds 20 other messages.
+    static func aliceOpenWithMaildir(_ name: String) throws -> (Daemon, root: String) {
+        let daemon = try Daemon(name: name)
         let raws = try NativeAPITests.messages(30)
-        // The daemon opens alice (an add through the API) and indexes it.
-        let r = try c.postJSON("/v1/users/alice/messages", NativeAPITests.batch(Array(raws[0..<10]), mailbox: "Archive", firstUID: 1))
+        let r = try daemon.client().postJSON("/v1/users/alice/messages", NativeAPITests.batch(Array(raws[0..<10]), mailbox: "Archive", firstUID: 1))
         #expect(r.status == 202, "\(r.text)")
         try daemon.waitIndexed("alice")
-        // Alice's Maildir on disk, with other messages.
         let root = daemon.base + "/vmail"
         let cur = root + "/alice/Maildir/cur"
         try FileManager.default.createDirectory(atPath: cur, withIntermediateDirectories: true)
         for k in 10..<30 { try Data(raws[k]).write(to: URL(fileURLWithPath: cur + "/\(1_700_000_000 + k).M\(k)P1.host:2,S")) }
+        return (daemon, root)
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: NativeAPITests.corpus)))
+    func reindexReleasesTheDaemonsUser() throws {
+        let (daemon, root) = try Self.aliceOpenWithMaildir("reindex")
+        let c = daemon.client()
         let run = Process()
         run.executableURL = mailsiftBinary
         run.arguments = ["reindex", "--data", daemon.data, "--users-root", root, "--json", "--daemon-socket", daemon.socket]
@@ -472,15 +477,7 @@ extension ReindexWithDaemonTests {
     /// refused as busy (429), nothing else.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: NativeAPITests.corpus)))
     func reindexGetsTheUserUnderSteadySearches() throws {
-        let daemon = try Daemon(name: "reindex-busy")
-        let raws = try NativeAPITests.messages(30)
-        let r = try daemon.client().postJSON("/v1/users/alice/messages", NativeAPITests.batch(Array(raws[0..<10]), mailbox: "Archive", firstUID: 1))
-        #expect(r.status == 202, "\(r.text)")
-        try daemon.waitIndexed("alice")
-        let root = daemon.base + "/vmail"
-        let cur = root + "/alice/Maildir/cur"
-        try FileManager.default.createDirectory(atPath: cur, withIntermediateDirectories: true)
-        for k in 10..<30 { try Data(raws[k]).write(to: URL(fileURLWithPath: cur + "/\(1_700_000_000 + k).M\(k)P1.host:2,S")) }
+        let (daemon, root) = try Self.aliceOpenWithMaildir("reindex-busy")
         let stop = Atomic(0), answered = Atomic(0), refused = Atomic(0), other = Atomic(0)
         let group = DispatchGroup()
         let socket = daemon.socket
