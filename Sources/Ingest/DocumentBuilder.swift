@@ -41,12 +41,36 @@ public enum DocumentBuilder {
             return true
         }
         if ascii { return false }
-        for scalar in text.unicodeScalars where scalar.value >= 0x80 && isFoldHazard(scalar) { return true }
+        for scalar in text.unicodeScalars where scalar.value >= 0x80 && foldHazard(scalar) { return true }
         return false
     }
 
+    /// `isFoldHazard`, from a table for the Basic Multilingual Plane.
+    @inline(__always)
+    static func foldHazard(_ scalar: Unicode.Scalar) -> Bool {
+        let v = scalar.value
+        guard v < 0x10000 else { return isFoldHazard(scalar) }
+        return bmpFoldHazards[Int(v >> 6)] >> UInt64(v & 63) & 1 != 0
+    }
+
+    /// `isFoldHazard` of every BMP character, a bit each (8 KiB), built on first use (~10-20 ms):
+    /// the checks looked up Unicode properties (and for symbols an ICU fold) per non-ASCII
+    /// character of every text, 3% of a bulk reindex of mail with other languages in it.
+    /// Unassigned and private-use characters fold to themselves (no ICU call for them).
+    static let bmpFoldHazards: [UInt64] = {
+        var bits = [UInt64](repeating: 0, count: 0x10000 / 64)
+        for v in UInt32(0x80)..<0x10000 {
+            guard let s = Unicode.Scalar(v) else { continue }
+            let p = s.properties
+            if !p.isDefaultIgnorableCodePoint, p.generalCategory == .unassigned || p.generalCategory == .privateUse { continue }
+            if isFoldHazard(s, fold: { TextNormalizer.caseFold(String($0)) }) { bits[Int(v >> 6)] |= 1 << UInt64(v & 63) }
+        }
+        return bits
+    }()
+
     /// A character the fold removes, or one outside words that folds to letters or digits.
-    static func isFoldHazard(_ scalar: Unicode.Scalar) -> Bool {
+    /// (`fold`: the cached fold of one character by default; the table above folds uncached.)
+    static func isFoldHazard(_ scalar: Unicode.Scalar, fold: (Unicode.Scalar) -> String = TextNormalizer.caseFold) -> Bool {
         let p = scalar.properties
         if p.isDefaultIgnorableCodePoint { return true }
         if p.isAlphabetic || p.isWhitespace { return false }
@@ -54,7 +78,7 @@ public enum DocumentBuilder {
         case .decimalNumber, .nonspacingMark, .spacingMark, .enclosingMark: return false
         default: break
         }
-        return TextNormalizer.caseFold(scalar).unicodeScalars.contains { $0.properties.isAlphabetic || $0.properties.numericType != nil }
+        return fold(scalar).unicodeScalars.contains { $0.properties.isAlphabetic || $0.properties.numericType != nil }
     }
 
     /// UTF-8 ranges of the text around fold hazards: each hazard's run of characters between
@@ -65,7 +89,7 @@ public enum DocumentBuilder {
         var offset = 0
         for scalar in text.unicodeScalars {
             let width = UTF8.width(scalar)
-            if scalar.value >= 0x80, isFoldHazard(scalar) {
+            if scalar.value >= 0x80, foldHazard(scalar) {
                 var a = offset, b = offset + width
                 if let last = out.last, a < last.1 { offset += width; continue }  // inside the previous run
                 while a > 0, !isASCIIWhitespace(bytes[a - 1]) { a -= 1 }

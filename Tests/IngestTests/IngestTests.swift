@@ -82,3 +82,27 @@ import TestSupport
         #expect(throws: MailsiftError.self) { try MessageFiles.read("/tmp") }  // a directory
     }
 }
+
+/// The fold-hazard table (what decides which text gets an `unindexed` run) answers as the
+/// per-character definition does, for every character of the Basic Multilingual Plane, and
+/// flags the characters it exists for.
+@Suite struct FoldHazardTableTests {
+    @Test func tableEqualsTheDefinition() {
+        var hazards = 0
+        for v in UInt32(0x80)..<0x10000 {
+            guard let s = Unicode.Scalar(v) else { continue }
+            let want = DocumentBuilder.isFoldHazard(s)
+            #expect(DocumentBuilder.foldHazard(s) == want, "U+\(String(v, radix: 16))")
+            if want { hazards += 1 }
+        }
+        #expect(hazards > 500)
+        for s: Unicode.Scalar in ["\u{200B}", "\u{AD}", "\u{2082}", "\u{2122}", "\u{2460}", "\u{2103}"] {
+            #expect(DocumentBuilder.foldHazard(s), "U+\(String(s.value, radix: 16))")
+        }
+        for s: Unicode.Scalar in ["é", "京", "Ж", "\u{301}", "\u{E000}", "\u{0378}"] {
+            #expect(!DocumentBuilder.foldHazard(s), "U+\(String(s.value, radix: 16))")
+        }
+        // Beyond the table: the definition itself.
+        #expect(DocumentBuilder.foldHazard("\u{1D400}") == DocumentBuilder.isFoldHazard("\u{1D400}"))
+    }
+}
