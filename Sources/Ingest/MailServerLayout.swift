@@ -127,7 +127,7 @@ public struct DovecotUIDList: Sendable {
 
     /// A Maildir file name without its `:2,` info part (Dovecot's uidlist key).
     public static func baseName(_ fileName: String) -> String {
-        if let colon = fileName.firstIndex(of: ":") { return String(fileName[..<colon]) }
+        if let colon = fileName.utf8.firstIndex(of: 0x3A) { return String(fileName[..<colon]) }
         return fileName
     }
 }

@@ -116,6 +116,7 @@ public final class UserIndexer {
             var byMaildirKey: [String: String] = [:]
             for path in known.keys { if let key = Self.maildirKey(path) { byMaildirKey[key] = path } }
             var uidLists: [String: DovecotUIDList?] = [:]
+            var lastMailbox: (dir: Substring, name: String)?
             var batch: [BuildJob.Item] = []
             var uids: [Int64?] = []
             var replaced: [Int64] = []
@@ -180,7 +181,16 @@ public final class UserIndexer {
                 }
                 let mtime = statMTime ?? fileMTime
                 let isMbox = messages.count > 1 || ["mbox", "mbx"].contains(Self.pathExtension(file).lowercased())
-                let mailbox = Self.mailboxName(file: file, root: root, isDirectory: isDir.boolValue, isMbox: isMbox)
+                // The walk goes directory by directory: a Maildir file's mailbox is its
+                // directory's, named once per directory.
+                let dir = file[..<(file.utf8.lastIndex(of: 0x2F) ?? file.startIndex)]
+                let mailbox: String
+                if !isMbox, let last = lastMailbox, last.dir.utf8.elementsEqual(dir.utf8) {
+                    mailbox = last.name
+                } else {
+                    mailbox = Self.mailboxName(file: file, root: root, isDirectory: isDir.boolValue, isMbox: isMbox)
+                    if !isMbox { lastMailbox = (dir, mailbox) }
+                }
                 // Dovecot's UID for a Maildir file, from its folder's uidlist.
                 var uid: Int64?
                 if !isMbox, let folder = Self.maildirFolder(file) {
@@ -335,23 +345,32 @@ public final class UserIndexer {
     }
 
     /// The last path component (string operations: URL parsing per message cost 2% of a run).
+    // The path helpers below work on UTF-8 bytes, as the kernel does: "/" (and ".", ":") are
+    // ASCII and split where their byte is. (Character by character, each call counted or
+    // searched grapheme clusters: a fifth of the stdlib time of a bulk reindex.)
+
     static func lastComponent(_ path: String) -> Substring {
-        var p = Substring(path)
-        while p.count > 1, p.hasSuffix("/") { p = p.dropLast() }
-        guard let slash = p.lastIndex(of: "/") else { return p }
-        return p[p.index(after: slash)...]
+        let u = path.utf8
+        guard !u.isEmpty else { return Substring(path) }
+        var end = u.endIndex
+        // Trailing slashes go, down to one character.
+        let first = u.index(after: u.startIndex)
+        while end > first, u[u.index(before: end)] == 0x2F { end = u.index(before: end) }
+        var start = end
+        while start > u.startIndex, u[u.index(before: start)] != 0x2F { start = u.index(before: start) }
+        return path[start..<end]
     }
 
     static func pathExtension(_ path: String) -> Substring {
         let name = lastComponent(path)
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex, name.index(after: dot) != name.endIndex else { return "" }
-        return name[name.index(after: dot)...]
+        guard let dot = name.utf8.lastIndex(of: 0x2E), dot != name.startIndex, name.utf8.index(after: dot) != name.endIndex else { return "" }
+        return name[name.utf8.index(after: dot)...]
     }
 
     /// The file name without its extension.
     static func baseName(_ path: String) -> String {
         let name = lastComponent(path)
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex, name.index(after: dot) != name.endIndex else { return String(name) }
+        guard let dot = name.utf8.lastIndex(of: 0x2E), dot != name.startIndex, name.utf8.index(after: dot) != name.endIndex else { return String(name) }
         return String(name[..<dot])
     }
 
@@ -365,12 +384,12 @@ public final class UserIndexer {
 
     /// The Maildir folder (the directory holding cur/ and new/) of a file in cur/ or new/.
     static func maildirFolder(_ path: String) -> String? {
-        guard let slash = path.lastIndex(of: "/") else { return nil }
-        let dir = path[..<slash]
-        guard let up = dir.lastIndex(of: "/") else { return nil }
-        let sub = dir[dir.index(after: up)...]
-        guard sub == "cur" || sub == "new" else { return nil }
-        return String(dir[..<up])
+        let u = path.utf8
+        guard let slash = u.lastIndex(of: 0x2F) else { return nil }
+        guard let up = u[..<slash].lastIndex(of: 0x2F) else { return nil }
+        let sub = u[u.index(after: up)..<slash]
+        guard sub.elementsEqual("cur".utf8) || sub.elementsEqual("new".utf8) else { return nil }
+        return String(path[..<up])
     }
 
     /// Folder and base name of a Maildir file (what stays when it is renamed in place).
@@ -390,7 +409,9 @@ public final class UserIndexer {
     /// an mbox file is named after the file.
     static func mailboxName(file: String, root: String, isDirectory: Bool, isMbox: Bool) -> String {
         guard isDirectory else { return isMbox ? baseName(file) : "INBOX" }
-        var rel = String(file.dropFirst(root.count)).split(separator: "/").dropLast().map(String.init)
+        let fu = file.utf8, ru = root.utf8
+        let tail = fu.starts(with: ru) ? file[fu.index(fu.startIndex, offsetBy: ru.count)...] : Substring(file)
+        var rel = tail.split(separator: "/").dropLast().map(String.init)
         if let last = rel.last, ["cur", "new", "tmp"].contains(last) { rel.removeLast() }
         // An mbox file inside the tree is a mailbox of its own.
         if isMbox { rel.append(baseName(file)) }

@@ -106,3 +106,71 @@ import TestSupport
         #expect(DocumentBuilder.foldHazard("\u{1D400}") == DocumentBuilder.isFoldHazard("\u{1D400}"))
     }
 }
+
+/// The byte-wise path helpers of the indexer's walk answer as the character-wise ones they
+/// replaced for real paths (ASCII, Maildir++ folders, mbox files, non-ASCII names).
+@Suite struct PathHelperTests {
+    // The character-wise definitions, as they were.
+    static func lastComponent(_ path: String) -> Substring {
+        var p = Substring(path)
+        while p.count > 1, p.hasSuffix("/") { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/") else { return p }
+        return p[p.index(after: slash)...]
+    }
+
+    static func maildirFolder(_ path: String) -> String? {
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        let dir = path[..<slash]
+        guard let up = dir.lastIndex(of: "/") else { return nil }
+        let sub = dir[dir.index(after: up)...]
+        guard sub == "cur" || sub == "new" else { return nil }
+        return String(dir[..<up])
+    }
+
+    static func baseName(_ path: String) -> String {
+        let name = lastComponent(path)
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex, name.index(after: dot) != name.endIndex else { return String(name) }
+        return String(name[..<dot])
+    }
+
+    static func pathExtension(_ path: String) -> Substring {
+        let name = lastComponent(path)
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex, name.index(after: dot) != name.endIndex else { return "" }
+        return name[name.index(after: dot)...]
+    }
+
+    static func mailboxName(file: String, root: String, isDirectory: Bool, isMbox: Bool) -> String {
+        guard isDirectory else { return isMbox ? baseName(file) : "INBOX" }
+        var rel = String(file.dropFirst(root.count)).split(separator: "/").dropLast().map(String.init)
+        if let last = rel.last, ["cur", "new", "tmp"].contains(last) { rel.removeLast() }
+        if isMbox { rel.append(baseName(file)) }
+        rel = rel.flatMap { part -> [String] in part.hasPrefix(".") ? part.dropFirst().split(separator: ".").map(String.init) : [part] }
+        return rel.isEmpty ? "INBOX" : rel.joined(separator: "/")
+    }
+
+    @Test func byteWiseHelpersEqualTheCharacterWiseOnes() {
+        let parts = ["", "/", "//", "Maildir", "cur", "new", "tmp", ".Sent", ".Lists.linux-kernel", "1700000000.M1P2.host:2,S",
+                     "f:2,", "mail.mbox", "archive.", ".hidden", "名前", "フォルダ", "é", "ü.eml", "a.b.c", "x:y:z", "inbox"]
+        var rng = SplitMix64(seed: 3)
+        var paths = ["", "/", "//", "a", "a/", "trailing///", "/srv/mail/u/Maildir/cur/1.M1P1.h:2,S", "/srv/mail/u/Maildir/.Sent/new/f",
+                     "/srv/mail/u/mail/inbox.mbox", "/r/.A.B/cur/x:2,RS"]
+        for _ in 0..<3_000 {
+            let n = Int(rng.next() % 7)
+            paths.append((0..<n).map { _ in parts[Int(rng.next() % UInt64(parts.count))] }.joined(separator: "/"))
+        }
+        for p in paths {
+            #expect(UserIndexer.lastComponent(p) == Self.lastComponent(p), "\(p)")
+            #expect(UserIndexer.maildirFolder(p) == Self.maildirFolder(p), "\(p)")
+            #expect(UserIndexer.baseName(p) == Self.baseName(p), "\(p)")
+            #expect(UserIndexer.pathExtension(p) == Self.pathExtension(p), "\(p)")
+            #expect(DovecotUIDList.baseName(String(UserIndexer.lastComponent(p))) == { (s: String) in
+                s.firstIndex(of: ":").map { String(s[..<$0]) } ?? s }(String(Self.lastComponent(p))), "\(p)")
+            for root in ["/srv/mail/u/Maildir", "/r", ""] where p.hasPrefix(root) {
+                for isMbox in [false, true] {
+                    #expect(UserIndexer.mailboxName(file: p, root: root, isDirectory: true, isMbox: isMbox)
+                            == Self.mailboxName(file: p, root: root, isDirectory: true, isMbox: isMbox), "\(p) under \(root)")
+                }
+            }
+        }
+    }
+}
