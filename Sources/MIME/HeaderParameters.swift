@@ -40,9 +40,16 @@ struct ParameterizedValue {
         skipCFWS()
         let valueStart = i
         while i < n, bytes[i] != 0x3B { i += 1 }
-        var main = String(decoding: bytes[valueStart..<min(i, n)], as: UTF8.self)
-        if let paren = main.firstIndex(of: "(") { main = String(main[..<paren]) }
-        main = main.filter { $0 != " " && $0 != "\t" && $0 != "\"" && $0 != "\r" && $0 != "\n" }.lowercased()
+        let mainBytes = bytes[valueStart..<min(i, n)]
+        var main: String
+        if mainBytes.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) {
+            // ASCII without CR (where a character is a byte): the same as below, on bytes.
+            main = asciiValue(mainBytes)
+        } else {
+            main = String(decoding: mainBytes, as: UTF8.self)
+            if let paren = main.firstIndex(of: "(") { main = String(main[..<paren]) }
+            main = main.filter { $0 != " " && $0 != "\t" && $0 != "\"" && $0 != "\r" && $0 != "\n" }.lowercased()
+        }
 
         // Raw parameters in order: name (lowercased, without the RFC 2231 suffix), section, encoded flag, value bytes.
         struct Raw { var name: String; var section: Int?; var extended: Bool; var value: [UInt8] }
@@ -86,7 +93,9 @@ struct ParameterizedValue {
                     if !cut.isEmpty { value = cut }
                 }
             }
-            var name = String(decoding: nameBytes, as: UTF8.self).lowercased()
+            var name = nameBytes.allSatisfy({ $0 < 0x80 })
+                ? String(decoding: nameBytes.map { $0 &+ (($0 &- 0x41) < 26 ? 0x20 : 0) }, as: UTF8.self)
+                : String(decoding: nameBytes, as: UTF8.self).lowercased()
             var extended = false
             var section: Int?
             if name.hasSuffix("*") { extended = true; name.removeLast() }
@@ -143,6 +152,20 @@ struct ParameterizedValue {
             }
             return Charset.decode(bytes, label: charset, fallback: fallbackCharset).0
         }
+    }
+
+    /// A main value of ASCII bytes without CR: up to a comment's "(", without blanks, quotes
+    /// and LF, lowercased (what the character-wise path does to such text; a header value
+    /// like `text/plain` is parsed for every part of every message).
+    static func asciiValue(_ v: ArraySlice<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(v.count)
+        for b in v {
+            if b == 0x28 { break }
+            if b == 0x20 || b == 0x09 || b == 0x22 || b == 0x0A { continue }
+            out.append(b &+ ((b &- 0x41) < 26 ? 0x20 : 0))
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func percentDecode(_ v: ArraySlice<UInt8>) -> [UInt8] {

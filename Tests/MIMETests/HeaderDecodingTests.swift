@@ -1,5 +1,6 @@
 import Testing
 @testable import MIME
+import TestSupport
 
 @Suite struct EncodedWordTests {
     func decode(_ s: String) -> String {
@@ -96,6 +97,23 @@ import Testing
         #expect(parse("").value == "")
         let dup = parse("text/plain; charset=utf-8; charset=koi8-r")
         #expect(dup.parameter("charset") == "utf-8")
+    }
+}
+
+/// The byte-wise main value (ASCII without CR) equals the character-wise one it stands for.
+@Suite struct ParameterMainValueTests {
+    @Test func asciiValueEqualsTheCharacterWisePath() {
+        let alphabet = Array("Text/PLAIN multipart-Mixed ;\t\"\n()=xY09.+_".utf8)
+        var rng = SplitMix64(seed: 8)
+        for _ in 0..<5_000 {
+            let bytes = (0..<Int(rng.next() % 40)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            var want = String(decoding: bytes, as: UTF8.self)
+            if let paren = want.firstIndex(of: "(") { want = String(want[..<paren]) }
+            want = want.filter { $0 != " " && $0 != "\t" && $0 != "\"" && $0 != "\r" && $0 != "\n" }.lowercased()
+            #expect(ParameterizedValue.asciiValue(bytes[...]) == want, "\(bytes)")
+        }
+        #expect(ParameterizedValue.parse("Text/HTML (a comment); Charset=\"UTF-8\"", fallbackCharset: nil).value == "text/html")
+        #expect(ParameterizedValue.parse("text/plain; CHARSET=utf-8", fallbackCharset: nil).parameters.first?.name == "charset")
     }
 }
 
