@@ -130,7 +130,7 @@ public final class IndexWriter {
     private func startFlush() throws(MailsiftError) {
         try finishFlushInFlight()
         guard builder.documentCount > 0 else { return }
-        let trim = returnMemory && builder.estimatedBytes >= Self.trimAbove
+        let trim = returnMemory && builder.estimatedBytes >= min(Self.trimAbove, ramBudget / 2)
         let job = BackgroundFlush(builder, name: takeSegmentName())
         builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)
         let directory = directory.segmentsPath
@@ -186,7 +186,8 @@ public final class IndexWriter {
         #endif
     }
 
-    /// A flushed buffer smaller than this is not followed by a heap trim: what it freed is
+    /// A flushed buffer smaller than this (or than half the budget, where background flushes
+    /// start) is not followed by a heap trim: what it freed is
     /// reused by the next buffer. Trimming after every small flush (each user of a bulk
     /// `reindex` commits one) gave the freed pages back and took them again as page faults:
     /// 100 users of 1,000 messages, ~3,700 faults a user.
@@ -218,7 +219,7 @@ public final class IndexWriter {
         do {
             // Out of self first: its postings are spent by the write, failed or not.
             var full = builder
-            trim = returnMemory && full.estimatedBytes >= Self.trimAbove
+            trim = returnMemory && full.estimatedBytes >= min(Self.trimAbove, ramBudget / 2)
             builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)
             record(name, ids: full.ids, documentCount: full.documentCount, sizes: try Self.write(&full, name: name, in: directory.segmentsPath))
         }

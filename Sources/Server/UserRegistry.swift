@@ -32,6 +32,7 @@ final class UserRegistry: Sendable {
         /// Users released for an external writer (`release`), not reopened until it has had
         /// their lock.
         var held: [String: Hold] = [:]
+        var holds: UInt64 = 0
     }
 
     /// A released user's hold: until `until`, or until the external writer has taken the
@@ -43,7 +44,12 @@ final class UserRegistry: Sendable {
         /// The index the daemon released: its own lock is held until the requests using it
         /// end, so the lock tells nothing about the external writer before then.
         var released: Weak?
+        /// The lock seen free once the released index was gone: a busy lock after that is
+        /// the external writer's (not our index's, still being torn down).
+        var sawFree = false
         var sawWriter = false
+        /// Which hold this is: `stillHeld` writes back only the hold it read.
+        var id: UInt64
     }
 
     /// How long a released user waits for the external writer to take its lock.
@@ -140,10 +146,17 @@ final class UserRegistry: Sendable {
         state.withLock { s in
             if let e = s.open[user], e.index.queuedCount > 0 { return false }
             if let w = s.evicted[user], let idx = w.index, idx.queuedCount > 0 { return false }
-            let released = s.open[user].map { Weak($0.index) } ?? s.evicted[user]
+            // Asked again (reindex asks every 2 s while it waits): the index released the
+            // first time may still be in use; keep pointing at it.
+            let earlier = s.held[user]?.released.flatMap { $0.index == nil ? nil : $0 }
+            let released = s.open[user].map { Weak($0.index) } ?? s.evicted[user] ?? earlier
             s.open[user] = nil
             s.evicted[user] = nil
-            s.held[user] = Hold(until: .now + Self.holdTime, released: released)
+            let now = ContinuousClock.now
+            // Holds nobody came back for (a writer killed, the user never asked for again).
+            s.held = s.held.filter { $0.value.until + .seconds(60) > now }
+            s.holds &+= 1
+            s.held[user] = Hold(until: now + Self.holdTime, released: released, id: s.holds)
             return true
         }
     }
@@ -152,21 +165,29 @@ final class UserRegistry: Sendable {
     /// Called by the one request opening the user, so its lock probe races no other of ours.
     private func stillHeld(_ user: String) -> Bool {
         guard var hold = state.withLock({ $0.held[user] }) else { return false }
-        if hold.released?.index != nil { return ContinuousClock.now < hold.until }  // our own lock, still
-        var free = true
+        let expired = ContinuousClock.now >= hold.until
+        // Our own lock, still: the lock tells nothing yet.
+        if hold.released?.index != nil { return !expired }
+        // The lock: free, busy, or unknown (an error other than busy: the hold stands).
+        var free: Bool?
         if let path = try? UserDirectory(dataRoot: dataRoot, user: user).lockPath {
-            do { try WriteLock(path: path).unlock() } catch { free = error.code != .limitExceeded }
+            do {
+                try WriteLock(path: path).unlock()
+                free = true
+            } catch {
+                if error.code == .limitExceeded { free = false }
+            }
         }
-        if !free {
-            hold.sawWriter = true
-            state.withLock { $0.held[user] = hold }
-            return true
-        }
-        if hold.sawWriter || ContinuousClock.now >= hold.until {
-            state.withLock { $0.held[user] = nil }
+        if free == true, hold.sawWriter || expired {
+            state.withLock { s in if s.held[user]?.id == hold.id { s.held[user] = nil } }
             return false
         }
-        return true
+        if free == true { hold.sawFree = true }
+        if free == false, hold.sawFree { hold.sawWriter = true }
+        state.withLock { s in if s.held[user]?.id == hold.id { s.held[user] = hold } }
+        // Past the deadline with the lock busy: the open below fails as busy, as it did
+        // before holds; with it unknown: opening will tell.
+        return !expired
     }
 
     /// Ends a released user's hold (the external writer is done): the next request opens it.
