@@ -130,7 +130,7 @@ public final class IndexWriter {
     private func startFlush() throws(MailsiftError) {
         try finishFlushInFlight()
         guard builder.documentCount > 0 else { return }
-        let trim = returnMemory && builder.estimatedBytes >= min(Self.trimAbove, ramBudget / 2)
+        let trim = trimsAfter(builder)
         let job = BackgroundFlush(builder, name: takeSegmentName())
         builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)
         let directory = directory.segmentsPath
@@ -193,6 +193,11 @@ public final class IndexWriter {
     /// 100 users of 1,000 messages, ~3,700 faults a user.
     static let trimAbove = 32 << 20
 
+    /// Whether flushing this buffer is followed by a heap trim (see `trimAbove`).
+    private func trimsAfter(_ buffer: SegmentBuilder) -> Bool {
+        returnMemory && buffer.estimatedBytes >= min(Self.trimAbove, ramBudget / 2)
+    }
+
     /// Deletes documents by catalog id; unknown ids are ignored. Returns how many were deleted.
     @discardableResult
     public func delete(ids: Set<Int64>) throws(MailsiftError) -> Int {
@@ -219,7 +224,7 @@ public final class IndexWriter {
         do {
             // Out of self first: its postings are spent by the write, failed or not.
             var full = builder
-            trim = returnMemory && full.estimatedBytes >= min(Self.trimAbove, ramBudget / 2)
+            trim = trimsAfter(full)
             builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)
             record(name, ids: full.ids, documentCount: full.documentCount, sizes: try Self.write(&full, name: name, in: directory.segmentsPath))
         }

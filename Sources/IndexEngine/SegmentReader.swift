@@ -210,19 +210,17 @@ public final class SegmentReader: Sendable {
     /// (about 1.5 MiB at most), then the memory starts over.
     public func lookup(_ key: [UInt8], hashes: TermKeyHashes) throws(IndexFormatError) -> TermPostingsInfo? {
         let k = LookupKey(bytes: key, hash: hashes.h1)
-        if let known = lookups.withLock({ $0.value(k) }) { return known }
+        if let known = lookups.withLock({ $0.cache.value(k) }) { return known }
         let info = try terms.lookup(key)
-        lookups.withLock { $0.keep(k, info, cost: 1) }
-        dictionaryLookups.withLock { $0 += 1 }
+        lookups.withLock { l in
+            l.cache.keep(k, info, cost: 1)
+            l.searched += 1
+        }
         return info
     }
 
-    /// Lookups that searched the dictionary (not answered from memory): what decides when the
-    /// term filter is worth building.
-    private let dictionaryLookups = Locked(0)
-
     /// How many term keys the segment remembers the lookups of.
-    public var rememberedLookups: Int { lookups.withLock { $0.count } }
+    public var rememberedLookups: Int { lookups.withLock { $0.cache.count } }
 
     /// A term key with its hash computed once (the term filter's).
     struct LookupKey: Hashable {
@@ -233,7 +231,9 @@ public final class SegmentReader: Sendable {
         func hash(into h: inout Hasher) { h.combine(hash) }
     }
 
-    private let lookups = Locked(CappedCache<LookupKey, TermPostingsInfo?>(capacity: 16_384))
+    /// The remembered lookups, and how many searched the dictionary (not answered from
+    /// memory): what decides when the term filter is worth building.
+    private let lookups = Locked((cache: CappedCache<LookupKey, TermPostingsInfo?>(capacity: 16_384), searched: 0))
 
     /// The term filter (`TermFilter`), built once it pays; nil before that and for a segment
     /// too large for one. (A query holds on to it: fetching it takes the segment's lock.)
@@ -249,7 +249,7 @@ public final class SegmentReader: Sendable {
         case .built(let f): return f
         case .none: return nil
         case .notYet:
-            guard dictionaryLookups.withLock({ $0 }) >= filterAfterLookups else { return nil }
+            guard lookups.withLock({ $0.searched }) >= filterAfterLookups else { return nil }
             let f = TermFilter(terms)
             filterState.withLock { $0 = f.map { .built($0) } ?? .none }
             return f
@@ -458,7 +458,7 @@ public final class SegmentReader: Sendable {
         if scans < Self.termTextAfterScans {
             let found: [([UInt8], TermPostingsInfo)]
             do { found = try terms.terms(field: keyByte, containing: needle, limit: limit == .max ? .max : limit + 1) } catch {
-                throw MailsiftError(.corrupt, "\(files[0].path): \(error)")
+                throw dictionaryError(error)
             }
             if found.count > limit { return nil }
             return found.map { ([keyByte] + $0.0, $0.1) }
@@ -469,12 +469,17 @@ public final class SegmentReader: Sendable {
         let keys = found.map { [keyByte] + text.term($0) }
         let infos: [TermPostingsInfo?]
         do { infos = try terms.lookupSorted(keys) } catch {
-            throw MailsiftError(.corrupt, "\(files[0].path): \(error)")
+            throw dictionaryError(error)
         }
         var out: [([UInt8], TermPostingsInfo)] = []
         out.reserveCapacity(keys.count)
         for (k, info) in zip(keys, infos) { if let info { out.append((k, info)) } }
         return out
+    }
+
+    /// A damaged term dictionary, named by its file.
+    private func dictionaryError(_ error: any Error) -> MailsiftError {
+        MailsiftError(.corrupt, "\(files[0].path): \(error)")
     }
 
     /// Dictionary scans of a key byte before its `TermText` is built (see `terms(_:containing:limit:)`).
@@ -498,7 +503,7 @@ public final class SegmentReader: Sendable {
                 return true
             }
         } catch {
-            throw MailsiftError(.corrupt, "\(files[0].path): \(error)")
+            throw dictionaryError(error)
         }
         let t = TermText(bytes: bytes, starts: starts)
         termTexts.withLock { $0[keyByte] = t }
@@ -621,7 +626,7 @@ public final class SegmentReader: Sendable {
                 return true
             }
         } catch {
-            throw MailsiftError(.corrupt, "\(files[0].path): \(error)")
+            throw dictionaryError(error)
         }
         // The last term's bytes run to the end of the content.
         if let p = previousPositions { rows[p.field, default: .init()].positionsBytes &+= UInt64(postings.positions.count) &- p.offset }

@@ -94,7 +94,7 @@ struct ParameterizedValue {
                 }
             }
             var name = nameBytes.allSatisfy({ $0 < 0x80 })
-                ? String(decoding: nameBytes.map { $0 &+ (($0 &- 0x41) < 26 ? 0x20 : 0) }, as: UTF8.self)
+                ? String(decoding: nameBytes.map(asciiLowerByte), as: UTF8.self)
                 : String(decoding: nameBytes, as: UTF8.self).lowercased()
             var extended = false
             var section: Int?
@@ -163,7 +163,7 @@ struct ParameterizedValue {
         for b in v {
             if b == 0x28 { break }
             if b == 0x20 || b == 0x09 || b == 0x22 || b == 0x0A { continue }
-            out.append(b &+ ((b &- 0x41) < 26 ? 0x20 : 0))
+            out.append(asciiLowerByte(b))
         }
         return String(decoding: out, as: UTF8.self)
     }

@@ -86,20 +86,17 @@ struct ReindexCommand: ParsableCommand {
         var st = stat()
         let socket = daemonSocket ?? options.dataRoot + "/mailsift.sock"
         if stat(socket, &st) == 0, (st.st_mode & S_IFMT) == S_IFSOCK {
-            options.release = { user in
-                // POST /v1/users/{user}/release: 200 released, 409 messages still queued.
+            // POST /v1/users/{user}/{action} on the daemon's socket; its status, nil if unreachable.
+            let ask: @Sendable (String, String) -> Int? = { user, action in
                 let client = HTTPClient(.unix(socket))
                 defer { client.close() }
-                let path = "/v1/users/" + (user.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? user) + "/release"
-                return (try? client.post(path, json: "{}"))?.status == 200
+                let path = "/v1/users/" + (user.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? user) + "/" + action
+                return (try? client.post(path, json: "{}"))?.status
             }
-            options.reopen = { user in
-                // POST /v1/users/{user}/reopen: the daemon may open the user again at once.
-                let client = HTTPClient(.unix(socket))
-                defer { client.close() }
-                let path = "/v1/users/" + (user.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? user) + "/reopen"
-                _ = try? client.post(path, json: "{}")
-            }
+            // release: 200 released, 409 messages still queued; reopen: the daemon may open the
+            // user again at once.
+            options.release = { user in ask(user, "release") == 200 }
+            options.reopen = { user in _ = ask(user, "reopen") }
         }
         let job = BulkReindex(options)
         let tty = isatty(STDERR_FILENO) != 0
