@@ -111,6 +111,10 @@ public final class IndexWriter {
         #endif
     }()
 
+    /// Threads besides the flushing one that a large flush may use: the other cores when
+    /// merges may use them (bulk indexing; the final flush of an import otherwise runs alone).
+    private var flushHelpers: Int { parallelMerges ? max(0, ProcessInfo.processInfo.activeProcessorCount - 1) : 0 }
+
     /// Documents added since the last commit (buffered or flushed).
     public var pendingDocuments: Int {
         Int(builder.documentCount) + Int(inFlight?.documentCount ?? 0) + flushed.reduce(0) { $0 + Int($1.documentCount) }
@@ -134,10 +138,11 @@ public final class IndexWriter {
         let job = BackgroundFlush(builder, name: takeSegmentName())
         builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)
         let directory = directory.segmentsPath
+        let helpers = flushHelpers
         inFlight = job
         let thread = Thread {
             do throws(MailsiftError) {
-                job.result = .success(try Self.write(&job.builder, name: job.name, in: directory))
+                job.result = .success(try Self.write(&job.builder, name: job.name, in: directory, helpers: helpers))
             } catch {
                 job.result = .failure(error)
             }
@@ -165,9 +170,9 @@ public final class IndexWriter {
 
     /// Writes a buffer as segment `name` (durable; its postings are spent either way) and
     /// returns the files' sizes; nothing is left behind when it fails.
-    private static func write(_ builder: inout SegmentBuilder, name: String, in directory: String) throws(MailsiftError) -> [UInt64] {
+    private static func write(_ builder: inout SegmentBuilder, name: String, in directory: String, helpers: Int) throws(MailsiftError) -> [UInt64] {
         let out = try SegmentOutput(directory: directory, name: name)
-        try out.complete { () throws(MailsiftError) in try builder.write(to: out) }
+        try out.complete { () throws(MailsiftError) in try builder.write(to: out, helpers: helpers, riceBlocks: helpers > 0) }
         return out.sizes
     }
 
@@ -226,7 +231,7 @@ public final class IndexWriter {
             var full = builder
             trim = trimsAfter(full)
             builder = SegmentBuilder(storedCompressionLevel: storedCompressionLevel)
-            record(name, ids: full.ids, documentCount: full.documentCount, sizes: try Self.write(&full, name: name, in: directory.segmentsPath))
+            record(name, ids: full.ids, documentCount: full.documentCount, sizes: try Self.write(&full, name: name, in: directory.segmentsPath, helpers: flushHelpers))
         }
         Self.trimHeap(trim)  // the full buffer is freed by now
     }

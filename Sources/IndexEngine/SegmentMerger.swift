@@ -289,6 +289,16 @@ final class TermsPart: @unchecked Sendable {
         self.below = below
     }
 
+    /// A term's postings info written after `shift` bytes of content by another writer,
+    /// relative to its own content before.
+    static func shifted(_ info: TermPostingsInfo, by shift: (docs: Int, positions: Int)) -> TermPostingsInfo {
+        var info = info
+        // A single posting's docsOffset is its doc id, not an offset.
+        if info.docFreq > 1 { info.docsOffset += UInt64(shift.docs) }
+        info.positionsOffset += UInt64(shift.positions)
+        return info
+    }
+
     /// Merges the range (on the thread that claimed it).
     func run(_ inputs: [(reader: SegmentReader, deletions: Deletions)], remap: [[UInt32]]) throws {
         let docs = try ScratchFile(directory + "/" + name + "-docs")
@@ -342,11 +352,7 @@ final class TermsPart: @unchecked Sendable {
             let n = Int(try r.varint())
             key.removeAll(keepingCapacity: true)
             for _ in 0..<n { key.append(try r.u8()) }
-            var info = try TermPostingsInfo.decode(&r)
-            // A single posting's docsOffset is its doc id, not an offset.
-            if info.docFreq > 1 { info.docsOffset += UInt64(shift.docs) }
-            info.positionsOffset += UInt64(shift.positions)
-            try dictionary.add(key, info)
+            try dictionary.add(key, Self.shifted(try TermPostingsInfo.decode(&r), by: shift))
             try out.drainIfFull(&postings, &dictionary)
         }
         // Closed (unmapped, gone) now: the parts' mappings would otherwise all count in the

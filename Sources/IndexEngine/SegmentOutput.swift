@@ -26,12 +26,15 @@ final class SegmentOutput {
     /// Writes may come from two threads at once (a merge writes stored text and values on
     /// one while the terms and postings go on another), each to its own files.
     private let writeLock = NSLock()
+    /// Whether the files are byte arrays (a constant: read by writing threads without the lock).
+    private let inMemory: Bool
 
     /// A segment built in memory: `buffers` holds each file's bytes after `finish`.
     init(memory name: String) {
         self.name = name
         directory = nil
         durable = false
+        inMemory = true
         paths = SegmentFiles.kinds.map { "pending:\(name).\($0)" }
         sizes = [UInt64](repeating: 0, count: paths.count)
         buffers = [[UInt8]](repeating: [], count: paths.count)
@@ -41,6 +44,7 @@ final class SegmentOutput {
         self.name = name
         self.directory = directory
         self.durable = durable
+        inMemory = false
         paths = SegmentFiles.kinds.map { SegmentFiles.path(directory, name, $0) }
         sizes = [UInt64](repeating: 0, count: paths.count)
         for path in paths {
@@ -59,13 +63,18 @@ final class SegmentOutput {
     /// Appends to file `kind` (an index into `SegmentFiles.kinds`).
     func write(_ kind: Int, _ bytes: [UInt8]) throws(MailsiftError) {
         guard !bytes.isEmpty else { return }
+        // Each file has one writing thread: the write itself needs no lock, only the shared
+        // arrays do (so two threads' writes to their own files overlap).
+        if !inMemory {
+            try DurableFiles.writeAll(fds[kind], bytes, path: paths[kind])
+            writeLock.lock()
+            sizes[kind] += UInt64(bytes.count)
+            writeLock.unlock()
+            return
+        }
         writeLock.lock()
         defer { writeLock.unlock() }
-        if buffers != nil {
-            buffers?[kind] += bytes
-        } else {
-            try DurableFiles.writeAll(fds[kind], bytes, path: paths[kind])
-        }
+        buffers?[kind] += bytes
         sizes[kind] += UInt64(bytes.count)
     }
 

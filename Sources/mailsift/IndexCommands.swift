@@ -38,8 +38,8 @@ struct IndexCommand: ParsableCommand {
     @Argument(help: "Maildir, directory of message files, mbox file or .eml file.")
     var sources: [String]
 
-    @Option(help: "Writer RAM budget in MiB before a segment is flushed.")
-    var ramBudget = 64
+    @Option(help: "Writer RAM budget in MiB (with several threads a buffer is flushed at half of it, while the next one fills).")
+    var ramBudget = 1024
 
     @Flag(name: .customLong("no-extract"), help: "Do not extract text from attachments.")
     var noExtract = false

@@ -32,14 +32,14 @@ import TestSupport
         }
     }
 
-    @Test(arguments: [1, 2] as [UInt64])
-    func writtenSegmentMatchesBruteForce(seed: UInt64) throws {
+    /// A builder holding `docCount` random documents, and what it must write:
+    /// "field/term" → doc → positions (deduplicated).
+    static func randomBuilder(seed: UInt64, docCount: Int = 700) -> (SegmentBuilder, [String: [UInt32: Set<UInt32>]]) {
         var rng = SplitMix64(seed: seed)
         let vocabulary = (0..<400).map { i in i % 50 == 0 ? "long-term-\(i)-" + String(repeating: "x", count: 40) : "t\(i)" } + ["é", "日本", "the"]
         // Expected: (field, term) → doc → positions (deduplicated, sorted).
         var expected: [String: [UInt32: Set<UInt32>]] = [:]
         var builder = SegmentBuilder()
-        let docCount = 700
         for d in 0..<docCount {
             var fields: [IndexDocument.FieldTerms] = []
             for field in [Field.subject, .body, .to] where rng.next() % 4 != 0 {
@@ -60,11 +60,19 @@ import TestSupport
             builder.add(IndexDocument(id: Int64(d), fields: fields, stored: [(.subject, "doc \(d)")],
                                       values: DocumentValues(id: Int64(d), internalDate: 0, sentDate: 0, size: 0, mailbox: 1, uid: Int64(d))))
         }
+        return (builder, expected)
+    }
+
+    /// Also with Rice-coded positions blocks (what a flush with helpers writes).
+    @Test(arguments: [(1, false), (2, false), (3, true)] as [(UInt64, Bool)])
+    func writtenSegmentMatchesBruteForce(seed: UInt64, riceBlocks: Bool) throws {
+        let docCount = 700
+        var (builder, expected) = Self.randomBuilder(seed: seed, docCount: docCount)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-builder-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let out = try SegmentOutput(directory: dir, name: "seg_test")
-        try builder.write(to: out)
+        try builder.write(to: out, riceBlocks: riceBlocks)
         try out.finish()
         let entry = Manifest.SegmentEntry(name: "seg_test", documentCount: UInt32(docCount), deletionsGeneration: 0, deletedCount: 0, fileSizes: out.sizes)
         let reader = try SegmentReader(directory: dir, entry: entry)
@@ -81,5 +89,50 @@ import TestSupport
             }
             #expect(got == docs.mapValues { $0.sorted() }, "\(key)")
         }
+    }
+
+    /// A flush on several threads (terms cut into chunks, some written into memory by helpers
+    /// and appended in order; stored text and values on a helper) writes the very bytes one
+    /// thread does: on disk and in memory, with chunks of one term, a few, and more than
+    /// the terms there are; with one helper and three.
+    @Test(arguments: [(1, 1, false), (1, 7, true), (3, 7, false), (3, 100, true), (2, 100_000, false)] as [(Int, Int, Bool)])
+    func parallelFlushWritesTheSameBytes(helpers: Int, chunkTerms: Int, riceBlocks: Bool) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-pflush-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func files(_ name: String, helpers: Int, inMemory: Bool) throws -> [[UInt8]] {
+            // The same documents each time (the seed); late positions included (shuffled terms).
+            var (builder, _) = Self.randomBuilder(seed: 5, docCount: 900)
+            let out = inMemory ? SegmentOutput(memory: name) : try SegmentOutput(directory: dir, name: name)
+            try builder.write(to: out, helpers: helpers, riceBlocks: riceBlocks, parallelAbove: 0, chunkTerms: chunkTerms)
+            try out.finish()
+            if let buffers = out.buffers { return buffers }
+            return try SegmentFiles.kinds.map { kind in Array(try Data(contentsOf: URL(fileURLWithPath: SegmentFiles.path(dir, name, kind)))) }
+        }
+        let one = try files("seg_one", helpers: 0, inMemory: false)
+        #expect(one.allSatisfy { !$0.isEmpty })
+        let parallel = try files("seg_par", helpers: helpers, inMemory: false)
+        #expect(parallel == one)
+        let memory = try files("seg_mem", helpers: helpers, inMemory: true)
+        #expect(memory == one)
+    }
+
+    /// A write that fails on a helper's file (stored text) or on the appender's (postings)
+    /// fails the parallel flush with the disk's error, every thread stopped, nothing left.
+    @Test(arguments: [".stored", ".docs", ".terms"])
+    func parallelFlushFailsCleanly(path: String) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-pflushfault-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var (builder, _) = Self.randomBuilder(seed: 6, docCount: 600)
+        let before = StorageFaults.injected
+        StorageFaults.inject(.write, under: dir, path: path, errno: ENOSPC)
+        defer { StorageFaults.clear() }
+        let out = try SegmentOutput(directory: dir, name: "seg_fault")
+        #expect(throws: MailsiftError.self) {
+            try out.complete { () throws(MailsiftError) in try builder.write(to: out, helpers: 2, parallelAbove: 0, chunkTerms: 5) }
+        }
+        #expect(StorageFaults.injected == before + 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
 }
