@@ -6,9 +6,9 @@ import CPrefetch
 /// three heap arrays it used to have, and appending touches one cache line.
 ///
 /// Layout: pages of 32 KiB, zero-filled; an address is page << 15 | offset (so at most
-/// 2^17 pages, 4 GiB). A slice's last byte is a non-zero marker 16 | level that the writer
-/// runs into when the slice is full; the slice's last 4 bytes (3 data bytes and the marker)
-/// then become the address of the next slice, and the 3 data bytes move there.
+/// 2^17 pages, 4 GiB). A slice's last byte is a non-zero marker 16 | level; the writer's
+/// cursor knows where it is, and when it gets there the slice's last 4 bytes (3 data bytes
+/// and the marker) become the address of the next slice, and the 3 data bytes move there.
 final class ByteSlicePool {
     static let pageShift = 15
     static let pageSize = 1 << pageShift
@@ -50,8 +50,20 @@ final class ByteSlicePool {
         counters.deallocate()
     }
 
-    /// Starts a stream; returns its address (where its first byte goes).
-    func newStream() -> UInt32 { allocate(level: 0) }
+    /// Where a stream's next byte goes (`upto`) and where its current slice's marker is
+    /// (`end`). Appending compares the two instead of reading the byte at `upto`, so writing a
+    /// byte is a store only: the line it goes to is rarely in cache (the streams of millions
+    /// of terms), and a load of it would stall the indexer where a store does not.
+    struct Cursor {
+        var upto: UInt32
+        var end: UInt32
+    }
+
+    /// Starts a stream; its cursor's `upto` is the stream's start (where its first byte goes).
+    func newStream() -> Cursor {
+        let start = allocate(level: 0)
+        return Cursor(upto: start, end: start + UInt32(Self.size(0) - 1))
+    }
 
     private func allocate(level: Int) -> UInt32 {
         let size = Self.size(level)
@@ -84,36 +96,39 @@ final class ByteSlicePool {
         ms_prefetch(UnsafeRawPointer(pointer(address)))
     }
 
-    /// Appends a byte to the stream whose next byte goes at `upto`; advances `upto`.
-    @inline(__always) func append(_ byte: UInt8, _ upto: inout UInt32) {
-        var p = pointer(upto)
-        if p.pointee != 0 {  // the end-of-slice marker: move to a new, larger slice
-            let level = Int(p.pointee & 15)
-            let next = allocate(level: Self.nextLevel(level))
-            let np = pointer(next)
-            // The 3 bytes before the marker move; the address goes in their place.
-            let old = p - 3
-            np[0] = old[0]
-            np[1] = old[1]
-            np[2] = old[2]
-            old[0] = UInt8(truncatingIfNeeded: next)
-            old[1] = UInt8(truncatingIfNeeded: next >> 8)
-            old[2] = UInt8(truncatingIfNeeded: next >> 16)
-            old[3] = UInt8(truncatingIfNeeded: next >> 24)
-            upto = next + 3
-            p = np + 3
-        }
-        p.pointee = byte
-        upto += 1
+    /// Appends a byte to the stream at `cursor`; advances it.
+    @inline(__always) func append(_ byte: UInt8, _ cursor: inout Cursor) {
+        if cursor.upto == cursor.end { nextSlice(&cursor) }
+        pointer(cursor.upto).pointee = byte
+        cursor.upto += 1
     }
 
-    @inline(__always) func appendVarint(_ value: UInt32, _ upto: inout UInt32) {
+    /// The cursor's slice is full: moves it to a new, larger slice. The 3 data bytes before
+    /// the marker move there; the slice's last 4 bytes become the new slice's address.
+    @inline(never) private func nextSlice(_ cursor: inout Cursor) {
+        let marker = pointer(cursor.end)
+        let level = Self.nextLevel(Int(marker.pointee & 15))
+        let next = allocate(level: level)
+        let np = pointer(next)
+        let old = marker - 3
+        np[0] = old[0]
+        np[1] = old[1]
+        np[2] = old[2]
+        old[0] = UInt8(truncatingIfNeeded: next)
+        old[1] = UInt8(truncatingIfNeeded: next >> 8)
+        old[2] = UInt8(truncatingIfNeeded: next >> 16)
+        old[3] = UInt8(truncatingIfNeeded: next >> 24)
+        cursor.upto = next + 3
+        cursor.end = next + UInt32(Self.size(level) - 1)
+    }
+
+    @inline(__always) func appendVarint(_ value: UInt32, _ cursor: inout Cursor) {
         var x = value
         while x >= 0x80 {
-            append(UInt8(truncatingIfNeeded: x) | 0x80, &upto)
+            append(UInt8(truncatingIfNeeded: x) | 0x80, &cursor)
             x >>= 7
         }
-        append(UInt8(x), &upto)
+        append(UInt8(x), &cursor)
     }
 
     /// Reads a stream from `start` to `end` (its writer's `upto`).

@@ -15,11 +15,11 @@ import MailsiftCore
 /// is written to its docs stream when the next one starts (its freq is known then); a flush
 /// reads the last one from the state.
 struct SegmentBuilder {
+    /// 32 bytes, two to a cache line. Where the streams start is kept apart (`starts`): only
+    /// the flush reads it.
     struct TermState {
-        var docStart: UInt32
-        var docUpto: UInt32
-        var positionStart: UInt32
-        var positionUpto: UInt32
+        var docs: ByteSlicePool.Cursor
+        var positions: ByteSlicePool.Cursor
         /// The doc being collected and its freq so far; the last doc written to the stream.
         var doc: UInt32
         var freq: UInt32
@@ -34,6 +34,8 @@ struct SegmentBuilder {
     /// Rare; merged into the term's postings at flush.
     private var latePositions: [Int32: [(doc: UInt32, position: UInt32)]] = [:]
     private var states: [TermState] = []
+    /// Where each slot's docs and positions streams start, by slot.
+    private var starts: [(docs: UInt32, positions: UInt32)] = []
     private var pool = ByteSlicePool()
     private var stored: StoredFieldsWriter
     private var values = DocValuesWriter(columns: DocumentValues.columns)
@@ -57,6 +59,7 @@ struct SegmentBuilder {
     /// compressed blocks and the block being filled), values and ids.
     var estimatedBytes: Int {
         pool.bytesHeld + table.bytesHeld + states.capacity * MemoryLayout<TermState>.stride
+            + starts.capacity * 8
             + storedBytes + ids.capacity * 8 + values.bytesHeld
     }
 
@@ -66,8 +69,13 @@ struct SegmentBuilder {
         // token: that retained and released them around every closure call).
         var st: [TermState] = []
         swap(&st, &states)
+        var starts: [(docs: UInt32, positions: UInt32)] = []
+        swap(&starts, &self.starts)
         let pool = self.pool
-        defer { swap(&st, &states) }
+        defer {
+            swap(&st, &states)
+            swap(&starts, &self.starts)
+        }
         for field in doc.fields {
             let f = field.keyByte
             // Hashes first, so the lookup loop can prefetch the bucket of a term a few tokens
@@ -102,10 +110,10 @@ struct SegmentBuilder {
                     let (slot, inserted) = table.findOrInsert(field: f, key: bytes, hash: hb[i])
                     if inserted {
                         let d = pool.newStream(), p = pool.newStream()
-                        var state = TermState(docStart: d, docUpto: d, positionStart: p, positionUpto: p,
-                                              doc: local, freq: 1, lastPosition: position, lastWrittenDoc: 0)
-                        pool.appendVarint(position, &state.positionUpto)
+                        var state = TermState(docs: d, positions: p, doc: local, freq: 1, lastPosition: position, lastWrittenDoc: 0)
+                        pool.appendVarint(position, &state.positions)
                         st.append(state)
+                        starts.append((d.upto, p.upto))
                         continue
                     }
                     let late = Self.add(&st[Int(slot)], doc: local, position: position, pool: pool)
@@ -138,14 +146,14 @@ struct SegmentBuilder {
             s.doc = doc
             s.freq = 1
             s.lastPosition = position
-            pool.appendVarint(position, &s.positionUpto)
+            pool.appendVarint(position, &s.positions)
             return false
         }
         // Same term at the same position twice (a folded variant equal to the term): once.
         if position == s.lastPosition { return false }
         if position < s.lastPosition { return true }
         s.freq += 1
-        pool.appendVarint(position - s.lastPosition, &s.positionUpto)
+        pool.appendVarint(position - s.lastPosition, &s.positions)
         s.lastPosition = position
         return false
     }
@@ -154,8 +162,8 @@ struct SegmentBuilder {
     @inline(__always)
     private static func writeDoc(_ s: inout TermState, pool: ByteSlicePool) {
         let gap = s.doc + 1 - s.lastWrittenDoc
-        pool.appendVarint(gap << 1 | (s.freq == 1 ? 1 : 0), &s.docUpto)
-        if s.freq != 1 { pool.appendVarint(s.freq - 2, &s.docUpto) }
+        pool.appendVarint(gap << 1 | (s.freq == 1 ? 1 : 0), &s.docs)
+        if s.freq != 1 { pool.appendVarint(s.freq - 2, &s.docs) }
         s.lastWrittenDoc = s.doc + 1
     }
 
@@ -298,10 +306,10 @@ struct SegmentBuilder {
                 }
             }
             if i + 4 < end {
-                let ahead = states[Int(slots[i + 4])]
+                let ahead = starts[Int(slots[i + 4])]
                 table.prefetchKey(Int(slots[i + 4]))
-                pool.prefetch(ahead.docStart)
-                pool.prefetch(ahead.positionStart)
+                pool.prefetch(ahead.docs)
+                pool.prefetch(ahead.positions)
             }
             let k = table.key(Int(slot))
             scratch.key.removeAll(keepingCapacity: true)
@@ -310,9 +318,9 @@ struct SegmentBuilder {
             // The docs stream holds every doc but the one still in the state (written to the
             // stream only when the next one starts): read last, from the state. (Nothing is
             // written into the pool here: threads read it at once.)
-            let s = states[Int(slot)]
-            var d = ByteSlicePool.Reader(pool: pool, start: s.docStart, end: s.docUpto)
-            var p = ByteSlicePool.Reader(pool: pool, start: s.positionStart, end: s.positionUpto)
+            let s = states[Int(slot)], start = starts[Int(slot)]
+            var d = ByteSlicePool.Reader(pool: pool, start: start.docs, end: s.docs.upto)
+            var p = ByteSlicePool.Reader(pool: pool, start: start.positions, end: s.positions.upto)
             // Positions that arrived out of order (rare), by doc, merged into their docs below.
             let late = latePositions[slot].map { $0.sorted { ($0.doc, $0.position) < ($1.doc, $1.position) } } ?? []
             var nextLate = 0
@@ -385,6 +393,7 @@ struct SegmentBuilder {
         hashes = []
         latePositions = [:]
         states = []
+        starts = []
         pool = ByteSlicePool()
         storedChunks = []
         stored = StoredFieldsWriter(compressionLevel: 0, headFields: [])

@@ -12,20 +12,20 @@ import TestSupport
     @Test func slicePoolStreamsRoundTrip() {
         var rng = SplitMix64(seed: 11)
         let pool = ByteSlicePool()
-        var streams: [(start: UInt32, upto: UInt32, values: [UInt32])] = []
+        var streams: [(start: UInt32, cursor: ByteSlicePool.Cursor, values: [UInt32])] = []
         for _ in 0..<3000 {
             let s = pool.newStream()
-            streams.append((s, s, []))
+            streams.append((s.upto, s, []))
         }
         // Interleaved appends, so every stream's slices are scattered over many pages.
         for _ in 0..<200_000 {
             let k = Int(rng.next() % UInt64(streams.count))
             let v: UInt32 = rng.next() % 4 == 0 ? UInt32(truncatingIfNeeded: rng.next()) : UInt32(rng.next() % 200)
-            pool.appendVarint(v, &streams[k].upto)
+            pool.appendVarint(v, &streams[k].cursor)
             streams[k].values.append(v)
         }
         for s in streams {
-            var r = ByteSlicePool.Reader(pool: pool, start: s.start, end: s.upto)
+            var r = ByteSlicePool.Reader(pool: pool, start: s.start, end: s.cursor.upto)
             var got: [UInt32] = []
             while !r.atEnd { got.append(r.varint()) }
             #expect(got == s.values)
