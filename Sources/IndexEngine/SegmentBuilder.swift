@@ -180,10 +180,14 @@ struct SegmentBuilder {
     /// terms before it). A flush at the end of a bulk import otherwise runs on one core.
     ///
     /// `riceBlocks`: full positions blocks may be Rice-coded (17% smaller positions on LKML,
-    /// for a little CPU): for flushes with helpers, as the one that ends a bulk import is, whose
-    /// segment may never be merged. Other flushes stay fast (merges Rice-code positions).
+    /// for a little CPU). The writer asks for it when it has helpers (bulk imports, whose last
+    /// segment may never be merged), for every flush of theirs; the daemon's flushes stay fast
+    /// (merges Rice-code positions).
+    ///
+    /// `helpersFirst` (tests): this thread starts on the terms only once the helpers have
+    /// claimed the first chunks, so chunks written into memory are appended for sure.
     mutating func write(to out: SegmentOutput, helpers: Int = 0, riceBlocks: Bool = false,
-                        parallelAbove: Int = parallelAbove, chunkTerms: Int? = nil) throws(MailsiftError) {
+                        parallelAbove: Int = parallelAbove, chunkTerms: Int? = nil, helpersFirst: Bool = false) throws(MailsiftError) {
         var postings = PostingsWriter()
         postings.riceBlocks = riceBlocks
         var dictionary = TermDictionaryWriter()
@@ -225,6 +229,7 @@ struct SegmentBuilder {
         }
         var failure: MailsiftError?
         do throws(MailsiftError) {
+            if helpersFirst { try queue.waitForClaims(min(chunks.count, queue.window)) }
             var scratch = TermScratch()
             while let step = try queue.nextForAppender() {
                 switch step {
@@ -486,9 +491,21 @@ final class TermChunkQueue: @unchecked Sendable {
     private var done: [Int: Done] = [:]
     private var failure: MailsiftError?
 
-    init(count: Int, window: Int = 8) {
+    /// How many chunks may be claimed beyond the one due (so at most this many are held in
+    /// memory at once); more helpers than this would only wait.
+    static let defaultWindow = 8
+
+    init(count: Int, window: Int = TermChunkQueue.defaultWindow) {
         self.count = count
         self.window = window
+    }
+
+    /// Waits until `n` chunks are claimed (tests: the helpers go first). Throws a helper's error.
+    func waitForClaims(_ n: Int) throws(MailsiftError) {
+        condition.lock()
+        defer { condition.unlock() }
+        while failure == nil, claimed < n { condition.wait() }
+        if let failure { throw failure }
     }
 
     /// A helper's next chunk: nil when none is left or the flush failed. Waits while it would
@@ -499,6 +516,7 @@ final class TermChunkQueue: @unchecked Sendable {
         while failure == nil, claimed < count, claimed >= due + window { condition.wait() }
         guard failure == nil, claimed < count else { return nil }
         claimed += 1
+        condition.broadcast()  // for waitForClaims
         return claimed - 1
     }
 

@@ -405,14 +405,25 @@ struct Unchecked<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
 }
 
-/// Work on a thread of its own; `wait` joins it and rethrows its error.
+/// Work on a thread of its own; `wait` joins it and rethrows its error. The thread lets go
+/// of its input before `wait` returns (a flush's helpers hold the whole buffer, which the
+/// writer frees and trims right after).
 final class BackgroundPass: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var failure: Error?
 
+    private final class Slot<Value>: @unchecked Sendable {
+        var value: Value?
+        init(_ value: Value) { self.value = value }
+    }
+
     init<Input>(_ input: Unchecked<Input>, _ work: @escaping @Sendable (Unchecked<Input>) throws -> Void) {
+        let slot = Slot(input)
         let thread = Thread { [self] in
-            do { try work(input) } catch { failure = error }
+            if let input = slot.value {
+                slot.value = nil
+                do { try work(input) } catch { failure = error }
+            }
             done.signal()
         }
         thread.start()

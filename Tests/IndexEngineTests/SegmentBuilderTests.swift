@@ -94,7 +94,8 @@ import TestSupport
     /// A flush on several threads (terms cut into chunks, some written into memory by helpers
     /// and appended in order; stored text and values on a helper) writes the very bytes one
     /// thread does: on disk and in memory, with chunks of one term, a few, and more than
-    /// the terms there are; with one helper and three.
+    /// the terms there are (one thread then); with one helper and three. The helpers claim
+    /// the first chunks before this thread starts, so their chunks are appended for sure.
     @Test(arguments: [(1, 1, false), (1, 7, true), (3, 7, false), (3, 100, true), (2, 100_000, false)] as [(Int, Int, Bool)])
     func parallelFlushWritesTheSameBytes(helpers: Int, chunkTerms: Int, riceBlocks: Bool) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-pflush-\(UUID().uuidString)").path
@@ -104,19 +105,85 @@ import TestSupport
             // The same documents each time (the seed); late positions included (shuffled terms).
             var (builder, _) = Self.randomBuilder(seed: 5, docCount: 900)
             let out = inMemory ? SegmentOutput(memory: name) : try SegmentOutput(directory: dir, name: name)
-            try builder.write(to: out, helpers: helpers, riceBlocks: riceBlocks, parallelAbove: 0, chunkTerms: chunkTerms)
+            try builder.write(to: out, helpers: helpers, riceBlocks: riceBlocks, parallelAbove: 0, chunkTerms: chunkTerms,
+                              helpersFirst: helpers > 0)
             try out.finish()
             if let buffers = out.buffers { return buffers }
             return try SegmentFiles.kinds.map { kind in Array(try Data(contentsOf: URL(fileURLWithPath: SegmentFiles.path(dir, name, kind)))) }
         }
         let one = try files("seg_one", helpers: 0, inMemory: false)
         #expect(one.allSatisfy { !$0.isEmpty })
-        let parallel = try files("seg_par", helpers: helpers, inMemory: false)
-        #expect(parallel == one)
-        let memory = try files("seg_mem", helpers: helpers, inMemory: true)
-        #expect(memory == one)
+        // Per file, the first byte that differs (not the whole files in the failure message).
+        func differences(_ files: [[UInt8]]) -> [String] {
+            zip(SegmentFiles.kinds, zip(files, one)).compactMap { (kind: String, pair: ([UInt8], [UInt8])) -> String? in
+                let (got, want) = pair
+                guard got != want else { return nil }
+                let at = (0..<min(got.count, want.count)).first { got[$0] != want[$0] } ?? min(got.count, want.count)
+                return "\(kind): \(got.count) bytes against \(want.count), first difference at \(at)"
+            }
+        }
+        #expect(differences(try files("seg_par", helpers: helpers, inMemory: false)) == [])
+        #expect(differences(try files("seg_mem", helpers: helpers, inMemory: true)) == [])
     }
 
+    /// The parallel flush's queue, step by step: chunks a helper claimed are appended in key
+    /// order when they are done, this thread writes ahead into memory within the window while
+    /// the chunk due is a helper's, and writes the chunk due itself when nobody claimed it.
+    @Test func termChunkQueueHandsOutChunksInOrder() throws {
+        let queue = TermChunkQueue(count: 5, window: 2)
+        func done(_ tag: UInt8) -> TermChunkQueue.Done { TermChunkQueue.Done(docs: [tag], positions: [], entries: []) }
+        // The next step must be appending chunk `tag` (its docs are the tag); then it is appended.
+        func expectAppend(_ tag: UInt8) throws {
+            guard case .append(let chunk)? = try queue.nextForAppender() else { Issue.record("chunk \(tag) not appended"); return }
+            #expect(chunk.docs == [tag])
+            queue.appended()
+        }
+        #expect(queue.claim(helper: true) == 0)
+        #expect(queue.claim(helper: true) == 1)  // the window is full now: a third claim would wait
+        queue.finish(1, done(1))
+        queue.finish(0, done(0))
+        try expectAppend(0)
+        try expectAppend(1)
+        // Nobody claimed chunk 2: this thread writes it into the files.
+        guard case .write(2)? = try queue.nextForAppender() else { Issue.record("chunk 2 not written"); return }
+        // A helper takes 3; once 2 is in the files, 3 is due and a helper's, so this thread
+        // writes 4 ahead (within the window of 2 from the chunk due).
+        #expect(queue.claim(helper: true) == 3)
+        queue.appended()
+        guard case .writeAhead(4)? = try queue.nextForAppender() else { Issue.record("chunk 4 not written ahead"); return }
+        queue.finish(4, done(4))
+        queue.finish(3, done(3))
+        try expectAppend(3)
+        try expectAppend(4)
+        #expect(try queue.nextForAppender() == nil)
+        #expect(queue.claim(helper: true) == nil)
+    }
+
+    /// A failure stops everyone: a helper waiting for the window to move gets no chunk, and
+    /// the appender gets the error instead of waiting for a chunk that will never come.
+    @Test func termChunkQueueFailureWakesEveryThread() throws {
+        let queue = TermChunkQueue(count: 10, window: 1)
+        #expect(queue.claim(helper: true) == 0)
+        let waiting = DispatchSemaphore(value: 0)
+        let result = Unchecked(ResultBox())
+        Thread {
+            result.value.claimed = queue.claim(helper: true)  // waits: the window is full
+            waiting.signal()
+        }.start()
+        queue.fail(MailsiftError(.io, "disk full"))
+        #expect(waiting.wait(timeout: .now() + 60) == .success, "a helper still waits after the failure")
+        #expect(result.value.claimed == nil)
+        #expect(throws: MailsiftError.self) { _ = try queue.nextForAppender() }
+        #expect(throws: MailsiftError.self) { try queue.waitForClaims(5) }
+    }
+
+    final class ResultBox: @unchecked Sendable {
+        var claimed: Int? = -1
+    }
+}
+
+/// (In StorageFaultTests' serialized suite: the faults and their counter are process-wide.)
+extension StorageFaultTests {
     /// A write that fails on a helper's file (stored text) or on the appender's (postings)
     /// fails the parallel flush with the disk's error, every thread stopped, nothing left.
     @Test(arguments: [".stored", ".docs", ".terms"])
@@ -124,14 +191,17 @@ import TestSupport
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-pflushfault-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var (builder, _) = Self.randomBuilder(seed: 6, docCount: 600)
+        var (builder, _) = SegmentBuilderTests.randomBuilder(seed: 6, docCount: 600)
         let before = StorageFaults.injected
         StorageFaults.inject(.write, under: dir, path: path, errno: ENOSPC)
         defer { StorageFaults.clear() }
         let out = try SegmentOutput(directory: dir, name: "seg_fault")
-        #expect(throws: MailsiftError.self) {
-            try out.complete { () throws(MailsiftError) in try builder.write(to: out, helpers: 2, parallelAbove: 0, chunkTerms: 5) }
+        let error = #expect(throws: MailsiftError.self) {
+            try out.complete { () throws(MailsiftError) in
+                try builder.write(to: out, helpers: 2, parallelAbove: 0, chunkTerms: 5, helpersFirst: true)
+            }
         }
+        #expect(error?.code == .io, "\(String(describing: error))")
         #expect(StorageFaults.injected == before + 1)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
