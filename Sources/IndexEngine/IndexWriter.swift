@@ -112,9 +112,8 @@ public final class IndexWriter {
     }()
 
     /// Threads besides the flushing one that a large flush may use: the other cores when
-    /// merges may use them (bulk indexing; the final flush of an import otherwise runs alone).
-    /// Threads a large flush borrows besides its own: one per other core, as merges do, but no
-    /// more than the chunks a flush lets them claim ahead (more would only wait).
+    /// merges may use them (bulk indexing; the final flush of an import otherwise runs alone),
+    /// but no more than the chunks a flush lets them claim ahead (more would only wait).
     private var flushHelpers: Int {
         parallelMerges ? min(TermChunkQueue.defaultWindow - 1, max(0, ProcessInfo.processInfo.activeProcessorCount - 1)) : 0
     }

@@ -34,8 +34,10 @@ struct SegmentBuilder {
     /// Rare; merged into the term's postings at flush.
     private var latePositions: [Int32: [(doc: UInt32, position: UInt32)]] = [:]
     private var states: [TermState] = []
-    /// Where each slot's docs and positions streams start, by slot.
-    private var starts: [(docs: UInt32, positions: UInt32)] = []
+    /// Where a term's docs and positions streams start.
+    typealias StreamStarts = (docs: UInt32, positions: UInt32)
+    /// Each slot's stream starts, by slot.
+    private var starts: [StreamStarts] = []
     private var pool = ByteSlicePool()
     private var stored: StoredFieldsWriter
     private var values = DocValuesWriter(columns: DocumentValues.columns)
@@ -59,7 +61,7 @@ struct SegmentBuilder {
     /// compressed blocks and the block being filled), values and ids.
     var estimatedBytes: Int {
         pool.bytesHeld + table.bytesHeld + states.capacity * MemoryLayout<TermState>.stride
-            + starts.capacity * 8
+            + starts.capacity * MemoryLayout<StreamStarts>.stride
             + storedBytes + ids.capacity * 8 + values.bytesHeld
     }
 
@@ -69,7 +71,7 @@ struct SegmentBuilder {
         // token: that retained and released them around every closure call).
         var st: [TermState] = []
         swap(&st, &states)
-        var starts: [(docs: UInt32, positions: UInt32)] = []
+        var starts: [StreamStarts] = []
         swap(&starts, &self.starts)
         let pool = self.pool
         defer {

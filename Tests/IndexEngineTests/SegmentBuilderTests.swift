@@ -165,20 +165,17 @@ import TestSupport
         let queue = TermChunkQueue(count: 10, window: 1)
         #expect(queue.claim(helper: true) == 0)
         let waiting = DispatchSemaphore(value: 0)
-        let result = Unchecked(ResultBox())
+        let claimed = Locked<Int?>(-1)
         Thread {
-            result.value.claimed = queue.claim(helper: true)  // waits: the window is full
+            let k = queue.claim(helper: true)  // waits: the window is full
+            claimed.withLock { $0 = k }
             waiting.signal()
         }.start()
         queue.fail(MailsiftError(.io, "disk full"))
         #expect(waiting.wait(timeout: .now() + 60) == .success, "a helper still waits after the failure")
-        #expect(result.value.claimed == nil)
+        #expect(claimed.withLock { $0 } == nil)
         #expect(throws: MailsiftError.self) { _ = try queue.nextForAppender() }
         #expect(throws: MailsiftError.self) { try queue.waitForClaims(5) }
-    }
-
-    final class ResultBox: @unchecked Sendable {
-        var claimed: Int? = -1
     }
 }
 
