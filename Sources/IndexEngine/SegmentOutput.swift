@@ -19,6 +19,8 @@ final class SegmentOutput {
     private let paths: [String]
     private var fds: [Int32] = []
     private(set) var sizes: [UInt64]
+    /// Fsyncs running on their own threads (`syncInBackground`).
+    private var backgroundSyncs: [BackgroundSync] = []
     /// Whether `finish` fsyncs (not for pending segments, which the queue can rebuild).
     private let durable: Bool
     /// The files' bytes, when in memory.
@@ -96,10 +98,58 @@ final class SegmentOutput {
         try write(2, positions)
     }
 
+    /// Fsyncs files of `kinds`, complete before the others, on a thread of its own: the
+    /// caller goes on computing while the disk catches up (a flush's helper has written the
+    /// stored text and values and joins on the terms). `finish` waits for it, rethrows its
+    /// error and skips those files; closing waits for it too.
+    func syncInBackground(_ kinds: [Int]) {
+        guard durable, !inMemory else { return }
+        let files = kinds.map { (fds[$0], paths[$0]) }
+        let sync = BackgroundSync(kinds: kinds)
+        writeLock.lock()
+        backgroundSyncs.append(sync)
+        writeLock.unlock()
+        let thread = Thread {
+            for (fd, path) in files where StorageFaults.fail(.fsync, path) || fsync(fd) != 0 {
+                sync.error = DurableFiles.error("fsync", path)
+                break
+            }
+            sync.done.signal()
+        }
+        thread.start()
+    }
+
+    /// An fsync running on its own thread (`syncInBackground`).
+    private final class BackgroundSync: @unchecked Sendable {
+        let kinds: [Int]
+        let done = DispatchSemaphore(value: 0)
+        /// Set before `done` is signalled; read after waiting for it.
+        var error: MailsiftError?
+        init(kinds: [Int]) { self.kinds = kinds }
+    }
+
+    /// Waits for the background fsyncs; returns the files they synced and their first error.
+    private func joinBackgroundSyncs() -> (kinds: Set<Int>, error: MailsiftError?) {
+        writeLock.lock()
+        let syncs = backgroundSyncs
+        backgroundSyncs = []
+        writeLock.unlock()
+        var kinds = Set<Int>()
+        var error: MailsiftError?
+        for sync in syncs {
+            sync.done.wait()
+            kinds.formUnion(sync.kinds)
+            error = error ?? sync.error
+        }
+        return (kinds, error)
+    }
+
     /// Fsyncs and closes every file (the directory is synced by the commit).
     func finish() throws(MailsiftError) {
-        for (fd, path) in zip(fds, paths) where durable && (StorageFaults.fail(.fsync, path) || fsync(fd) != 0) {
-            throw DurableFiles.error("fsync", path)
+        let (synced, error) = joinBackgroundSyncs()
+        if let error { throw error }
+        for (kind, (fd, path)) in zip(fds, paths).enumerated() where durable && !synced.contains(kind) {
+            if StorageFaults.fail(.fsync, path) || fsync(fd) != 0 { throw DurableFiles.error("fsync", path) }
         }
         closeAll()
     }
@@ -128,7 +178,10 @@ final class SegmentOutput {
     }
 
     private func closeAll() {
+        // Never close a file a background fsync is still syncing.
+        _ = joinBackgroundSyncs()
         for fd in fds { close(fd) }
         fds = []
     }
 }
+

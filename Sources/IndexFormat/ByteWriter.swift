@@ -23,7 +23,10 @@ public struct ByteWriter: Sendable {
         drainedCRC = CRC32C.checksum(out, continuing: drainedCRC)
         drainedCount += out.count
         bytes = []
-        bytes.reserveCapacity(out.count)
+        // The next piece is about as large, and usually ends a little past it (a codec drains
+        // once it holds a threshold): a quarter more, so it rarely doubles (copying the piece
+        // into fresh pages).
+        bytes.reserveCapacity(out.count + out.count / 4)
         return out
     }
 

@@ -126,6 +126,20 @@ import TestSupport
         #expect(differences(try files("seg_mem", helpers: helpers, inMemory: true)) == [])
     }
 
+    /// A parallel flush's chunks cover the sorted terms once, in order; the last eighth of
+    /// the terms comes in chunks a quarter as large.
+    @Test(arguments: [(100_000, 4_096), (64, 8), (9, 2), (7, 1)])
+    func chunkBoundsCoverTheTermsOnce(terms: Int, chunkTerms: Int) {
+        let bounds = SegmentBuilder.chunkBounds(terms: terms, chunkTerms: chunkTerms)
+        #expect(bounds.first?.lowerBound == 0)
+        #expect(bounds.last?.upperBound == terms)
+        #expect(zip(bounds, bounds.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+        #expect(bounds.allSatisfy { !$0.isEmpty && $0.count <= chunkTerms })
+        let tail = bounds.filter { $0.lowerBound >= terms - terms / 8 }
+        #expect(tail.dropLast().allSatisfy { $0.count == max(1, chunkTerms / 4) })
+        #expect(bounds.filter { $0.upperBound <= terms - terms / 8 }.allSatisfy { $0.count == chunkTerms })
+    }
+
     /// The parallel flush's queue, step by step: chunks a helper claimed are appended in key
     /// order when they are done, this thread writes ahead into memory within the window while
     /// the chunk due is a helper's, and writes the chunk due itself when nobody claimed it.
@@ -138,8 +152,19 @@ import TestSupport
             #expect(chunk.docs == [tag])
             queue.appended()
         }
-        #expect(queue.claim(helper: true) == 0)
-        #expect(queue.claim(helper: true) == 1)  // the window is full now: a third claim would wait
+        // A helper waits for the sorted terms, then gets the first chunk.
+        let started = DispatchSemaphore(value: 0)
+        let first = Locked<[Int32]?>(nil)
+        Thread {
+            let c = queue.claim()
+            first.withLock { $0 = c.map { [Int32($0.0)] + $0.1 } }
+            started.signal()
+        }.start()
+        #expect(started.wait(timeout: .now() + 0.2) == .timedOut, "a helper claimed a chunk before the terms were sorted")
+        queue.start((0..<5).map { ArraySlice([Int32(10 * $0), Int32(10 * $0 + 1)]) })
+        #expect(started.wait(timeout: .now() + 60) == .success)
+        #expect(first.withLock { $0 } == [0, 0, 1])  // chunk 0 and its terms
+        #expect(queue.claim()?.0 == 1)  // the window is full now: a third claim would wait
         queue.finish(1, done(1))
         queue.finish(0, done(0))
         try expectAppend(0)
@@ -148,7 +173,7 @@ import TestSupport
         guard case .write(2)? = try queue.nextForAppender() else { Issue.record("chunk 2 not written"); return }
         // A helper takes 3; once 2 is in the files, 3 is due and a helper's, so this thread
         // writes 4 ahead (within the window of 2 from the chunk due).
-        #expect(queue.claim(helper: true) == 3)
+        #expect(queue.claim().map { [Int32($0.0)] + $0.1 } == [3, 30, 31])
         queue.appended()
         guard case .writeAhead(4)? = try queue.nextForAppender() else { Issue.record("chunk 4 not written ahead"); return }
         queue.finish(4, done(4))
@@ -156,18 +181,19 @@ import TestSupport
         try expectAppend(3)
         try expectAppend(4)
         #expect(try queue.nextForAppender() == nil)
-        #expect(queue.claim(helper: true) == nil)
+        #expect(queue.claim() == nil)
     }
 
     /// A failure stops everyone: a helper waiting for the window to move gets no chunk, and
     /// the appender gets the error instead of waiting for a chunk that will never come.
     @Test func termChunkQueueFailureWakesEveryThread() throws {
         let queue = TermChunkQueue(count: 10, window: 1)
-        #expect(queue.claim(helper: true) == 0)
+        queue.start((0..<10).map { ArraySlice([Int32($0)]) })
+        #expect(queue.claim()?.0 == 0)
         let waiting = DispatchSemaphore(value: 0)
         let claimed = Locked<Int?>(-1)
         Thread {
-            let k = queue.claim(helper: true)  // waits: the window is full
+            let k = queue.claim()?.0  // waits: the window is full
             claimed.withLock { $0 = k }
             waiting.signal()
         }.start()
@@ -181,16 +207,19 @@ import TestSupport
 
 /// (In StorageFaultTests' serialized suite: the faults and their counter are process-wide.)
 extension StorageFaultTests {
-    /// A write that fails on a helper's file (stored text) or on the appender's (postings)
-    /// fails the parallel flush with the disk's error, every thread stopped, nothing left.
-    @Test(arguments: [".stored", ".docs", ".terms"])
-    func parallelFlushFailsCleanly(path: String) throws {
+    /// A write that fails on a helper's file (stored text) or on the appender's (postings),
+    /// or an fsync that fails on the helper's files (synced on a thread of their own) or the
+    /// appender's, fails the parallel flush with the disk's error, every thread stopped,
+    /// nothing left.
+    @Test(arguments: [(StorageFaults.Operation.write, ".stored"), (.write, ".docs"), (.write, ".terms"),
+                      (.fsync, ".stored"), (.fsync, ".values"), (.fsync, ".pos")])
+    func parallelFlushFailsCleanly(operation: StorageFaults.Operation, path: String) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-pflushfault-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var (builder, _) = SegmentBuilderTests.randomBuilder(seed: 6, docCount: 600)
         let before = StorageFaults.injected
-        StorageFaults.inject(.write, under: dir, path: path, errno: ENOSPC)
+        StorageFaults.inject(operation, under: dir, path: path, errno: ENOSPC)
         defer { StorageFaults.clear() }
         let out = try SegmentOutput(directory: dir, name: "seg_fault")
         let error = #expect(throws: MailsiftError.self) {
