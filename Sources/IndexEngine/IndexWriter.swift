@@ -104,7 +104,7 @@ public final class IndexWriter {
     /// ones come from the heaps, where freed ones are reused: a bulk job's large temporary
     /// arrays (a long message's term lists, the term table as it doubles, stored text pieces)
     /// were each a fresh mapping at 256 KiB, paged in and unmapped again. LKML `index`:
-    /// 250,000 → 145,000 minor faults, system time ~1.8 → ~1.4 s, ~30 MiB more resident.
+    /// 250,000 → 145,000 minor faults, system time ~1.8 → ~1.4 s, peak RSS ~520 → ~550-580 MiB.
     /// (The daemon's writers keep 256 KiB: `fixMallocThreshold`.)
     public static func padHeaps(_ pad: Int) {
         #if canImport(Glibc)

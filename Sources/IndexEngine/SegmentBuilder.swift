@@ -174,8 +174,8 @@ struct SegmentBuilder {
     /// already holds. The builder is spent afterwards.
     ///
     /// With `helpers` (threads besides this one) and a buffer of at least `parallelAbove`
-    /// pool bytes, a helper writes the stored text and values while this thread writes the
-    /// terms, then joins it on the terms: they are cut into chunks in key order
+    /// pool bytes, a helper writes the stored text and values (and has them fsync'd) while
+    /// this thread sorts the terms, then joins it on the terms: they are cut into chunks in key order
     /// (`TermChunkQueue`), this thread writes the next chunk due straight into the files, and
     /// chunks a helper claimed are written into memory and appended in order. The files are
     /// the same, byte for byte, as one thread writes (a term's encoding never depends on the
@@ -237,11 +237,13 @@ struct SegmentBuilder {
                 }
             }
         }
-        let order = sortedSlots()
-        let chunks = bounds.map { order[$0] }
-        queue.start(chunks)
         var failure: MailsiftError?
+        // From here on any error fails the queue (waking helpers waiting for the chunks) and
+        // the helpers are joined before returning: none outlives the flush.
         do throws(MailsiftError) {
+            let order = sortedSlots()
+            let chunks = bounds.map { order[$0] }
+            queue.start(chunks)
             if helpersFirst { try queue.waitForClaims(min(chunks.count, queue.window)) }
             var scratch = TermScratch()
             while let step = try queue.nextForAppender() {

@@ -184,6 +184,21 @@ import TestSupport
         #expect(queue.claim() == nil)
     }
 
+    /// A failure before the terms are sorted wakes a helper waiting for them, with no chunk.
+    @Test func termChunkQueueFailureBeforeStartWakesHelpers() {
+        let queue = TermChunkQueue(count: 4, window: 2)
+        let woke = DispatchSemaphore(value: 0)
+        let claimed = Locked<Int?>(-1)
+        Thread {
+            let k = queue.claim()?.0  // waits for start
+            claimed.withLock { $0 = k }
+            woke.signal()
+        }.start()
+        queue.fail(MailsiftError(.io, "disk full"))
+        #expect(woke.wait(timeout: .now() + 60) == .success, "a helper still waits for the terms after the failure")
+        #expect(claimed.withLock { $0 } == nil)
+    }
+
     /// A failure stops everyone: a helper waiting for the window to move gets no chunk, and
     /// the appender gets the error instead of waiting for a chunk that will never come.
     @Test func termChunkQueueFailureWakesEveryThread() throws {
@@ -207,6 +222,25 @@ import TestSupport
 
 /// (In StorageFaultTests' serialized suite: the faults and their counter are process-wide.)
 extension StorageFaultTests {
+    /// A parallel flush fsyncs each file once: a fault on a second fsync of the stored text or
+    /// values (synced early, on a thread of their own) never fires, and the segment is whole.
+    @Test(arguments: [".stored", ".values"])
+    func parallelFlushSyncsEachFileOnce(path: String) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-pflushsync-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var (builder, _) = SegmentBuilderTests.randomBuilder(seed: 7, docCount: 600)
+        let before = StorageFaults.injected
+        StorageFaults.inject(.fsync, under: dir, path: path, after: 1, errno: EIO)
+        defer { StorageFaults.clear() }
+        let out = try SegmentOutput(directory: dir, name: "seg_once")
+        try out.complete { () throws(MailsiftError) in
+            try builder.write(to: out, helpers: 2, parallelAbove: 0, chunkTerms: 5)
+        }
+        #expect(StorageFaults.injected == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).count == SegmentFiles.kinds.count)
+    }
+
     /// A write that fails on a helper's file (stored text) or on the appender's (postings),
     /// or an fsync that fails on the helper's files (synced on a thread of their own) or the
     /// appender's, fails the parallel flush with the disk's error, every thread stopped,
