@@ -579,6 +579,11 @@ def main():
     ap.add_argument("--mailsift-bin", default=os.path.join(HERE, "mailsift-bin"))
     ap.add_argument("--index-timeout", type=int, default=7200)
     ap.add_argument("--no-compact", action="store_true")
+    ap.add_argument("--index-only", metavar="ROUNDS_FILE",
+                    help="index once, append the run to ROUNDS_FILE and stop (no queries): run.sh's "
+                         "interleaved rounds")
+    ap.add_argument("--prior-runs", metavar="ROUNDS_FILE",
+                    help="index runs made earlier with --index-only, counted with this one's")
     ARGS = ap.parse_args()
     ARGS.stage = os.path.abspath(ARGS.stage)
     ARGS.work = os.path.abspath(ARGS.work)
@@ -592,17 +597,37 @@ def main():
         with open(out_path, "w") as fh:
             json.dump(result, fh, indent=1)
 
+    if ARGS.index_only:
+        # One interleaved round: this engine's run goes beside the other engines' of the
+        # same round, so a drift of the machine's speed reaches every engine alike.
+        try:
+            warm_cache(ARGS.stage)
+            log(f"{ARGS.engine}: indexing {ARGS.stage} (a round of its own)")
+            run = engine.index()
+        except Exception as e:  # noqa: BLE001 - the final round records the engine's error
+            log(f"{ARGS.engine}: ERROR in a round: {type(e).__name__}: {e}"[-2000:])
+            return 0
+        finally:
+            try:
+                engine.cleanup()
+            except Exception as e:  # noqa: BLE001
+                log(f"cleanup failed: {e}")
+        prior = json.load(open(ARGS.index_only)) if os.path.exists(ARGS.index_only) else []
+        with open(ARGS.index_only, "w") as fh:
+            json.dump(prior + [run], fh)
+        return 0
+
     try:
         result["version"] = engine.version()
         warm_cache(ARGS.stage)
         log(f"{ARGS.engine}: indexing {ARGS.stage}")
         # INDEX_RUNS: each run from scratch (an engine's index() wipes its own state; a
         # running daemon is stopped first); the run with the median wall time is reported.
-        runs = []
+        runs = json.load(open(ARGS.prior_runs)) if ARGS.prior_runs and os.path.exists(ARGS.prior_runs) else []
         for k in range(max(1, ARGS.index_runs)):
             if k:
                 engine.cleanup()
-                log(f"{ARGS.engine}: indexing again ({k + 1} of {ARGS.index_runs})")
+                log(f"{ARGS.engine}: indexing again ({len(runs) + 1} of {len(runs) + ARGS.index_runs - k})")
             try:
                 runs.append(engine.index())
             except subprocess.TimeoutExpired as e:

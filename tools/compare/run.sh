@@ -8,6 +8,9 @@
 #        INPROC_RUNS=200  Mailsift's in-process --repeat-count
 #        INDEX_RUNS=1     index each engine this many times from scratch and report the run
 #                         with the median wall time (all the runs' times are kept in the notes)
+#        INTERLEAVE=1     with INDEX_RUNS > 1: index in rounds, every engine once a round (the
+#                         order reversed every other round), queries after the last round, so
+#                         the machine's drift within the hour reaches every engine alike
 #        MAILSIFT_BIN     the Mailsift binary (default: ./mailsift-bin here, else the repo's
 #                         .build/release/mailsift; this script never builds it)
 #        MAILSIFT_CORPUS_CACHE  where the corpora are unpacked (default /tmp/mailsift-corpus)
@@ -110,6 +113,28 @@ EOF
 
 compact=()
 [ "${MAILSIFT_COMPACT:-1}" = 0 ] && compact=(--no-compact)
+# INTERLEAVE: the first INDEX_RUNS - 1 rounds index every engine once (--index-only); the
+# last is the usual pass, which indexes once more and counts the rounds' runs with its own.
+rounds=()
+if [ "${INTERLEAVE:-0}" = 1 ] && [ "$index_runs" -gt 1 ]; then
+  for engine in $engines; do rm -f "$out/$engine.rounds"; done
+  order=$engines
+  for ((r = 1; r < index_runs; r++)); do
+    for engine in $order; do
+      work=$here/work/$tag/$engine
+      rm -rf "$work"
+      mkdir -p "$work"
+      log "== $engine (round $r of $index_runs)"
+      python3 "$here/bench.py" --engine "$engine" --stage "$mail" --work "$work" --out "$out" \
+        --queries "$here/queries-$corpus.tsv" --mailsift-bin "$MAILSIFT_BIN" \
+        --index-timeout "${INDEX_TIMEOUT:-7200}" "${compact[@]}" --index-only "$out/$engine.rounds" || true
+    done
+    order=$(echo $order | tr ' ' '\n' | tac | tr '\n' ' ')
+  done
+  engines=$order
+  index_runs=1
+  rounds=(yes)
+fi
 for engine in $engines; do
   work=$here/work/$tag/$engine
   rm -rf "$work"
@@ -118,7 +143,7 @@ for engine in $engines; do
   start=$(date +%s)
   if ! python3 "$here/bench.py" --engine "$engine" --stage "$mail" --work "$work" --out "$out" \
       --queries "$here/queries-$corpus.tsv" --runs "$runs" --inproc-runs "$inproc_runs" \
-      --index-runs "$index_runs" \
+      --index-runs "$index_runs" ${rounds:+--prior-runs "$out/$engine.rounds"} \
       --mailsift-bin "$MAILSIFT_BIN" --index-timeout "${INDEX_TIMEOUT:-7200}" "${compact[@]}"; then
     # bench.py records its own failures; this is for a crash of bench.py itself
     python3 -c 'import json,sys; json.dump({"engine": sys.argv[2], "error": "bench.py crashed (see the log)"}, open(sys.argv[1], "w"))' \
