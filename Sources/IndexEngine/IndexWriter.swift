@@ -255,17 +255,12 @@ public final class IndexWriter {
     /// its flush, the other core idle, before the commit could go on.
     private static func release(_ buffer: consuming SegmentBuilder, trim: Bool) {
         guard trim else { return }
-        let slot = ReleaseSlot(buffer)
+        let slot = BackgroundPass.Slot(buffer)
         let thread = Thread {
-            slot.buffer = nil
-            trimHeap(trim)
+            slot.value = nil
+            trimHeap(true)
         }
         thread.start()
-    }
-
-    private final class ReleaseSlot: @unchecked Sendable {
-        var buffer: SegmentBuilder?
-        init(_ buffer: consuming SegmentBuilder) { self.buffer = buffer }
     }
 
     /// Makes everything since the last commit durable and visible: segment files are already

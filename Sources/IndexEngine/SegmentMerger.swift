@@ -412,7 +412,8 @@ final class BackgroundPass: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var failure: Error?
 
-    private final class Slot<Value>: @unchecked Sendable {
+    /// A value a thread takes and drops itself (a closure cannot drop what it captured).
+    final class Slot<Value>: @unchecked Sendable {
         var value: Value?
         init(_ value: Value) { self.value = value }
     }

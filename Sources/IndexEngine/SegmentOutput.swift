@@ -20,7 +20,7 @@ final class SegmentOutput {
     private var fds: [Int32] = []
     private(set) var sizes: [UInt64]
     /// Fsyncs running on their own threads (`syncInBackground`).
-    private var backgroundSyncs: [BackgroundSync] = []
+    private var backgroundSyncs: [(kinds: [Int], pass: BackgroundPass)] = []
     /// Whether `finish` fsyncs (not for pending segments, which the queue can rebuild).
     private let durable: Bool
     /// The files' bytes, when in memory.
@@ -104,28 +104,14 @@ final class SegmentOutput {
     /// error and skips those files; closing waits for it too.
     func syncInBackground(_ kinds: [Int]) {
         guard durable, !inMemory else { return }
-        let files = kinds.map { (fds[$0], paths[$0]) }
-        let sync = BackgroundSync(kinds: kinds)
-        writeLock.lock()
-        backgroundSyncs.append(sync)
-        writeLock.unlock()
-        let thread = Thread {
-            for (fd, path) in files where StorageFaults.fail(.fsync, path) || fsync(fd) != 0 {
-                sync.error = DurableFiles.error("fsync", path)
-                break
+        let pass = BackgroundPass(Unchecked(kinds.map { (fds[$0], paths[$0]) })) { files throws in
+            for (fd, path) in files.value where StorageFaults.fail(.fsync, path) || fsync(fd) != 0 {
+                throw DurableFiles.error("fsync", path)
             }
-            sync.done.signal()
         }
-        thread.start()
-    }
-
-    /// An fsync running on its own thread (`syncInBackground`).
-    private final class BackgroundSync: @unchecked Sendable {
-        let kinds: [Int]
-        let done = DispatchSemaphore(value: 0)
-        /// Set before `done` is signalled; read after waiting for it.
-        var error: MailsiftError?
-        init(kinds: [Int]) { self.kinds = kinds }
+        writeLock.lock()
+        backgroundSyncs.append((kinds, pass))
+        writeLock.unlock()
     }
 
     /// Waits for the background fsyncs; returns the files they synced and their first error.
@@ -136,10 +122,9 @@ final class SegmentOutput {
         writeLock.unlock()
         var kinds = Set<Int>()
         var error: MailsiftError?
-        for sync in syncs {
-            sync.done.wait()
-            kinds.formUnion(sync.kinds)
-            error = error ?? sync.error
+        for (synced, pass) in syncs {
+            do { try pass.wait() } catch let e { error = error ?? (e as? MailsiftError ?? MailsiftError(.io, "fsync: \(e)")) }
+            kinds.formUnion(synced)
         }
         return (kinds, error)
     }

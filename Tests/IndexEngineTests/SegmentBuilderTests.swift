@@ -153,17 +153,11 @@ import TestSupport
             queue.appended()
         }
         // A helper waits for the sorted terms, then gets the first chunk.
-        let started = DispatchSemaphore(value: 0)
-        let first = Locked<[Int32]?>(nil)
-        Thread {
-            let c = queue.claim()
-            first.withLock { $0 = c.map { [Int32($0.0)] + $0.1 } }
-            started.signal()
-        }.start()
-        #expect(started.wait(timeout: .now() + 0.2) == .timedOut, "a helper claimed a chunk before the terms were sorted")
+        let first = Self.claimOnThread(queue)
+        #expect(first.done.wait(timeout: .now() + 0.2) == .timedOut, "a helper claimed a chunk before the terms were sorted")
         queue.start((0..<5).map { ArraySlice([Int32(10 * $0), Int32(10 * $0 + 1)]) })
-        #expect(started.wait(timeout: .now() + 60) == .success)
-        #expect(first.withLock { $0 } == [0, 0, 1])  // chunk 0 and its terms
+        #expect(first.done.wait(timeout: .now() + 60) == .success)
+        #expect(first.got.withLock { $0 } == [0, 0, 1])  // chunk 0 and its terms
         #expect(queue.claim()?.0 == 1)  // the window is full now: a third claim would wait
         queue.finish(1, done(1))
         queue.finish(0, done(0))
@@ -187,16 +181,23 @@ import TestSupport
     /// A failure before the terms are sorted wakes a helper waiting for them, with no chunk.
     @Test func termChunkQueueFailureBeforeStartWakesHelpers() {
         let queue = TermChunkQueue(count: 4, window: 2)
-        let woke = DispatchSemaphore(value: 0)
-        let claimed = Locked<Int?>(-1)
-        Thread {
-            let k = queue.claim()?.0  // waits for start
-            claimed.withLock { $0 = k }
-            woke.signal()
-        }.start()
+        let helper = Self.claimOnThread(queue)  // waits for start
         queue.fail(MailsiftError(.io, "disk full"))
-        #expect(woke.wait(timeout: .now() + 60) == .success, "a helper still waits for the terms after the failure")
-        #expect(claimed.withLock { $0 } == nil)
+        #expect(helper.done.wait(timeout: .now() + 60) == .success, "a helper still waits for the terms after the failure")
+        #expect(helper.got.withLock { $0 } == nil)
+    }
+
+    /// A helper's claim on a thread of its own: `done` is signalled once it returns; `got`
+    /// then holds the chunk's number followed by its terms (nil: no chunk).
+    static func claimOnThread(_ queue: TermChunkQueue) -> (done: DispatchSemaphore, got: Locked<[Int32]?>) {
+        let done = DispatchSemaphore(value: 0)
+        let got = Locked<[Int32]?>([-1])
+        Thread {
+            let chunk = queue.claim()
+            got.withLock { $0 = chunk.map { [Int32($0.0)] + $0.1 } }
+            done.signal()
+        }.start()
+        return (done, got)
     }
 
     /// A failure stops everyone: a helper waiting for the window to move gets no chunk, and
@@ -205,16 +206,10 @@ import TestSupport
         let queue = TermChunkQueue(count: 10, window: 1)
         queue.start((0..<10).map { ArraySlice([Int32($0)]) })
         #expect(queue.claim()?.0 == 0)
-        let waiting = DispatchSemaphore(value: 0)
-        let claimed = Locked<Int?>(-1)
-        Thread {
-            let k = queue.claim()?.0  // waits: the window is full
-            claimed.withLock { $0 = k }
-            waiting.signal()
-        }.start()
+        let helper = Self.claimOnThread(queue)  // waits: the window is full
         queue.fail(MailsiftError(.io, "disk full"))
-        #expect(waiting.wait(timeout: .now() + 60) == .success, "a helper still waits after the failure")
-        #expect(claimed.withLock { $0 } == nil)
+        #expect(helper.done.wait(timeout: .now() + 60) == .success, "a helper still waits after the failure")
+        #expect(helper.got.withLock { $0 } == nil)
         #expect(throws: MailsiftError.self) { _ = try queue.nextForAppender() }
         #expect(throws: MailsiftError.self) { try queue.waitForClaims(5) }
     }
