@@ -152,7 +152,7 @@ public final class IndexWriter {
         let directory = directory.segmentsPath
         let helpers = flushHelpers
         inFlight = job
-        let thread = Thread {
+        let write: @Sendable () -> Void = {
             do throws(MailsiftError) {
                 job.result = .success(try Self.write(&job.builder, name: job.name, in: directory, helpers: helpers))
             } catch {
@@ -162,8 +162,8 @@ public final class IndexWriter {
             Self.trimHeap(trim)
             job.done.signal()
         }
-        thread.stackSize = 1 << 20
-        thread.start()
+        // No thread to be had: the buffer is written here (the caller waits, nothing is lost).
+        if !startThread(name: "mailsift-flush", stackSize: 1 << 20, write) { write() }
     }
 
     /// Waits for the flush in flight and takes its segment into `flushed`; throws its error
@@ -256,11 +256,11 @@ public final class IndexWriter {
     private static func release(_ buffer: consuming SegmentBuilder, trim: Bool) {
         guard trim else { return }
         let slot = BackgroundPass.Slot(buffer)
-        let thread = Thread {
+        let free: @Sendable () -> Void = {
             slot.value = nil
             trimHeap(true)
         }
-        thread.start()
+        if !startThread(name: "mailsift-free", free) { free() }
     }
 
     /// Makes everything since the last commit durable and visible: segment files are already

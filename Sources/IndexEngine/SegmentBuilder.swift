@@ -220,7 +220,8 @@ struct SegmentBuilder {
         // stored file's fsync at its end; an fsync on the helper stalled it as long) and joins
         // on the terms.
         let passes = (0..<helpers).map { h in
-            BackgroundPass(Unchecked((builder, queue, out, h == 0 ? text : nil))) { captured throws in
+            // Not `inline` when no thread can be had: a helper waits for the sorted terms.
+            BackgroundPass(Unchecked((builder, queue, out, h == 0 ? text : nil)), label: out.label) { captured throws in
                 let (builder, queue, out, text) = captured.value
                 do throws(MailsiftError) {
                     if let text {

@@ -61,7 +61,7 @@ enum SegmentMerger {
 
         // Stored text and values, document by document, on their own thread (readers and the
         // output take concurrent use; the other files are the terms pass's).
-        let storedPass = BackgroundPass(Unchecked((inputs, out))) { [parallel] captured in
+        let storedPass = BackgroundPass(Unchecked((inputs, out)), label: out.label, inline: true) { [parallel] captured in
             let (inputs, out) = captured.value
             var stored = StoredFieldsWriter(compressionLevel: storedCompressionLevel, headFields: SegmentBuilder.storedHeadFields)
             // LZ4-HC is most of this pass: blocks are compressed a few at a time on every core.
@@ -134,7 +134,8 @@ enum SegmentMerger {
                 }
             }
         }
-        let passes = (0..<min(helpers, scratch.count)).map { _ in BackgroundPass(work, claimAndRun) }
+        // Inline when no thread can be had: the parts are claimed and merged here, then appended.
+        let passes = (0..<min(helpers, scratch.count)).map { _ in BackgroundPass(work, label: out.label, inline: true, claimAndRun) }
         var failure: Error?
         do {
             try mergeRange(inputs, remap: remap, from: nil, below: keys.first, into: &postings) { key, info, postings in
@@ -408,6 +409,9 @@ struct Unchecked<Value>: @unchecked Sendable {
 /// Work on a thread of its own; `wait` joins it and rethrows its error. The thread lets go
 /// of its input before `wait` returns (a flush's helpers hold the whole buffer, which the
 /// writer frees and trims right after).
+///
+/// When no thread can be had (`startThread` fails, or a `.thread` fault for `label`), the work
+/// runs here and now with `inline`, else `wait` throws: nothing waits for a thread that never ran.
 final class BackgroundPass: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var failure: Error?
@@ -418,16 +422,25 @@ final class BackgroundPass: @unchecked Sendable {
         init(_ value: Value) { self.value = value }
     }
 
-    init<Input>(_ input: Unchecked<Input>, _ work: @escaping @Sendable (Unchecked<Input>) throws -> Void) {
+    /// `label`: the output the work is for (a path), for fault injection.
+    init<Input>(_ input: Unchecked<Input>, label: String, inline: Bool = false,
+                _ work: @escaping @Sendable (Unchecked<Input>) throws -> Void) {
         let slot = Slot(input)
-        let thread = Thread { [self] in
+        let run: @Sendable () -> Void = { [self] in
             if let input = slot.value {
                 slot.value = nil
                 do { try work(input) } catch { failure = error }
             }
             done.signal()
         }
-        thread.start()
+        if StorageFaults.check(.thread, label) == nil, startThread(name: "mailsift-pass", run) { return }
+        if inline {
+            run()
+        } else {
+            slot.value = nil
+            failure = MailsiftError(.io, "\(label): cannot start a thread")
+            done.signal()
+        }
     }
 
     func wait() throws {

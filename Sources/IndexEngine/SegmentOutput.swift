@@ -23,6 +23,8 @@ final class SegmentOutput {
     private var backgroundSyncs: [(kinds: [Int], pass: BackgroundPass)] = []
     /// Whether `finish` fsyncs (not for pending segments, which the queue can rebuild).
     private let durable: Bool
+    /// The segment's path without a kind (errors, fault injection).
+    var label: String { directory.map { $0 + "/" + name } ?? "pending:" + name }
     /// The files' bytes, when in memory.
     private(set) var buffers: [[UInt8]]?
     /// Writes may come from two threads at once (a merge writes stored text and values on
@@ -104,7 +106,7 @@ final class SegmentOutput {
     /// error and skips those files; closing waits for it too.
     func syncInBackground(_ kinds: [Int]) {
         guard durable, !inMemory else { return }
-        let pass = BackgroundPass(Unchecked(kinds.map { (fds[$0], paths[$0]) })) { files throws in
+        let pass = BackgroundPass(Unchecked(kinds.map { (fds[$0], paths[$0]) }), label: label, inline: true) { files throws in
             for (fd, path) in files.value where StorageFaults.fail(.fsync, path) || fsync(fd) != 0 {
                 throw DurableFiles.error("fsync", path)
             }

@@ -14,6 +14,8 @@ import Glibc
 public enum StorageFaults {
     public enum Operation: String, Sendable, CaseIterable {
         case create, write, fsync, rename, syncDirectory, read
+        /// Starting a thread for work on a segment (`BackgroundPass`; the path is the segment's).
+        case thread
     }
 
     public struct Rule: Sendable {

@@ -195,13 +195,13 @@ public final class BulkReindex: Sendable {
         let group = DispatchGroup()
         for k in 0..<jobs {
             group.enter()
-            let t = Thread {
+            let run: @Sendable () -> Void = {
                 while let user = next() { work(user) }
                 group.leave()
             }
-            t.name = "mailsift-reindex-\(k)"
-            t.stackSize = 8 << 20
-            t.start()
+            // No thread to be had: this one takes users until none is left (then the others
+            // find none to take).
+            if !startThread(name: "mailsift-reindex-\(k)", stackSize: 8 << 20, run) { run() }
         }
         group.wait()
     }

@@ -62,10 +62,13 @@ final class Indexer: Sendable {
             }
         }
         for k in 0..<workers {
-            let t = Thread { [self] in self.work() }
-            t.name = "mailsift-indexer-\(k)"
             state.withLock { $0.threads += 1 }
-            t.start()
+            guard startThread(name: "mailsift-indexer-\(k)", { [self] in self.work() }) else {
+                // Queued work stays queued (durable) for the workers that did start, or the next start.
+                state.withLock { $0.threads -= 1 }
+                logger.error("cannot start an indexing thread", metadata: ["worker": "\(k)", "workers": "\(workers)"])
+                continue
+            }
         }
     }
 

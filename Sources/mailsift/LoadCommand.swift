@@ -3,6 +3,7 @@ import Catalog
 import Foundation
 import IndexEngine
 import Ingest
+import MailsiftCore
 import Query
 import Server
 
@@ -106,7 +107,7 @@ struct LoadCommand: ParsableCommand {
             group.enter()
             let files = Self.files(under: dir)
             let rate = addRate
-            let t = Thread {
+            let adder: @Sendable () -> Void = {
                 defer { group.leave() }
                 let client = HTTPClient(.unix(socket))
                 var k = 0
@@ -125,7 +126,10 @@ struct LoadCommand: ParsableCommand {
                     k += 1
                 }
             }
-            t.start()
+            if !startThread(name: "mailsift-load-add", adder) {
+                group.leave()
+                FileHandle.standardError.write(Data("load: cannot start the thread that adds messages; searching only\n".utf8))
+            }
         }
         let outcome = driver.run()
         totals.lock.lock()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IndexEngine
 import Ingest
+import MailsiftCore
 import Server
 #if canImport(Glibc)
 import Glibc
@@ -102,14 +103,16 @@ struct ReindexCommand: ParsableCommand {
         let tty = isatty(STDERR_FILENO) != 0
         let done = DispatchSemaphore(value: 0)
         // Progress on standard error: a live line on a terminal, periodic lines otherwise.
-        let printer = Thread {
+        let printer: @Sendable () -> Void = {
             let interval = tty ? 0.5 : progressInterval
             while done.wait(timeout: .now() + interval) == .timedOut {
                 let line = Self.describe(job.progress())
                 FileHandle.standardError.write(Data((tty ? "\r\u{1B}[K" + line : line + "\n").utf8))
             }
         }
-        printer.start()
+        if !startThread(name: "mailsift-progress", printer) {
+            FileHandle.standardError.write(Data("reindex: cannot start the progress thread; the summary comes at the end\n".utf8))
+        }
         let summary: BulkReindex.Summary
         do { summary = try job.run() } catch {
             done.signal()

@@ -261,3 +261,66 @@ extension StorageFaultTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
 }
+
+/// When the system gives no thread (`.thread` faults: `startThread` failing as it does at
+/// RLIMIT_NPROC), nothing waits for one: a parallel flush fails with an error, a merge and a
+/// background fsync do their work on the calling thread instead.
+extension StorageFaultTests {
+    @Test(arguments: [1, Int.max])
+    func parallelFlushWithoutThreadsFailsCleanly(times: Int) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-nothread-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var (builder, _) = SegmentBuilderTests.randomBuilder(seed: 8, docCount: 600)
+        let before = StorageFaults.injected
+        StorageFaults.inject(.thread, under: dir, times: times)
+        defer { StorageFaults.clear() }
+        let out = try SegmentOutput(directory: dir, name: "seg_nothread")
+        let error = #expect(throws: MailsiftError.self) {
+            try out.complete { () throws(MailsiftError) in
+                try builder.write(to: out, helpers: 2, parallelAbove: 0, chunkTerms: 5)
+            }
+        }
+        #expect(error?.code == .io, "\(String(describing: error))")
+        #expect(error?.message.contains("cannot start a thread") == true, "\(String(describing: error))")
+        #expect(StorageFaults.injected == before + (times == 1 ? 1 : 2))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+    }
+
+    @Test func mergeWithoutThreadsWritesTheSameBytes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailsift-nothreadmerge-\(UUID().uuidString)").path
+        let quiet = dir + "/quiet", faulty = dir + "/faulty"
+        for d in [quiet, faulty] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Two inputs, one with deletions.
+        var inputs: [(reader: SegmentReader, deletions: Deletions)] = []
+        for seed: UInt64 in [9, 10] {
+            var (builder, _) = SegmentBuilderTests.randomBuilder(seed: seed, docCount: 500)
+            let name = "seg_in\(seed)"
+            let out = try SegmentOutput(directory: dir, name: name)
+            try out.complete { () throws(MailsiftError) in try builder.write(to: out) }
+            let sizes = try SegmentFiles.kinds.map { UInt64(try Data(contentsOf: URL(fileURLWithPath: SegmentFiles.path(dir, name, $0))).count) }
+            let entry = Manifest.SegmentEntry(name: name, documentCount: 500, deletionsGeneration: 0, deletedCount: 0, fileSizes: sizes)
+            var deletions = Deletions(documentCount: 500)
+            if seed == 10 { for d in stride(from: UInt32(3), to: 500, by: 7) { deletions.delete(d) } }
+            inputs.append((try SegmentReader(directory: dir, entry: entry), deletions))
+        }
+        func merged(into path: String) throws -> [[UInt8]] {
+            let output = try SegmentOutput(directory: path, name: "seg_out")
+            _ = try output.complete { () throws(MailsiftError) in
+                try SegmentMerger.merge(inputs, storedCompressionLevel: 4, into: output, parallel: true, splitAbove: 0, parts: 4)
+            }
+            return try SegmentFiles.kinds.map { Array(try Data(contentsOf: URL(fileURLWithPath: SegmentFiles.path(path, "seg_out", $0)))) }
+        }
+        let expected = try merged(into: quiet)
+        let before = StorageFaults.injected
+        StorageFaults.inject(.thread, under: faulty, times: Int.max)
+        defer { StorageFaults.clear() }
+        let got = try merged(into: faulty)
+        #expect(StorageFaults.injected > before, "the merge started no thread to refuse")
+        for (k, kind) in SegmentFiles.kinds.enumerated() {
+            let same = expected[k] == got[k]
+            #expect(same, "\(kind): \(expected[k].count) vs \(got[k].count) bytes")
+        }
+    }
+}
