@@ -42,7 +42,8 @@ let package = Package(
         .target(name: "CCRC32C"),
         .target(name: "CByteSearch"),
 
-        .target(name: "MailsiftCore"),
+        .target(name: "CThreads"),
+        .target(name: "MailsiftCore", dependencies: ["CThreads"]),
         .target(name: "Analysis", dependencies: ["MailsiftCore", "CICUShim", "CByteSearch"]),
         .target(name: "IndexFormat", dependencies: ["MailsiftCore", "CLZ4", "CCRC32C", "CByteSearch"]),
         .target(name: "Catalog", dependencies: ["MailsiftCore", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -102,7 +103,7 @@ let package = Package(
             exclude: ["Golden"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "MailsiftCoreTests", dependencies: ["MailsiftCore"]),
+        .testTarget(name: "MailsiftCoreTests", dependencies: ["MailsiftCore", "CThreads"]),
         .testTarget(name: "IndexFormatTests", dependencies: ["IndexFormat", "TestSupport"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "MailsiftCore"]),
         .testTarget(

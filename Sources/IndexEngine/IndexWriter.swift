@@ -124,7 +124,7 @@ public final class IndexWriter {
     /// merges may use them (bulk indexing; the final flush of an import otherwise runs alone),
     /// but no more than the chunks a flush lets them claim ahead (more would only wait).
     private var flushHelpers: Int {
-        parallelMerges ? min(TermChunkQueue.defaultWindow - 1, max(0, ProcessInfo.processInfo.activeProcessorCount - 1)) : 0
+        parallelMerges ? min(TermChunkQueue.defaultWindow - 1, max(0, availableCores - 1)) : 0
     }
 
     /// Documents added since the last commit (buffered or flushed).

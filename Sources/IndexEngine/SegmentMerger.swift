@@ -65,7 +65,7 @@ enum SegmentMerger {
             let (inputs, out) = captured.value
             var stored = StoredFieldsWriter(compressionLevel: storedCompressionLevel, headFields: SegmentBuilder.storedHeadFields)
             // LZ4-HC is most of this pass: blocks are compressed a few at a time on every core.
-            if parallel, storedCompressionLevel > 0 { stored.parallelism = ProcessInfo.processInfo.activeProcessorCount }
+            if parallel, storedCompressionLevel > 0 { stored.parallelism = availableCores }
             var values = DocValuesWriter(columns: DocumentValues.columns)
             var row: [UInt64] = []
             for (reader, deletions) in inputs {
@@ -90,7 +90,7 @@ enum SegmentMerger {
         }
         do {
             try mergeTerms(inputs, remap: remap, out: out, splitAbove: splitAbove, parts: parts,
-                           helpers: max(1, ProcessInfo.processInfo.activeProcessorCount - 1))
+                           helpers: max(1, availableCores - 1))
         } catch {
             // The stored pass writes to the same output: it ends before the output is dropped.
             try? storedPass.wait()

@@ -48,7 +48,7 @@ struct IndexCommand: ParsableCommand {
     var compact = false
 
     @Option(help: "Threads that parse and analyze messages (default: one per core); the same documents and matches with any number.")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    var threads = availableCores
 
     func validate() throws {
         if sources.isEmpty { throw ValidationError("give at least one source") }

@@ -78,7 +78,7 @@ struct ReindexCommand: ParsableCommand {
         var options = BulkReindex.Options(dataRoot: data ?? ProcessInfo.processInfo.environment["MAILSIFT_DATA"] ?? "", usersRoot: usersRoot)
         options.layout = MailServerLayout(rawValue: layout) ?? .dovecot
         options.jobs = jobs
-        options.threadsPerJob = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / jobs)
+        options.threadsPerJob = threads ?? max(1, availableCores / jobs)
         options.full = full
         options.memory = memory << 20
         options.commitEvery = commitEvery

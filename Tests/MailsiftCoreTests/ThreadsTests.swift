@@ -1,12 +1,22 @@
 import Foundation
+import CThreads
 import MailsiftCore
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 
 @Suite struct ThreadsTests {
     @Test func startThreadRunsTheBody() {
         let ran = DispatchSemaphore(value: 0)
-        #expect(startThread(name: "mailsift-test-thread-with-a-long-name", stackSize: 1 << 20) { ran.signal() })
+        let name = Locked<String?>(nil)
+        #expect(startThread(name: "mailsift-test-thread-with-a-long-name", stackSize: 1 << 20) {
+            name.withLock { $0 = try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8) }
+            ran.signal()
+        })
         #expect(ran.wait(timeout: .now() + 60) == .success)
+        // Named, cut to the kernel's 15 bytes.
+        #expect(name.withLock { $0 } == "mailsift-test-t\n")
     }
 
     /// A thread the system cannot create (a stack larger than the address space) is reported,
@@ -16,5 +26,27 @@ import Testing
         #expect(!startThread(stackSize: 1 << 62) { ran.withLock { $0 = true } })
         Thread.sleep(forTimeInterval: 0.05)
         #expect(ran.withLock { $0 } == false)
+    }
+}
+
+@Suite struct CoreCountTests {
+    /// A thread pinned to one CPU (as `taskset -c 0` pins a process) sees one core.
+    @Test func affinityMaskIsCounted() {
+        #expect(availableCores >= 1)
+        #expect(availableCores <= Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let seen = Locked<Int?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        #expect(startThread {
+            if ms_pin_calling_thread(0) == 0 { seen.withLock { $0 = affinityCores() } }
+            done.signal()
+        })
+        #expect(done.wait(timeout: .now() + 60) == .success)
+        #expect(seen.withLock { $0 } == 1)
+    }
+
+    @Test(arguments: [("max 100000", nil), ("100000 100000", 1), ("150000 100000", 2), ("50000 100000\n", 1),
+                      ("400000 100000", 4), ("", nil), ("0 100000", nil), ("x 100000", nil)] as [(String, Int?)])
+    func cgroupQuotaInWholeCores(cpuMax: String, cores: Int?) {
+        #expect(cpuQuotaCores(cpuMax) == cores)
     }
 }
