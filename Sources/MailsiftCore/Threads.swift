@@ -58,25 +58,52 @@ public func affinityCores() -> Int? {
     return n > 0 ? Int(n) : nil
 }
 
-/// The smallest CPU quota, in whole cores rounded up, of this process's cgroup (v2) and its
-/// ancestors; nil when none is set or there is no cgroup v2.
+/// The smallest CPU quota, in whole cores rounded up, of this process's cgroup and its
+/// ancestors: v2's `cpu.max`, or v1's `cpu.cfs_quota_us` / `cpu.cfs_period_us` (older hosts
+/// and container runtimes); nil when none is set.
 func cgroupCPUQuota() -> Int? {
     guard let membership = readSmallFile("/proc/self/cgroup") else { return nil }
-    // v2: the one line "0::/path".
-    guard let line = membership.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else { return nil }
-    var path = String(line.dropFirst(3))
     var smallest: Int?
-    while true {
-        if let text = readSmallFile("/sys/fs/cgroup" + (path == "/" ? "" : path) + "/cpu.max"), let q = cpuQuotaCores(text) {
-            smallest = min(smallest ?? q, q)
+    for line in membership.split(separator: "\n") {
+        // "ID:CONTROLLERS:PATH": v2 is "0::PATH"; v1's CPU controller lists "cpu".
+        let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3 else { continue }
+        let path = String(parts[2])
+        let quota: Int?
+        if parts[0] == "0", parts[1].isEmpty {
+            quota = smallestQuota(path) { dir in readSmallFile("/sys/fs/cgroup" + dir + "/cpu.max").flatMap(cpuQuotaCores) }
+        } else if parts[1].split(separator: ",").contains("cpu") {
+            let mounts: [String] = ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/cpuacct,cpu"]
+            let mount = mounts.first { access($0, F_OK) == 0 } ?? mounts[0]
+            quota = smallestQuota(path) { dir in
+                guard let q = readSmallFile(mount + dir + "/cpu.cfs_quota_us"),
+                      let p = readSmallFile(mount + dir + "/cpu.cfs_period_us") else { return nil }
+                return cpuQuotaCores(q.trimmingSpaces + " " + p.trimmingSpaces)
+            }
+        } else {
+            continue
         }
-        guard path != "/", !path.isEmpty, let slash = path.lastIndex(of: "/") else { break }
-        path = slash == path.startIndex ? "/" : String(path[..<slash])
+        if let quota { smallest = min(smallest ?? quota, quota) }
     }
     return smallest
 }
 
-/// A cgroup v2 `cpu.max` ("QUOTA PERIOD", or "max PERIOD" for none) as whole cores, rounded up.
+/// The smallest of `quota` over a cgroup `path` ("/a/b") and its ancestors ("/a/b", "/a", ""
+/// for the root: directories to append to a mount point).
+func smallestQuota(_ path: String, _ quota: (String) -> Int?) -> Int? {
+    var dir = path.hasPrefix("/") ? path : "/" + path
+    var smallest: Int?
+    while true {
+        if dir.hasSuffix("/") { dir.removeLast() }
+        if let q = quota(dir) { smallest = min(smallest ?? q, q) }
+        guard let slash = dir.lastIndex(of: "/") else { break }
+        dir = String(dir[..<slash])
+    }
+    return smallest
+}
+
+/// A cgroup v2 `cpu.max` ("QUOTA PERIOD", or "max PERIOD" for none) as whole cores, rounded
+/// up; v1's quota and period joined the same way ("-1 PERIOD" for none).
 public func cpuQuotaCores(_ cpuMax: String) -> Int? {
     let fields = cpuMax.split(whereSeparator: { $0 == " " || $0 == "\n" })
     guard fields.count >= 2, let quota = Int(fields[0]), let period = Int(fields[1]), quota > 0, period > 0 else { return nil }
@@ -92,4 +119,12 @@ func readSmallFile(_ path: String) -> String? {
     let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
     guard n >= 0 else { return nil }
     return String(decoding: bytes[..<n], as: UTF8.self)
+}
+
+private extension String {
+    var trimmingSpaces: Substring {
+        var s = Substring(self)
+        while let c = s.last, c == "\n" || c == " " { s.removeLast() }
+        return s
+    }
 }

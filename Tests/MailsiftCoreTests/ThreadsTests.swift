@@ -1,6 +1,6 @@
 import Foundation
 import CThreads
-import MailsiftCore
+@testable import MailsiftCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,5 +48,20 @@ import Testing
                       ("400000 100000", 4), ("", nil), ("0 100000", nil), ("x 100000", nil)] as [(String, Int?)])
     func cgroupQuotaInWholeCores(cpuMax: String, cores: Int?) {
         #expect(cpuQuotaCores(cpuMax) == cores)
+    }
+
+    /// A cgroup's quota is the smallest of its own and its ancestors' (the root's directory is
+    /// the mount point itself), whatever the path's shape.
+    @Test(arguments: [("/a/b", ["/a/b", "/a", ""], 2), ("/", [""], nil), ("", [""], nil), ("a/b/", ["/a/b", "/a", ""], 2),
+                      ("/c", ["/c", ""], 3)] as [(String, [String], Int?)])
+    func quotaIsTheSmallestUpTheTree(path: String, visited: [String], smallest: Int?) {
+        let quotas = ["/a/b": 4, "/a": 2, "/c": 3]
+        var seen: [String] = []
+        let got = smallestQuota(path) { dir in
+            seen.append(dir)
+            return quotas[dir]
+        }
+        #expect(got == smallest)
+        #expect(seen == visited)
     }
 }
