@@ -5,19 +5,62 @@
 #include <sched.h>
 #include <string.h>
 
+/* The calling thread's affinity mask, sized for the machine (a fixed cpu_set_t holds 1024
+   CPUs, and sched_getaffinity fails on larger machines); NULL on failure, else free with
+   CPU_FREE. */
+static cpu_set_t *affinity(size_t *size, int *cpus) {
+    for (int n = 1024; n <= (1 << 20); n *= 2) {
+        cpu_set_t *set = CPU_ALLOC(n);
+        if (set == NULL) return NULL;
+        size_t s = CPU_ALLOC_SIZE(n);
+        CPU_ZERO_S(s, set);
+        if (sched_getaffinity(0, s, set) == 0) {
+            *size = s;
+            *cpus = n;
+            return set;
+        }
+        CPU_FREE(set);
+        if (errno != EINVAL) return NULL;
+    }
+    return NULL;
+}
+
 int ms_affinity_cpu_count(void) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
-    return CPU_COUNT(&set);
+    size_t size;
+    int cpus;
+    cpu_set_t *set = affinity(&size, &cpus);
+    if (set == NULL) return -1;
+    int count = CPU_COUNT_S(size, set);
+    CPU_FREE(set);
+    return count;
+}
+
+int ms_first_allowed_cpu(void) {
+    size_t size;
+    int cpus;
+    cpu_set_t *set = affinity(&size, &cpus);
+    if (set == NULL) return -1;
+    int first = -1;
+    for (int i = 0; i < cpus; i++) {
+        if (CPU_ISSET_S(i, size, set)) {
+            first = i;
+            break;
+        }
+    }
+    CPU_FREE(set);
+    return first;
 }
 
 int ms_pin_calling_thread(int cpu) {
-    if (cpu < 0 || cpu >= CPU_SETSIZE) return EINVAL;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    return sched_setaffinity(0, sizeof(set), &set) == 0 ? 0 : errno;
+    if (cpu < 0 || cpu >= (1 << 20)) return EINVAL;
+    cpu_set_t *set = CPU_ALLOC(cpu + 1);
+    if (set == NULL) return ENOMEM;
+    size_t s = CPU_ALLOC_SIZE(cpu + 1);
+    CPU_ZERO_S(s, set);
+    CPU_SET_S(cpu, s, set);
+    int rc = sched_setaffinity(0, s, set) == 0 ? 0 : errno;
+    CPU_FREE(set);
+    return rc;
 }
 
 int ms_name_calling_thread(const char *name) {

@@ -163,7 +163,7 @@ public final class IndexWriter {
             job.done.signal()
         }
         // No thread to be had: the buffer is written here (the caller waits, nothing is lost).
-        if !startThread(name: "mailsift-flush", stackSize: 1 << 20, write) { write() }
+        if !startThread(name: "ms-flush", stackSize: 1 << 20, write) { write() }
     }
 
     /// Waits for the flush in flight and takes its segment into `flushed`; throws its error
@@ -260,7 +260,7 @@ public final class IndexWriter {
             slot.value = nil
             trimHeap(true)
         }
-        if !startThread(name: "mailsift-free", free) { free() }
+        if !startThread(name: "ms-free", free) { free() }
     }
 
     /// Makes everything since the last commit durable and visible: segment files are already

@@ -220,7 +220,8 @@ struct SegmentBuilder {
         // stored file's fsync at its end; an fsync on the helper stalled it as long) and joins
         // on the terms.
         let passes = (0..<helpers).map { h in
-            // Not `inline` when no thread can be had: a helper waits for the sorted terms.
+            // Not `inline` when no thread can be had (a helper waits for the sorted terms): the
+            // chunks nobody claims are this thread's anyway, and so is the text, after the terms.
             BackgroundPass(Unchecked((builder, queue, out, h == 0 ? text : nil)), label: out.label) { captured throws in
                 let (builder, queue, out, text) = captured.value
                 do throws(MailsiftError) {
@@ -268,6 +269,7 @@ struct SegmentBuilder {
         }
         if let failure { throw failure }
         try out.finish(postings, &dictionary)
+        if passes.first?.started == false { try text.write(to: out) }
     }
 
     /// Buffers above this many pool bytes flush on several threads (when given helpers).

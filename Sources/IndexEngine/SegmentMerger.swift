@@ -411,10 +411,13 @@ struct Unchecked<Value>: @unchecked Sendable {
 /// writer frees and trims right after).
 ///
 /// When no thread can be had (`startThread` fails, or a `.thread` fault for `label`), the work
-/// runs here and now with `inline`, else `wait` throws: nothing waits for a thread that never ran.
+/// runs here and now with `inline`; otherwise it does not run, `started` is false and `wait`
+/// returns at once: the caller does the work itself (nothing waits for a thread that never ran).
 final class BackgroundPass: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var failure: Error?
+    /// Whether the work ran or runs (on a thread of its own, or inline).
+    private(set) var started = true
 
     /// A value a thread takes and drops itself (a closure cannot drop what it captured).
     final class Slot<Value>: @unchecked Sendable {
@@ -433,12 +436,12 @@ final class BackgroundPass: @unchecked Sendable {
             }
             done.signal()
         }
-        if StorageFaults.check(.thread, label) == nil, startThread(name: "mailsift-pass", run) { return }
+        if StorageFaults.check(.thread, label) == nil, startThread(name: "ms-pass", run) { return }
         if inline {
             run()
         } else {
             slot.value = nil
-            failure = MailsiftError(.io, "\(label): cannot start a thread")
+            started = false
             done.signal()
         }
     }

@@ -201,7 +201,7 @@ public final class BulkReindex: Sendable {
             }
             // No thread to be had: this one takes users until none is left (then the others
             // find none to take).
-            if !startThread(name: "mailsift-reindex-\(k)", stackSize: 8 << 20, run) { run() }
+            if !startThread(name: "ms-reindex-\(k)", stackSize: 8 << 20, run) { run() }
         }
         group.wait()
     }

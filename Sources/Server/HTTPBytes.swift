@@ -26,7 +26,7 @@ public final class HTTPBytes: @unchecked Sendable {
         server = MailsiftServer(configuration: configuration, logger: logger)
         server.pool.start()
         server.writePool.start()
-        server.indexer.start()
+        try? server.indexer.start()
         responder = server.makeRouter(authenticate: true).buildResponder()
     }
 

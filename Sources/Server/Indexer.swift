@@ -52,7 +52,9 @@ final class Indexer: Sendable {
         markerDirectory = registry.dataRoot + "/.queued"
     }
 
-    func start() {
+    /// Starts the workers; throws when none of them could be started (the daemon would accept
+    /// messages it never indexes). Some of them is enough: the log names the others.
+    func start() throws(MailsiftError) {
         try? FileManager.default.createDirectory(atPath: markerDirectory, withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o700])
         // Users left with queued work by the last run.
@@ -61,15 +63,18 @@ final class Indexer: Sendable {
                 schedule(user, at: .now)
             }
         }
+        var started = 0
         for k in 0..<workers {
             state.withLock { $0.threads += 1 }
-            guard startThread(name: "mailsift-indexer-\(k)", { [self] in self.work() }) else {
+            guard startThread(name: "ms-indexer-\(k)", { [self] in self.work() }) else {
                 // Queued work stays queued (durable) for the workers that did start, or the next start.
                 state.withLock { $0.threads -= 1 }
                 logger.error("cannot start an indexing thread", metadata: ["worker": "\(k)", "workers": "\(workers)"])
                 continue
             }
+            started += 1
         }
+        if workers > 0, started == 0 { throw MailsiftError(.io, "cannot start any of the \(workers) indexing threads") }
     }
 
     /// Notes durably that `user` has queued work (before the add is acknowledged).

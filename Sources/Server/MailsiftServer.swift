@@ -85,7 +85,7 @@ public final class MailsiftServer: Sendable {
                                                 attributes: [.posixPermissions: 0o700])
         pool.start()
         writePool.start()
-        indexer.start()
+        try indexer.start()
         var services: [any Service] = []
         if let path = configuration.socketPath {
             // A socket left by a previous run (bind would fail on it).

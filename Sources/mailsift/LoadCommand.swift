@@ -126,7 +126,7 @@ struct LoadCommand: ParsableCommand {
                     k += 1
                 }
             }
-            if !startThread(name: "mailsift-load-add", adder) {
+            if !startThread(name: "ms-load-add", adder) {
                 group.leave()
                 FileHandle.standardError.write(Data("load: cannot start the thread that adds messages; searching only\n".utf8))
             }

@@ -110,7 +110,7 @@ struct ReindexCommand: ParsableCommand {
                 FileHandle.standardError.write(Data((tty ? "\r\u{1B}[K" + line : line + "\n").utf8))
             }
         }
-        if !startThread(name: "mailsift-progress", printer) {
+        if !startThread(name: "ms-progress", printer) {
             FileHandle.standardError.write(Data("reindex: cannot start the progress thread; the summary comes at the end\n".utf8))
         }
         let summary: BulkReindex.Summary

@@ -4,6 +4,8 @@
 #define CTHREADS_H
 // CPUs in the calling thread's affinity mask; -1 when the system will not say.
 int ms_affinity_cpu_count(void);
+// The lowest CPU in the calling thread's affinity mask; -1 when the system will not say.
+int ms_first_allowed_cpu(void);
 // Pins the calling thread to one CPU (tests); 0 on success, else an errno.
 int ms_pin_calling_thread(int cpu);
 // Names the calling thread (at most 15 bytes are kept); 0 on success, else an errno.
