@@ -42,8 +42,8 @@ public func startThread(name: String? = nil, stackSize: Int = 0, _ body: @escapi
 }
 
 /// The cores this process may use: the CPUs in its affinity mask (`taskset`, systemd's
-/// `CPUAffinity=`, a cpuset), capped by a cgroup v2 CPU quota (`cpu.max`, as containers and
-/// systemd's `CPUQuota=` set) rounded up; at least 1. Foundation's `activeProcessorCount`
+/// `CPUAffinity=`, a cpuset), capped by a cgroup CPU quota (v2 `cpu.max` or v1
+/// `cpu.cfs_quota_us`, as containers and systemd's `CPUQuota=` set) rounded up; at least 1. Foundation's `activeProcessorCount`
 /// counts every online CPU, so a pinned indexer ran twice the threads its cores could run.
 /// Read once per process.
 public let availableCores: Int = {
