@@ -5,50 +5,29 @@
 #include <sched.h>
 #include <string.h>
 
-/* The calling thread's affinity mask, sized for the machine (a fixed cpu_set_t holds 1024
-   CPUs, and sched_getaffinity fails on larger machines); NULL on failure, else free with
-   CPU_FREE. */
-static cpu_set_t *affinity(size_t *size, int *cpus) {
+int ms_affinity_cpus(int *first) {
+    /* Sized for the machine: a fixed cpu_set_t holds 1024 CPUs, and sched_getaffinity fails
+       with EINVAL on larger machines. */
     for (int n = 1024; n <= (1 << 20); n *= 2) {
         cpu_set_t *set = CPU_ALLOC(n);
-        if (set == NULL) return NULL;
-        size_t s = CPU_ALLOC_SIZE(n);
-        CPU_ZERO_S(s, set);
-        if (sched_getaffinity(0, s, set) == 0) {
-            *size = s;
-            *cpus = n;
-            return set;
+        if (set == NULL) return -1;
+        size_t size = CPU_ALLOC_SIZE(n);
+        CPU_ZERO_S(size, set);
+        if (sched_getaffinity(0, size, set) == 0) {
+            int count = CPU_COUNT_S(size, set);
+            if (first != NULL) {
+                *first = -1;
+                for (int i = 0; i < n && *first < 0; i++) {
+                    if (CPU_ISSET_S(i, size, set)) *first = i;
+                }
+            }
+            CPU_FREE(set);
+            return count;
         }
         CPU_FREE(set);
-        if (errno != EINVAL) return NULL;
+        if (errno != EINVAL) return -1;
     }
-    return NULL;
-}
-
-int ms_affinity_cpu_count(void) {
-    size_t size;
-    int cpus;
-    cpu_set_t *set = affinity(&size, &cpus);
-    if (set == NULL) return -1;
-    int count = CPU_COUNT_S(size, set);
-    CPU_FREE(set);
-    return count;
-}
-
-int ms_first_allowed_cpu(void) {
-    size_t size;
-    int cpus;
-    cpu_set_t *set = affinity(&size, &cpus);
-    if (set == NULL) return -1;
-    int first = -1;
-    for (int i = 0; i < cpus; i++) {
-        if (CPU_ISSET_S(i, size, set)) {
-            first = i;
-            break;
-        }
-    }
-    CPU_FREE(set);
-    return first;
+    return -1;
 }
 
 int ms_pin_calling_thread(int cpu) {

@@ -12,26 +12,23 @@ import Glibc
 ///
 /// `stackSize` 0 is the system's default (`ulimit -s`); `name` is cut to the kernel's 15 bytes.
 public func startThread(name: String? = nil, stackSize: Int = 0, _ body: @escaping @Sendable () -> Void) -> Bool {
-    final class Start: @unchecked Sendable {
-        let body: @Sendable () -> Void
-        let name: String?
-        init(_ body: @escaping @Sendable () -> Void, _ name: String?) {
-            self.body = body
-            self.name = name
-        }
+    final class Start: Sendable {
+        let run: @Sendable () -> Void
+        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
     }
     var attributes = pthread_attr_t()
     guard pthread_attr_init(&attributes) == 0 else { return false }
     defer { pthread_attr_destroy(&attributes) }
     if stackSize > 0, pthread_attr_setstacksize(&attributes, stackSize) != 0 { return false }
     guard pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED)) == 0 else { return false }
-    let start = Unmanaged.passRetained(Start(body, name)).toOpaque()
+    let start = Unmanaged.passRetained(Start {
+        if let name { _ = ms_name_calling_thread(name) }  // for top -H, perf, core dumps
+        body()
+    }).toOpaque()
     var thread = pthread_t()
     let created = pthread_create(&thread, &attributes, { argument in
         guard let argument else { return nil }
-        let start = Unmanaged<Start>.fromOpaque(argument).takeRetainedValue()
-        if let name = start.name { _ = ms_name_calling_thread(name) }  // for top -H, perf, core dumps
-        start.body()
+        Unmanaged<Start>.fromOpaque(argument).takeRetainedValue().run()
         return nil
     }, start)
     guard created == 0 else {
@@ -43,9 +40,9 @@ public func startThread(name: String? = nil, stackSize: Int = 0, _ body: @escapi
 
 /// The cores this process may use: the CPUs in its affinity mask (`taskset`, systemd's
 /// `CPUAffinity=`, a cpuset), capped by a cgroup CPU quota (v2 `cpu.max` or v1
-/// `cpu.cfs_quota_us`, as containers and systemd's `CPUQuota=` set) rounded up; at least 1. Foundation's `activeProcessorCount`
-/// counts every online CPU, so a pinned indexer ran twice the threads its cores could run.
-/// Read once per process.
+/// `cpu.cfs_quota_us`, as containers and systemd's `CPUQuota=` set) rounded up; at least 1.
+/// Foundation's `activeProcessorCount` counts every online CPU, so a pinned indexer ran twice
+/// the threads its cores could run. Read once per process.
 public let availableCores: Int = {
     var cores = affinityCores() ?? Int(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     if let quota = cgroupCPUQuota() { cores = min(cores, quota) }
@@ -54,7 +51,7 @@ public let availableCores: Int = {
 
 /// The CPUs in the calling thread's affinity mask (nil when the system will not say).
 public func affinityCores() -> Int? {
-    let n = ms_affinity_cpu_count()
+    let n = ms_affinity_cpus(nil)
     return n > 0 ? Int(n) : nil
 }
 
@@ -78,7 +75,7 @@ func cgroupCPUQuota() -> Int? {
             quota = smallestQuota(path) { dir in
                 guard let q = readSmallFile(mount + dir + "/cpu.cfs_quota_us"),
                       let p = readSmallFile(mount + dir + "/cpu.cfs_period_us") else { return nil }
-                return cpuQuotaCores(q.trimmingSpaces + " " + p.trimmingSpaces)
+                return cpuQuotaCores(q + " " + p)  // (their newlines are separators there too)
             }
         } else {
             continue
@@ -119,12 +116,4 @@ func readSmallFile(_ path: String) -> String? {
     let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
     guard n >= 0 else { return nil }
     return String(decoding: bytes[..<n], as: UTF8.self)
-}
-
-private extension String {
-    var trimmingSpaces: Substring {
-        var s = Substring(self)
-        while let c = s.last, c == "\n" || c == " " { s.removeLast() }
-        return s
-    }
 }

@@ -38,7 +38,8 @@ import Testing
         let done = DispatchSemaphore(value: 0)
         #expect(startThread {
             // The lowest CPU this process may use (CPU 0 may not be one: `taskset -c 1-3`).
-            let cpu = ms_first_allowed_cpu()
+            var cpu: Int32 = -1
+            _ = ms_affinity_cpus(&cpu)
             if cpu >= 0, ms_pin_calling_thread(cpu) == 0 { seen.withLock { $0 = affinityCores() } }
             done.signal()
         })
@@ -47,7 +48,7 @@ import Testing
     }
 
     @Test(arguments: [("max 100000", nil), ("100000 100000", 1), ("150000 100000", 2), ("50000 100000\n", 1),
-                      ("400000 100000", 4), ("", nil), ("0 100000", nil), ("x 100000", nil)] as [(String, Int?)])
+                      ("400000 100000", 4), ("250000\n 100000\n", 3), ("-1\n 100000\n", nil), ("", nil), ("0 100000", nil), ("x 100000", nil)] as [(String, Int?)])
     func cgroupQuotaInWholeCores(cpuMax: String, cores: Int?) {
         #expect(cpuQuotaCores(cpuMax) == cores)
     }

@@ -2,10 +2,9 @@
 // its name.
 #ifndef CTHREADS_H
 #define CTHREADS_H
-// CPUs in the calling thread's affinity mask; -1 when the system will not say.
-int ms_affinity_cpu_count(void);
-// The lowest CPU in the calling thread's affinity mask; -1 when the system will not say.
-int ms_first_allowed_cpu(void);
+// CPUs in the calling thread's affinity mask, and (unless NULL) the lowest of them in
+// *first; -1 when the system will not say.
+int ms_affinity_cpus(int *first);
 // Pins the calling thread to one CPU (tests); 0 on success, else an errno.
 int ms_pin_calling_thread(int cpu);
 // Names the calling thread (at most 15 bytes are kept); 0 on success, else an errno.
