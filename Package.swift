@@ -113,7 +113,7 @@ let package = Package(
         ),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "MIME", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["mailsift", "TestSupport"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "IndexEngine", "MIME", "MailsiftCore", "TestSupport"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "IndexEngine", "MIME", "Analysis", "MailsiftCore", "TestSupport"]),
         .testTarget(
             name: "QueryTests",
             dependencies: ["Query", "Ingest", "IndexEngine", "Catalog", "MIME", "Analysis", "MailsiftCore", "TestSupport"]

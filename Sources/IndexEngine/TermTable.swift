@@ -89,12 +89,19 @@ struct TermTable {
                 h ^= h >> 29
                 i += 8
             }
+            // The last n % 8 bytes, little-endian, read without a byte loop: overlapping loads
+            // within the key (the same value the bytes one by one give).
+            let rest = n - i
             var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < n {
-                tail |= UInt64(base[i]) << shift
-                shift += 8
-                i += 1
+            if rest > 0 {
+                if n >= 8 {
+                    tail = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) &>> UInt64((8 - rest) * 8)
+                } else if n >= 4 {
+                    tail = UInt64(raw.loadUnaligned(as: UInt32.self))
+                        | UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) &<< UInt64((n - 4) * 8)
+                } else {
+                    tail = UInt64(base[0]) | UInt64(base[n / 2]) &<< UInt64(n / 2 * 8) | UInt64(base[n - 1]) &<< UInt64((n - 1) * 8)
+                }
             }
             h = (h ^ tail ^ (UInt64(n) << 56)) &* 0x1000_0000_01B3
         }

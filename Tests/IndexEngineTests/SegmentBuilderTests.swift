@@ -64,6 +64,49 @@ import TestSupport
     }
 
     /// Also with Rice-coded positions blocks (what a flush with helpers writes).
+    /// The hash reads a key's last `count % 8` bytes with overlapping loads inside the key; it
+    /// must give what reading them one by one gives, for every length and every byte.
+    @Test func termHashTailMatchesByteByByte() {
+        func reference(_ field: UInt8, _ key: [UInt8], seed: UInt64) -> UInt64 {
+            var h: UInt64 = (0xCBF2_9CE4_8422_2325 ^ seed) &+ UInt64(field)
+            var i = 0
+            while i + 8 <= key.count {
+                var word: UInt64 = 0
+                for k in 0..<8 { word |= UInt64(key[i + k]) << (8 * k) }
+                h = (h ^ word) &* 0x1000_0000_01B3
+                h ^= h >> 29
+                i += 8
+            }
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < key.count {
+                tail |= UInt64(key[i]) << shift
+                shift += 8
+                i += 1
+            }
+            h = (h ^ tail ^ (UInt64(key.count) << 56)) &* 0x1000_0000_01B3
+            h ^= h >> 32
+            h = h &* 0xD6E8_FEB8_6659_FD93
+            h ^= h >> 32
+            return h | 1
+        }
+        var rng = SplitMix64(seed: 5)
+        for length in 0...40 {
+            for _ in 0..<50 {
+                let key = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                let seed = rng.next(), field = UInt8(truncatingIfNeeded: rng.next())
+                // In the middle of a larger buffer too, as the builder's keys are.
+                let padded = [0xAA] + key + [0x55]
+                let whole = key.withUnsafeBufferPointer { TermTable.hash(field, $0, seed: seed) }
+                let inside = padded.withUnsafeBufferPointer {
+                    TermTable.hash(field, UnsafeBufferPointer(rebasing: $0[1..<(1 + length)]), seed: seed)
+                }
+                let expected = reference(field, key, seed: seed)
+                #expect(whole == expected && inside == expected, "length \(length)")
+            }
+        }
+    }
+
     @Test(arguments: [(1, false), (2, false), (3, true)] as [(UInt64, Bool)])
     func writtenSegmentMatchesBruteForce(seed: UInt64, riceBlocks: Bool) throws {
         let docCount = 700

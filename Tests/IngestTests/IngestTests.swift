@@ -1,3 +1,4 @@
+import Analysis
 import Foundation
 import Testing
 @testable import Ingest
@@ -109,6 +110,74 @@ import TestSupport
 
 /// The byte-wise path helpers of the indexer's walk answer as the character-wise ones they
 /// replaced for real paths (ASCII, Maildir++ folders, mbox files, non-ASCII names).
+/// The stored header block and the indexed-header filter, built from bytes, against the String
+/// operations they replace, over the header fields of real mail and names made to be awkward.
+@Suite struct HeaderBytesTests {
+    static func reference(_ value: String) -> String {
+        String(String.UnicodeScalarView(value.unicodeScalars.map { $0 == "\n" || $0 == "\r" ? " " : $0 }))
+    }
+
+    static var realFields: [(name: String, value: String)] {
+        var out: [(String, String)] = []
+        let folders = [corpusFolder("mime-fixtures"), spamAssassinFolder("easy_ham")]
+        for folder in folders where FileManager.default.fileExists(atPath: folder) {
+            for file in MessageFiles.files(under: [folder]).prefix(400) {
+                for message in (try? MessageFiles.read(file)) ?? [] {
+                    out += MessageParser().parse(message.bytes).headers.map { ($0.name, $0.value) }
+                }
+            }
+        }
+        return out
+    }
+
+    @Test func indexedHeaderFilterMatchesLowercasedSet() {
+        var names = Array(DocumentBuilder.indexedHeaders)
+        names += names.map { $0.uppercased() } + names.map { $0.prefix(1).uppercased() + $0.dropFirst() }
+        names += ["", "To", "Received", "Message-ID", "X-Original-To-Long", "List-Id ", "list_id", "resent-from-x",
+                  "\u{212A}eywords", "Reply-To\u{301}", "Sénder", "SENDER\u{0}", "organisation", "Delivered-To-Delivered-To"]
+        let real = Self.realFields.map(\.name)
+        #expect(real.count > 1_000)
+        var matched = 0
+        for name in names + real {
+            let want = DocumentBuilder.indexedHeaders.contains(name.lowercased())
+            #expect(DocumentBuilder.isIndexedHeader(name) == want, "\(name.debugDescription)")
+            if want { matched += 1 }
+        }
+        #expect(DocumentBuilder.isIndexedHeader("\u{212A}eywords"))  // the Kelvin sign lowercases to k
+        #expect(matched > DocumentBuilder.indexedHeaders.count * 3)
+    }
+
+    @Test func oneLineMatchesScalarReplacement() {
+        var values = Self.realFields.map(\.value)
+        // CR and LF at every offset around the 8-byte steps, next to multi-byte characters.
+        for k in 0..<20 {
+            let pad = String(repeating: "a", count: k)
+            values += [pad + "\n", pad + "\r\n" + "x", "é" + pad + "\r", pad + "→\n→", pad]
+        }
+        var changed = 0
+        for value in values {
+            let want = Self.reference(value)
+            #expect(DocumentBuilder.oneLine(value) == want, "\(value.debugDescription)")
+            var bytes: [UInt8] = [0x41]
+            DocumentBuilder.appendOneLine(value, to: &bytes)
+            #expect(bytes == [0x41] + Array(want.utf8), "\(value.debugDescription)")
+            if want != value { changed += 1 }
+        }
+        #expect(changed >= 60)
+    }
+
+    @Test func storedHeadersAreOneLineEach() throws {
+        let raw = Array("From: a@example.org\r\nSubject: =?utf-8?q?two=0D=0Alines?=\r\nX-Note: caf\u{e9}\r\n\r\nbody\r\n".utf8)
+        let doc = MessageParser().parse(raw)
+        let built = DocumentBuilder.build(doc, id: 1, mailbox: 1, uid: 1, internalDate: 0, size: Int64(raw.count), analyzer: Analyzer())
+        let stored = try #require(built.stored.first { $0.field == .headers }?.text)
+        let want = doc.headers.map { $0.name + ": " + Self.reference($0.value) + "\n" }.joined()
+        #expect(stored == want)
+        #expect(stored.contains("Subject: two  lines\n"))
+        #expect(stored.split(separator: "\n").count == doc.headers.count)
+    }
+}
+
 @Suite struct PathHelperTests {
     // The character-wise definitions, as they were.
     static func lastComponent(_ path: String) -> Substring {

@@ -34,6 +34,11 @@ public func runProgram(_ executable: URL, _ arguments: [String]) throws -> (stat
     return (p.terminationStatus, text)
 }
 
+/// A folder of the shared corpus (`mime-fixtures`, `enron-inbox`, …).
+public func corpusFolder(_ name: String) -> String {
+    repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/corpus/" + name).path
+}
+
 /// A folder of the shared SpamAssassin corpus (`easy_ham`, `spam_2`, …).
 public func spamAssassinFolder(_ name: String) -> String {
     repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/corpus/spamassassin-public-corpus/" + name).path
