@@ -1,3 +1,5 @@
+import Foundation
+import Ingest
 import Testing
 @testable import MIME
 import TestSupport
@@ -250,5 +252,51 @@ import TestSupport
                         "text \(i): \(text.debugDescription), delSp \(delSp)")
             }
         }
+    }
+}
+
+/// Message ids from bytes against the UTF8View walk they replaced: random values of ids,
+/// blanks, stray brackets and multi-byte characters, and the id fields of real mail.
+@Suite struct MessageIDTests {
+    static func reference(_ value: String) -> [String] {
+        var ids: [String] = []
+        let utf8 = value.utf8
+        var i = utf8.startIndex
+        while i != utf8.endIndex, ids.count < 10_000 {
+            guard let open = utf8[i...].firstIndex(of: 0x3C) else { break }
+            let after = utf8.index(after: open)
+            guard let close = utf8[after...].firstIndex(of: 0x3E) else { break }
+            var id = [UInt8]()
+            for b in utf8[after..<close] where !(b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A) { id.append(b) }
+            if !id.isEmpty { ids.append(String(decoding: id, as: UTF8.self)) }
+            i = utf8.index(after: close)
+        }
+        return ids
+    }
+
+    @Test func sameIdsAsTheCharacterWalk() {
+        #expect(MessageParser.messageIDs("<a@b> <c@d>\r\n\t<e\r\n f@g>") == ["a@b", "c@d", "ef@g"])
+        #expect(MessageParser.messageIDs("<> < > x <unclosed") == [])
+        var rng = SplitMix64(seed: 7)
+        let pieces = ["<", ">", " ", "\t", "\r\n", "a", "@", "é", "日", "x.y", "<<", ">>", "\u{301}"]
+        var values: [String] = []
+        for _ in 0..<3_000 {
+            values.append((0..<Int(rng.next() % 24)).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined())
+        }
+        if let shared = TestPaths.shared {
+            for file in MessageFiles.files(under: [shared.appendingPathComponent("mime-fixtures").path]).prefix(300) {
+                for message in (try? MessageFiles.read(file)) ?? [] {
+                    let doc = MessageParser().parse(message.bytes)
+                    values += doc.headers.filter { ["message-id", "references", "in-reply-to"].contains($0.name.lowercased()) }.map(\.value)
+                }
+            }
+        }
+        var found = 0
+        for value in values {
+            let want = Self.reference(value)
+            #expect(MessageParser.messageIDs(value) == want, "\(value.debugDescription)")
+            found += want.count
+        }
+        #expect(found > 1_000)
     }
 }
