@@ -347,7 +347,7 @@ public final class Analyzer {
         let bytes = UnsafeBufferPointer(rebasing: buf[range])
         guard !bytes.isEmpty else { return }
         var ascii = true
-        if !knownASCII { for b in bytes where b >= 0x80 { ascii = false; break } }
+        if !knownASCII { ascii = Self.isASCII(bytes) }
         if ascii {
             out.ascii(bytes, position: position, start: range.lowerBound, end: range.upperBound, kind: kind)
             return
@@ -364,6 +364,24 @@ public final class Analyzer {
             if f != term { folded = f }
         }
         out.normalized(term, folded: folded, position: position, start: range.lowerBound, end: range.upperBound, kind: kind)
+    }
+
+    /// No byte at or above 0x80, eight at a time.
+    @inline(__always)
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        let n = bytes.count
+        var i = 0
+        while i + 8 <= n {
+            if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            i += 8
+        }
+        while i < n {
+            if base[i] >= 0x80 { return false }
+            i += 1
+        }
+        return true
     }
 
     /// True when every scalar is one NFKC_Casefold leaves alone and that has no diacritics

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// RFC 2047 encoded words (`=?charset?B?...?=`, `=?charset*lang?Q?...?=`) and raw 8-bit headers.
 ///
 /// Lenient in the ways real mail needs: encoded words glued to other text, words split in the
@@ -15,11 +19,15 @@ enum EncodedWords {
     /// Decodes a header value: raw 8-bit bytes first (UTF-8 per RFC 6532, else `fallbackCharset`
     /// or a guess), then encoded words.
     static func decodeHeader(_ raw: [UInt8], fallbackCharset: String?, flags: inout Flags) -> String {
-        let hasMarker = raw.withUnsafeBufferPointer { b in
+        // "=?" found through memchr for "=" (header values hold few: DKIM signatures' tags).
+        let hasMarker = raw.withUnsafeBufferPointer { b -> Bool in
+            guard let base = b.baseAddress else { return false }
             var i = 0
             while i + 1 < b.count {
-                if b[i] == 0x3D, b[i + 1] == 0x3F { return true }
-                i += 1
+                guard let hit = memchr(base + i, 0x3D, b.count - 1 - i) else { return false }
+                let at = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
+                if b[at + 1] == 0x3F { return true }
+                i = at + 1
             }
             return false
         }

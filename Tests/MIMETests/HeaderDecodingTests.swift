@@ -16,6 +16,20 @@ import TestSupport
         #expect(decode("Re: =?ISO-8859-1?Q?Quartals=FCbersicht?= Q3") == "Re: Quartalsübersicht Q3")
     }
 
+    /// The "=?" marker is found after other "=" signs, never past the value's end.
+    @Test func markerAfterOtherEqualsSigns() {
+        func header(_ s: String) -> String {
+            var flags = EncodedWords.Flags()
+            return EncodedWords.decodeHeader(Array(s.utf8), fallbackCharset: nil, flags: &flags)
+        }
+        #expect(header("v=1; a=rsa-sha256; b==?utf-8?q?caf=C3=A9?=") == "v=1; a=rsa-sha256; b=café")
+        #expect(header("x=y==?utf-8?b?w6k=?=") == "x=y=é")
+        #expect(header("a=b c=") == "a=b c=")
+        #expect(header("ends with =") == "ends with =")
+        #expect(header("=") == "=")
+        #expect(header("") == "")
+    }
+
     @Test func adjacentWordsJoinWithoutTheirWhitespace() {
         #expect(decode("=?utf-8?q?a?= =?utf-8?q?b?=") == "ab")
         #expect(decode("=?utf-8?q?a?=\t  =?utf-8?q?b?=") == "ab")
