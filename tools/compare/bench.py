@@ -64,6 +64,9 @@ def timed(cmd, env=None, timeout=7200, cwd=None):
     """Run cmd under GNU time -v; returns (stdout, stderr-without-time-report, metrics)."""
     tfile = os.path.join(ARGS.work, "time-v.txt")
     full = ["/usr/bin/time", "-v", "-o", tfile, *cmd]
+    # Dirty pages of what ran before (the previous engine's index, a freshly generated
+    # mailbox) written back first, so this run's fsyncs do not wait on another's writeback.
+    os.sync()
     log("timing:", shlex.join(cmd))
     p = subprocess.run(full, env=env, capture_output=True, text=True, timeout=timeout,
                        errors="replace", cwd=cwd)
