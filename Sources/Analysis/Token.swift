@@ -1,6 +1,6 @@
 /// One term of analyzed text, with where it came from.
 public struct Token: Sendable, Hashable {
-    public enum Kind: UInt8, Sendable {
+    public enum Kind: UInt8, Sendable, BitwiseCopyable {
         case word          // letters (any alphabetic script), also letters mixed with digits
         case number        // digits, decimals, versions ("3.14", "v2.1.0")
         case ideographic   // Han, Kana (dictionary-segmented words)

@@ -27,13 +27,46 @@ struct SegmentBuilder {
         var lastWrittenDoc: UInt32  // + 1; 0 before the first
     }
 
+    /// The terms' states, by slot, in memory of their own: the add loop reads and writes them
+    /// through a pointer, without an array's uniqueness and bounds checks per token. (The
+    /// slots come from the term table, which hands out each once, in order: always in bounds.)
+    final class TermStates: @unchecked Sendable {
+        private(set) var base: UnsafeMutablePointer<TermState>
+        private(set) var count = 0
+        private var capacity: Int
+
+        init(capacity: Int = 1 << 10) {
+            self.capacity = max(1, capacity)
+            base = .allocate(capacity: self.capacity)
+        }
+
+        deinit { base.deallocate() }
+
+        var bytesHeld: Int { capacity * MemoryLayout<TermState>.stride }
+
+        @inline(__always) func append(_ state: TermState) {
+            if count == capacity { grow() }
+            (base + count).initialize(to: state)
+            count += 1
+        }
+
+        @inline(never) private func grow() {
+            let c = capacity * 2
+            let p = UnsafeMutablePointer<TermState>.allocate(capacity: c)
+            p.moveInitialize(from: base, count: count)
+            base.deallocate()
+            base = p
+            capacity = c
+        }
+    }
+
     private var table = TermTable()
     private var hashes: [UInt64] = []
     /// Positions that arrived below their term's last position in the same doc (stacked
     /// tokens can: an address's parts come after the address, at its positions), by slot.
     /// Rare; merged into the term's postings at flush.
     private var latePositions: [Int32: [(doc: UInt32, position: UInt32)]] = [:]
-    private var states: [TermState] = []
+    private var states = TermStates()
     /// Where a term's docs and positions streams start.
     typealias StreamStarts = (docs: UInt32, positions: UInt32)
     /// Each slot's stream starts, by slot.
@@ -60,7 +93,7 @@ struct SegmentBuilder {
     /// Bytes held, for the RAM budget: the pool, the term table and states, stored text (its
     /// compressed blocks and the block being filled), values and ids.
     var estimatedBytes: Int {
-        pool.bytesHeld + table.bytesHeld + states.capacity * MemoryLayout<TermState>.stride
+        pool.bytesHeld + table.bytesHeld + states.bytesHeld
             + starts.capacity * MemoryLayout<StreamStarts>.stride
             + storedBytes + ids.capacity * 8 + values.bytesHeld
     }
@@ -69,15 +102,11 @@ struct SegmentBuilder {
         let local = documentCount
         // The states and the pool as locals for the loops below (no access through self per
         // token: that retained and released them around every closure call).
-        var st: [TermState] = []
-        swap(&st, &states)
+        let st = states
         var starts: [StreamStarts] = []
         swap(&starts, &self.starts)
         let pool = self.pool
-        defer {
-            swap(&st, &states)
-            swap(&starts, &self.starts)
-        }
+        defer { swap(&starts, &self.starts) }
         for field in doc.fields {
             let f = field.keyByte
             // Hashes first, so the lookup loop can prefetch the bucket of a term a few tokens
@@ -118,7 +147,8 @@ struct SegmentBuilder {
                         starts.append((d.upto, p.upto))
                         continue
                     }
-                    let late = Self.add(&st[Int(slot)], doc: local, position: position, pool: pool)
+                    assert(Int(slot) < st.count)
+                    let late = Self.add(&st.base[Int(slot)], doc: local, position: position, pool: pool)
                     if late { latePositions[slot, default: []].append((local, position)) }
                 }
             }
@@ -343,9 +373,7 @@ struct SegmentBuilder {
         for i in slots.indices {
             let slot = slots[i]
             if i + 8 < end {
-                states.withUnsafeBufferPointer { b in
-                    if let base = b.baseAddress { ms_prefetch(UnsafeRawPointer(base + Int(slots[i + 8]))) }
-                }
+                ms_prefetch(UnsafeRawPointer(states.base + Int(slots[i + 8])))
             }
             if i + 4 < end {
                 let ahead = starts[Int(slots[i + 4])]
@@ -360,11 +388,11 @@ struct SegmentBuilder {
             // The docs stream holds every doc but the one still in the state (written to the
             // stream only when the next one starts): read last, from the state. (Nothing is
             // written into the pool here: threads read it at once.)
-            let s = states[Int(slot)], start = starts[Int(slot)]
+            let s = states.base[Int(slot)], start = starts[Int(slot)]
             var d = ByteSlicePool.Reader(pool: pool, start: start.docs, end: s.docs.upto)
             var p = ByteSlicePool.Reader(pool: pool, start: start.positions, end: s.positions.upto)
             // Positions that arrived out of order (rare), by doc, merged into their docs below.
-            let late = latePositions[slot].map { $0.sorted { ($0.doc, $0.position) < ($1.doc, $1.position) } } ?? []
+            let late = latePositions.isEmpty ? [] : latePositions[slot].map { $0.sorted { ($0.doc, $0.position) < ($1.doc, $1.position) } } ?? []
             var nextLate = 0
             var doc: UInt32 = 0
             postings.startTerm()
@@ -434,7 +462,7 @@ struct SegmentBuilder {
         table = TermTable(capacity: 1)
         hashes = []
         latePositions = [:]
-        states = []
+        states = TermStates(capacity: 1)
         starts = []
         pool = ByteSlicePool()
         storedChunks = []

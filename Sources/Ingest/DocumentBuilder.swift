@@ -295,12 +295,11 @@ public enum DocumentBuilder {
         var fields: [IndexDocument.FieldTerms] = []
         var bodyLength: Int64 = 0
         var unindexedRuns: String?
-        var spans: [Analyzer.TokenSpan] = []
         for (field, text) in texts where !text.isEmpty {
             let before = analyzer.stats
             // Terms straight into lists (no Token or String per term). The engine keeps terms
             // up to 255 bytes; folding can lengthen a word past it (`overlong`).
-            var analyzed = analyzer.indexTerms(text, spans: &spans)
+            var analyzed = analyzer.indexTerms(text)
             if field == .body, let last = analyzed.lastPosition { bodyLength = Int64(last + 1) }
             // Text whose folded form has no term to be found in (words over 64 bytes, base64
             // and PGP runs, characters between words that fold to letters or vanish) would be
@@ -312,7 +311,7 @@ public enum DocumentBuilder {
             if dropped || hazards {
                 // The body and attachment text (what IMAP BODY searches) keep the runs without
                 // terms: a word-shaped key found in no term can only be in them.
-                if field == .body || field == .attachmentText, let runs = Self.unindexedRuns(text, spans, hazards: hazards),
+                if field == .body || field == .attachmentText, let runs = Self.unindexedRuns(text, analyzer.lastSpans(), hazards: hazards),
                    (unindexedRuns?.utf8.count ?? 0) + runs.utf8.count <= Self.maxUnindexedBytes {
                     analyzed.terms.append(Self.unindexedRunsMarker, position: 0)
                     unindexedRuns = (unindexedRuns ?? "") + runs
