@@ -393,10 +393,9 @@ public final class Analyzer {
         }
         let bytes = UnsafeBufferPointer(rebasing: buf[range])
         guard !bytes.isEmpty else { return }
-        var ascii = true
-        if !knownASCII { ascii = Self.isASCII(bytes) }
-        if ascii {
-            out.ascii(bytes, position: position, start: range.lowerBound, end: range.upperBound, kind: kind)
+        let readable = buf.count - range.lowerBound
+        if knownASCII || Self.isASCII(bytes, readable: readable) {
+            out.ascii(bytes, readable: readable, position: position, start: range.lowerBound, end: range.upperBound, kind: kind)
             return
         }
         if Self.isFoldStable(bytes) {
@@ -413,22 +412,30 @@ public final class Analyzer {
         out.normalized(term, folded: folded, position: position, start: range.lowerBound, end: range.upperBound, kind: kind)
     }
 
-    /// No byte at or above 0x80, eight at a time.
+    /// No byte at or above 0x80, eight at a time (`readable`: bytes that may be read from the
+    /// start, the token and the text after it).
     @inline(__always)
-    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>, readable: Int = 0) -> Bool {
         guard let base = bytes.baseAddress else { return true }
         let raw = UnsafeRawPointer(base)
         let n = bytes.count
+        if n < 8 {
+            // Under eight bytes: one load when eight can be read from the start (the bytes
+            // after the token masked off), else byte by byte.
+            if readable >= 8 {
+                let mask = SWAR.highs & ((1 << (8 * UInt64(n))) &- 1)
+                return UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)) & mask == 0
+            }
+            for i in 0..<n where base[i] >= 0x80 { return false }
+            return true
+        }
         var i = 0
         while i + 8 <= n {
-            if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & SWAR.highs != 0 { return false }
             i += 8
         }
-        while i < n {
-            if base[i] >= 0x80 { return false }
-            i += 1
-        }
-        return true
+        // The last eight bytes, overlapping the ones checked.
+        return i == n || raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) & SWAR.highs == 0
     }
 
     /// True when every scalar is one NFKC_Casefold leaves alone and that has no diacritics
@@ -472,7 +479,7 @@ protocol TermSink {
     /// `readable` bytes may be read from its start (it and the text after it).
     mutating func simpleWord(_ bytes: UnsafeBufferPointer<UInt8>, readable: Int, position: Int, start: Int, end: Int, kind: Token.Kind)
     /// An ASCII token; its term is the bytes lowercased.
-    mutating func ascii(_ bytes: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind)
+    mutating func ascii(_ bytes: UnsafeBufferPointer<UInt8>, readable: Int, position: Int, start: Int, end: Int, kind: Token.Kind)
     /// A token whose bytes are its term (fold-stable: no case, no compatibility form, no diacritic).
     mutating func asIs(_ bytes: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind)
     /// A token normalized through ICU, with its diacritic-folded variant when it differs.
@@ -481,7 +488,7 @@ protocol TermSink {
 
 extension TermSink {
     mutating func simpleWord(_ bytes: UnsafeBufferPointer<UInt8>, readable: Int, position: Int, start: Int, end: Int, kind: Token.Kind) {
-        ascii(bytes, position: position, start: start, end: end, kind: kind)
+        ascii(bytes, readable: readable, position: position, start: start, end: end, kind: kind)
     }
 }
 
@@ -511,7 +518,7 @@ struct TokenArraySink: TermSink {
 
     mutating func reserve(bytes: Int) { tokens.reserveCapacity(bytes / 6) }
 
-    mutating func ascii(_ bytes: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind) {
+    mutating func ascii(_ bytes: UnsafeBufferPointer<UInt8>, readable: Int, position: Int, start: Int, end: Int, kind: Token.Kind) {
         tokens.append(Token(term: TextNormalizer.asciiLowercased(bytes), position: position, start: start, end: end, kind: kind))
     }
 
@@ -538,7 +545,7 @@ struct MatchSink: TermSink {
 
     mutating func reserve(bytes: Int) {}
 
-    mutating func ascii(_ bytes: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind) {
+    mutating func ascii(_ bytes: UnsafeBufferPointer<UInt8>, readable: Int, position: Int, start: Int, end: Int, kind: Token.Kind) {
         lower.removeAll(keepingCapacity: true)
         for b in bytes { lower.append((b >= 0x41 && b <= 0x5A) ? b | 0x20 : b) }
         if lower.withUnsafeBufferPointer(wanted) { ranges.append(start..<end) }
@@ -698,16 +705,36 @@ struct TermListSink: TermSink {
         buffers.positions.append(UInt32(clamping: position))
     }
 
-    mutating func ascii(_ term: UnsafeBufferPointer<UInt8>, position: Int, start: Int, end: Int, kind: Token.Kind) {
+    mutating func ascii(_ term: UnsafeBufferPointer<UInt8>, readable: Int, position: Int, start: Int, end: Int, kind: Token.Kind) {
         let long = term.count > Analyzer.maxIndexedTermBytes
         note(position, start, end, overlong: long)
-        if !long { appendTerm(term, position: position, lowercasingASCII: true) }
+        guard !long else { return }
+        let n = term.count
+        guard n > 0, let src = term.baseAddress, fits(n + 8), n >= 8 || readable >= 8 else {
+            appendTerm(term, position: position, lowercasingASCII: true)
+            return
+        }
+        // Lowercased eight bytes at a time: a term under eight bytes reads the text after it
+        // and writes past itself into the buffer's slack (overwritten by the next term); a
+        // longer one ends with eight bytes that overlap the last whole eight (the same bytes
+        // written again).
+        buffers.bytes.append(count: n, slack: 8) { out in
+            let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(out)
+            var i = 0
+            repeat {
+                let at = min(i, max(0, n - 8))
+                to.storeBytes(of: SWAR.lowercased(from.loadUnaligned(fromByteOffset: at, as: UInt64.self)), toByteOffset: at, as: UInt64.self)
+                i += 8
+            } while i < n
+        }
+        buffers.ends.append(UInt32(buffers.bytes.count))
+        buffers.positions.append(UInt32(clamping: position))
     }
 
     mutating func simpleWord(_ term: UnsafeBufferPointer<UInt8>, readable: Int, position: Int, start: Int, end: Int, kind: Token.Kind) {
         let n = term.count
         guard n <= 8, readable >= 8, let src = term.baseAddress, fits(8) else {
-            ascii(term, position: position, start: start, end: end, kind: kind)
+            ascii(term, readable: readable, position: position, start: start, end: end, kind: kind)
             return
         }
         note(position, start, end, overlong: false)

@@ -25,24 +25,35 @@ public enum DocumentBuilder {
     /// "viagra") or one outside words that folds to letters or digits ("CO₂" → "co2", "™").
     static func hasFoldHazards(_ text: String) -> Bool {
         var copy = text
-        let ascii = copy.withUTF8 { buf -> Bool in
-            // Eight bytes at a time: any high bit means non-ASCII.
-            guard let base = buf.baseAddress else { return true }
+        return copy.withUTF8 { buf -> Bool in
+            guard let base = buf.baseAddress else { return false }
             let raw = UnsafeRawPointer(base)
+            let n = buf.count
             var i = 0
-            while i + 8 <= buf.count {
-                if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
-                i += 8
+            while i < n {
+                // Eight ASCII bytes at a time (no ASCII character is a hazard); a non-ASCII
+                // scalar is decoded from its lead byte (a String's bytes are valid UTF-8).
+                if i + 8 <= n, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                    i += 8
+                    continue
+                }
+                let b0 = UInt32(base[i])
+                if b0 < 0x80 {
+                    i += 1
+                    continue
+                }
+                let width = b0 >= 0xF0 ? 4 : b0 >= 0xE0 ? 3 : b0 >= 0xC0 ? 2 : 1
+                guard width > 1, i + width <= n else {
+                    i += 1
+                    continue
+                }
+                var v = b0 & (0x7F >> UInt32(width))
+                for k in 1..<width { v = v << 6 | UInt32(base[i + k] & 0x3F) }
+                if let scalar = Unicode.Scalar(v), foldHazard(scalar) { return true }
+                i += width
             }
-            while i < buf.count {
-                if buf[i] >= 0x80 { return false }
-                i += 1
-            }
-            return true
+            return false
         }
-        if ascii { return false }
-        for scalar in text.unicodeScalars where scalar.value >= 0x80 && foldHazard(scalar) { return true }
-        return false
     }
 
     /// `isFoldHazard`, from a table for the Basic Multilingual Plane.

@@ -73,6 +73,26 @@ import Testing
         #expect(simple > checked / 10)
     }
 
+    @Test func isASCIIMatchesTheByteLoop() {
+        var g = Bytes(state: 3)
+        var mismatches = 0, nonASCII = 0
+        for _ in 0..<40_000 {
+            let count = Int(g.next() % 30)
+            let buf = (0..<count).map { _ in g.next() % 40 == 0 ? UInt8(0x80 | g.next() % 0x80) : UInt8(0x20 + g.next() % 0x5F) }
+            let start = count == 0 ? 0 : Int(g.next() % UInt64(count + 1))
+            let end = start + (count == start ? 0 : Int(g.next() % UInt64(count - start + 1)))
+            let expected = buf[start..<end].allSatisfy { $0 < 0x80 }
+            if !expected { nonASCII += 1 }
+            buf.withUnsafeBufferPointer { b in
+                let token = UnsafeBufferPointer(rebasing: b[start..<end])
+                if Analyzer.isASCII(token, readable: count - start) != expected { mismatches += 1 }
+                if Analyzer.isASCII(token) != expected { mismatches += 1 }
+            }
+        }
+        #expect(mismatches == 0)
+        #expect(nonASCII > 1_000)
+    }
+
     /// Words of every length up to 12, capitalized or not, at the very end of the text (fewer
     /// than eight bytes readable after their start) and before more text: the indexing path's
     /// terms are those of `tokens`.
@@ -81,7 +101,9 @@ import Testing
         var texts: [String] = []
         for n in 1...12 {
             let word = String("abcdefghijkl".prefix(n))
-            for w in [word, word.capitalized, word.uppercased(), "9" + word.dropFirst(), word + "7"] {
+            let mixed = String(word.enumerated().map { $0.offset % 3 == 1 ? Character($0.element.uppercased()) : $0.element })
+            for w in [word, word.capitalized, word.uppercased(), "9" + word.dropFirst(), word + "7", mixed, mixed + "_" + word.uppercased(),
+                      "Re-" + mixed, word + "@Example.COM", "x" + String(repeating: "Q", count: n + 6)] {
                 texts += [w, "x " + w, w + " tail text", "Über " + w, w + ".", "a " + w + "\n", String(repeating: "z", count: 9) + " " + w]
             }
         }

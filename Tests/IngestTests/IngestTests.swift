@@ -166,6 +166,47 @@ import TestSupport
         #expect(changed >= 60)
     }
 
+    /// The byte walk of `hasFoldHazards` (ASCII skipped eight bytes at a time, scalars decoded
+    /// from their lead bytes) against the scalar walk it replaced, over the texts of the
+    /// corpus' non-English mail and hazards at every offset around the eight-byte steps.
+    @Test func foldHazardsMatchTheScalarWalk() throws {
+        func reference(_ text: String) -> Bool { text.unicodeScalars.contains { $0.value >= 0x80 && DocumentBuilder.foldHazard($0) } }
+        var texts: [String] = []
+        let list = corpusFolder("NON-ENGLISH.tsv")
+        if let rows = try? String(contentsOfFile: list, encoding: .utf8) {
+            for row in rows.split(separator: "\n") where !row.hasPrefix("#") && !row.hasPrefix("script") {
+                guard let path = row.split(separator: "\t").last, let data = FileManager.default.contents(atPath: corpusFolder(String(path))) else { continue }
+                let doc = MessageParser().parse(Array(data))
+                texts += [doc.subject ?? "", doc.body.map(\.text).joined(separator: "\n")] + doc.headers.map(\.value)
+            }
+        }
+        for k in 0..<20 {
+            let pad = String(repeating: "a", count: k)
+            for hazard in ["\u{200B}", "\u{AD}", "\u{2122}", "\u{2082}", "\u{1D400}", "é", "ж", "中", "😀", "\u{FEFF}"] {
+                texts += [pad + hazard, hazard + pad, pad + hazard + pad + "é"]
+            }
+        }
+        // Every two-byte scalar and one in every 37 above, after ASCII: each decoded from its
+        // own bytes (2, 3 and 4 of them), hazards among them in every width.
+        var hazardWidths = Set<Int>()
+        for v in Array(UInt32(0x80)..<0x800) + Array(stride(from: UInt32(0x800), to: 0x110000, by: 37)) {
+            guard let scalar = Unicode.Scalar(v) else { continue }
+            let text = "ab" + String(Character(scalar))
+            let want = reference(text)
+            if DocumentBuilder.hasFoldHazards(text) != want { Issue.record("U+\(String(v, radix: 16))") }
+            if want { hazardWidths.insert(String(scalar).utf8.count) }
+        }
+        #expect(hazardWidths == [2, 3, 4])
+        var hazardous = 0
+        for text in texts {
+            let want = reference(text)
+            #expect(DocumentBuilder.hasFoldHazards(text) == want, "\(text.prefix(80).debugDescription)")
+            if want { hazardous += 1 }
+        }
+        #expect(texts.count > 1_000)
+        #expect(hazardous > 100 && hazardous < texts.count - 100)
+    }
+
     @Test func storedHeadersAreOneLineEach() throws {
         let raw = Array("From: a@example.org\r\nSubject: =?utf-8?q?two=0D=0Alines?=\r\nX-Note: caf\u{e9}\r\n\r\nbody\r\n".utf8)
         let doc = MessageParser().parse(raw)
