@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Finds text not worth indexing: PGP armour and runs of base64 or uuencoded lines left in
 /// bodies. Returns the ranges to keep.
 enum NoiseFilter {
@@ -25,8 +29,7 @@ enum NoiseFilter {
         }
 
         while i < n {
-            var e = i
-            while e < n, buf[e] != 0x0A { e += 1 }
+            let e = lineEnd(buf, from: i)
             let next = e < n ? e + 1 : n
             var contentEnd = e
             while contentEnd > i, buf[contentEnd - 1] == 0x0D || buf[contentEnd - 1] == 0x20 || buf[contentEnd - 1] == 0x09 { contentEnd -= 1 }
@@ -38,8 +41,7 @@ enum NoiseFilter {
                     // The armour header and its "Hash:" lines, up to the blank line; the signed text stays.
                     var j = next
                     while j < n {
-                        var f = j
-                        while f < n, buf[f] != 0x0A { f += 1 }
+                        let f = lineEnd(buf, from: j)
                         let blank = f == j || (f == j + 1 && buf[j] == 0x0D)
                         j = f < n ? f + 1 : n
                         if blank { break }
@@ -52,8 +54,7 @@ enum NoiseFilter {
                 var j = next
                 var end = n
                 while j < n {
-                    var f = j
-                    while f < n, buf[f] != 0x0A { f += 1 }
+                    let f = lineEnd(buf, from: j)
                     let isEnd = startsWith(buf, j..<f, "-----END PGP ")
                     j = f < n ? f + 1 : n
                     if isEnd { end = j; break }
@@ -75,6 +76,14 @@ enum NoiseFilter {
         closeRun(at: n)
         if keepStart < n { kept.append(keepStart..<n) }
         return kept
+    }
+
+    /// Where the line starting at `i` ends: its LF, or the end of the text (memchr).
+    @inline(__always)
+    static func lineEnd(_ buf: UnsafeBufferPointer<UInt8>, from i: Int) -> Int {
+        guard let base = buf.baseAddress, i < buf.count else { return buf.count }
+        guard let hit = memchr(base + i, 0x0A, buf.count - i) else { return buf.count }
+        return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
     }
 
     static func startsWith(_ buf: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ prefix: StaticString) -> Bool {

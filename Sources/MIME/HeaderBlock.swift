@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One header field as it appeared, unfolded but not yet decoded.
 struct RawHeaderField {
     /// Field name as written (case preserved).
@@ -31,8 +35,11 @@ struct HeaderBlockParser {
         var stopCollecting = false
 
         @inline(__always) func lineEnd(from start: Int) -> (contentEnd: Int, next: Int) {
-            var i = start
-            while i < end, bytes[i] != 0x0A { i += 1 }
+            // The LF by memchr (header lines run to a hundred bytes and more: Received, DKIM).
+            var i = end
+            if start < end, let base = bytes.baseAddress, let hit = memchr(base + start, 0x0A, end - start) {
+                i = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            }
             var contentEnd = i
             if contentEnd > start, bytes[contentEnd - 1] == 0x0D { contentEnd -= 1 }
             return (contentEnd, i < end ? i + 1 : end)

@@ -93,6 +93,19 @@ import Testing
         #expect(nonASCII > 1_000)
     }
 
+    /// `NoiseFilter.lineEnd` (memchr) against the byte loop it replaced, from every offset.
+    @Test func noiseFilterLineEndMatchesTheByteLoop() {
+        let text = Array("line one\r\n\nthird line, longer than the others by far\nlast without LF".utf8)
+        text.withUnsafeBufferPointer { buf in
+            for i in 0...buf.count {
+                var e = i
+                while e < buf.count, buf[e] != 0x0A { e += 1 }
+                #expect(NoiseFilter.lineEnd(buf, from: i) == e, "from \(i)")
+            }
+        }
+        #expect([UInt8]().withUnsafeBufferPointer { NoiseFilter.lineEnd($0, from: 0) } == 0)
+    }
+
     /// Words of every length up to 12, capitalized or not, at the very end of the text (fewer
     /// than eight bytes readable after their start) and before more text: the indexing path's
     /// terms are those of `tokens`.
